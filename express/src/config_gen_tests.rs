@@ -1,0 +1,178 @@
+//! Unit tests of the generated text (split from config_gen.rs to keep that file readable).
+
+use super::*;
+use crate::cli::parse;
+use crate::options_table::SERVER_OPTIONS;
+use crate::settings::Env;
+
+const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+
+fn settings(args: &[&str]) -> Settings {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
+    Settings::from_parsed(&p, &Env { cwd: PathBuf::from(MANIFEST), virtual_env: None }).expect("valid")
+}
+
+fn platform() -> Platform {
+    // The real modules directory when present (it has mod_mpm_event.so), else a made-up one.
+    let dir = ["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("mod_mpm_event.so").is_file())
+        .unwrap_or_else(|| PathBuf::from("/nonexistent/modules"));
+    Platform { httpd: PathBuf::from("/usr/sbin/apache2"), modules_dir: dir }
+}
+
+fn conf_for(args: &[&str], run_as: Option<&RunAs>) -> (String, Layout) {
+    let s = settings(args);
+    let root = PathBuf::from("/srv/rx");
+    let layout = Layout::new(&s, &root, PathBuf::from("/etc/mime.types"), PathBuf::from("/opt/mod_rwsgi.so"));
+    (httpd_conf(&s, &layout, &platform(), run_as).expect("generates"), layout)
+}
+
+#[test]
+fn basic_config_has_everything_debian_needs() {
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi"], None);
+    for needle in [
+        "ServerRoot \"/srv/rx\"",
+        "PidFile \"/srv/rx/httpd.pid\"",
+        "DefaultRuntimeDir \"/srv/rx/run\"",
+        "Mutex \"file:/srv/rx/run\" default",
+        "Listen 8000\n",
+        "LoadModule authz_core_module",
+        "LoadModule mime_module",
+        "LoadModule rwsgi_module \"/opt/mod_rwsgi.so\"",
+        "TypesConfig \"/etc/mime.types\"",
+        "ErrorLog \"/srv/rx/error_log\"",
+        "Timeout 60",
+        "WSGIScriptAlias \"/\" \"",
+        "tests/apps/hello.wsgi\"\n",
+        "Require all granted",
+    ] {
+        assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+    }
+    assert!(!c.contains("User "), "User only when root");
+    assert!(!c.contains("${"), "no ${{APACHE_...}} references");
+    assert!(!c.contains("CustomLog"), "access log off by default");
+    assert!(!c.contains("SSLEngine"));
+}
+
+#[test]
+fn run_user_and_listen_host() {
+    let run = RunAs { user: "www-data".into(), group: "www-data".into(), uid: 33, gid: 33, groups: vec![33] };
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--host", "127.0.0.1", "--port", "9001"], Some(&run));
+    assert!(c.contains("User \"www-data\"\nGroup \"www-data\""));
+    assert!(c.contains("Listen 127.0.0.1:9001\n"));
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--host", "::1"], None);
+    assert!(c.contains("Listen [::1]:8000\n"));
+}
+
+#[test]
+fn capacity_maps_to_the_mpm() {
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--processes", "3", "--threads", "4", "--maximum-requests", "100"], None);
+    assert!(c.contains("StartServers 3\n    ServerLimit 3\n    ThreadLimit 4\n    ThreadsPerChild 4\n    MaxRequestWorkers 12"));
+    assert!(c.contains("MaxConnectionsPerChild 100"));
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--threads", "4", "--max-clients", "10"], None);
+    assert!(c.contains("ServerLimit 3\n") && c.contains("MaxRequestWorkers 12\n"), "rounded up to whole processes");
+}
+
+#[test]
+fn mount_point_callable_and_python() {
+    let (c, _) = conf_for(
+        &["tests/apps/hello.wsgi", "--mount-point", "/app/", "--callable-object", "app", "--python-path", "tests",
+          "--application-group", "site1", "--disable-reloading", "--chunked-request"],
+        None,
+    );
+    assert!(c.contains("\" application-group=site1 callable-object=app\n"), "{c}");
+    assert!(c.contains("WSGIScriptAlias \"/app\" "));
+    assert!(c.contains(&format!("WSGIPythonPath \"{MANIFEST}:{MANIFEST}/tests\"")));
+    assert!(c.contains("WSGIScriptReloading Off") && c.contains("WSGIChunkedRequest On"));
+}
+
+#[test]
+fn module_type_mounts_the_generated_handler() {
+    let (c, layout) = conf_for(&["--application-type", "module", "pkg.webapp:app", "--callable-object", "ignored"], None);
+    let handler = layout.handler_script.expect("handler");
+    assert_eq!(handler, PathBuf::from("/srv/rx/handler.wsgi"));
+    assert!(c.contains("WSGIScriptAlias \"/\" \"/srv/rx/handler.wsgi\"\n"), "{c}");
+    assert!(c.contains("<Files \"handler.wsgi\">"));
+    assert!(!c.contains("callable-object="));
+}
+
+#[test]
+fn handler_script_imports_the_entry_point() {
+    let text = handler_script("pkg.webapp", "app", &[PathBuf::from(format!("{MANIFEST}/tests/apps"))]);
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("{text}\nprint(application.__name__, application.__module__)"))
+        .output();
+    let Ok(out) = out else { return }; // no python3 on this machine: nothing more to check
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "app pkg.webapp");
+}
+
+#[test]
+fn static_files_ssl_and_extras() {
+    let cert = format!("{MANIFEST}/Cargo.toml");
+    let (c, _) = conf_for(
+        &["tests/apps/hello.wsgi", "--document-root", "tests", "--directory-index", "index.html",
+          "--https-port", "8443", "--ssl-certificate-file", &cert, "--ssl-certificate-key-file", &cert,
+          "--ssl-environment", "--server-status", "--compress-responses", "--setenv", "K", "v w",
+          "--passenv", "HOME", "--error-document", "404", "/nf.html", "--url-alias", "/s", "tests/apps",
+          "--access-log", "--log-level", "info", "--keep-alive-timeout", "0", "--include-file", "Cargo.toml"],
+        None,
+    );
+    for needle in [
+        &format!("DocumentRoot \"{MANIFEST}/tests\""),
+        &format!("RewriteCond {MANIFEST}/tests%{{REQUEST_URI}} -f [OR]"),
+        &format!("RewriteRule ^(/.*)$ {MANIFEST}/tests$1 [L]"),
+        "DirectoryIndex \"index.html\"",
+        "Listen 8443 https",
+        "<VirtualHost *:8443>",
+        "SSLEngine on",
+        "SSLOptions +StdEnvVars",
+        "LoadModule ssl_module",
+        "SetHandler server-status",
+        "AddOutputFilterByType DEFLATE",
+        "SetEnv K \"v w\"",
+        "PassEnv HOME",
+        "ErrorDocument 404 \"/nf.html\"",
+        &format!("Alias \"/s\" \"{MANIFEST}/tests/apps\""),
+        "CustomLog \"/srv/rx/access_log\" common",
+        "LogLevel info",
+        "KeepAlive Off",
+        &format!("Include \"{MANIFEST}/Cargo.toml\""),
+    ] {
+        assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+    }
+    assert_eq!(c.matches("WSGIScriptAlias").count(), 2, "main server and the HTTPS virtual host");
+}
+
+#[test]
+fn log_to_terminal() {
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--log-to-terminal", "--access-log"], None);
+    assert!(c.contains("ErrorLog \"/dev/stderr\"") && c.contains("CustomLog \"/dev/stdout\" common"));
+}
+
+#[test]
+fn quoting_refuses_what_httpd_would_reinterpret() {
+    assert_eq!(q("/a b").expect("ok"), "\"/a b\"");
+    for bad in ["/a\"b", "/a\\b", "/a${HOME}", "/a\nb"] {
+        assert!(q(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(log_format("%h \"%r\"").expect("ok"), "\"%h \\\"%r\\\"\"");
+    assert_eq!(py_str("it's\\\n"), "'it\\'s\\\\\\U0000000a'");
+    assert_eq!(sh_quote("a'b"), "'a'\\''b'");
+}
+
+#[test]
+fn apachectl_and_envvars() {
+    let s = settings(&["tests/apps/hello.wsgi", "--locale", "C.UTF-8"]);
+    let layout = Layout::new(&s, Path::new("/srv/rx"), PathBuf::from("/m"), PathBuf::from("/x.so"));
+    let ctl = apachectl(Path::new("/usr/sbin/apache2"), &layout);
+    assert!(ctl.contains("exec \"$HTTPD\" -f \"$CONF\" -k \"$1\"") && ctl.contains("configtest)"));
+    assert!(ctl.contains(". '/srv/rx/envvars'"));
+    let vars = env_vars(&s);
+    assert_eq!(vars, vec![("LANG".to_string(), "C.UTF-8".to_string()), ("LC_ALL".to_string(), "C.UTF-8".to_string())]);
+    assert!(envvars_file(&vars).contains("LANG='C.UTF-8'\nexport LANG"));
+}

@@ -1,0 +1,85 @@
+//! The Apache error log. Messages are passed to httpd with a "%s" format, never as a format string.
+
+use std::ffi::CString;
+
+use crate::ffi;
+
+/// Apache log levels (APLOG_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Emerg = 0,
+    Alert = 1,
+    Crit = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+impl Level {
+    /// Python logging level number -> Apache level.
+    pub fn from_python(levelno: i64) -> Level {
+        match levelno {
+            n if n >= 50 => Level::Crit,
+            n if n >= 40 => Level::Error,
+            n if n >= 30 => Level::Warning,
+            n if n >= 20 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+}
+
+fn c_message(msg: &str) -> CString {
+    CString::new(msg.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// Logs against the main server (or `s` when given). Safe to call from any thread, with or without the GIL.
+pub fn server(level: Level, msg: &str) {
+    server_on(std::ptr::null(), level, msg);
+}
+
+pub(crate) fn server_on(s: *const ffi::server_rec, level: Level, msg: &str) {
+    let m = c_message(msg);
+    let s = if s.is_null() {
+        // SAFETY: ap_server_conf is set by httpd before any module code runs after config.
+        unsafe { ffi::ap_server_conf }
+    } else {
+        s
+    };
+    // SAFETY: file is a static C string, m is a valid C string; a null server is accepted by ap_log_error.
+    unsafe { ffi::rwsgi_shim_log_error(c"mod_rwsgi".as_ptr(), 0, level as i32, 0, s, m.as_ptr()) };
+}
+
+pub(crate) fn request_raw(r: *const ffi::request_rec, level: Level, status: i32, msg: &str) {
+    let m = c_message(msg);
+    // SAFETY: r is a live request (callers hold a Request); m is a valid C string.
+    unsafe { ffi::rwsgi_shim_log_rerror(c"mod_rwsgi".as_ptr(), 0, level as i32, status, r, m.as_ptr()) };
+}
+
+thread_local! {
+    // The request this worker thread is serving (raw pointer only: no destructor at thread exit).
+    static CURRENT: std::cell::Cell<*const ffi::request_rec> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Marks the request this thread serves until the guard is dropped: Python output is tagged with it.
+pub struct CurrentRequest(*const ffi::request_rec);
+
+impl CurrentRequest {
+    pub fn enter(req: super::Request<'_>) -> CurrentRequest {
+        let prev = CURRENT.with(|c| c.replace(req.raw()));
+        CurrentRequest(prev)
+    }
+}
+
+impl Drop for CurrentRequest {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// Logs against the request this thread is serving, or the server when none.
+pub fn current(level: Level, msg: &str) {
+    let r = CURRENT.with(std::cell::Cell::get);
+    if r.is_null() { server(level, msg) } else { request_raw(r, level, 0, msg) }
+}

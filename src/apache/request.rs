@@ -1,0 +1,290 @@
+//! `Request<'r>`: a borrowed, safe view of httpd's `request_rec` for the duration of one hook call.
+
+use std::ffi::{CStr, c_char};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::log::{self, Level};
+use super::{cstr_bytes, pstrdup, table_entries};
+use crate::config::{DirConfig, ServerConfig};
+use crate::ffi;
+
+/// A request httpd is processing. Created only by the hook trampolines (`module.rs`) from the pointer httpd
+/// passes; valid for `'r`, the duration of that hook call.
+#[derive(Clone, Copy)]
+pub struct Request<'r> {
+    raw: NonNull<ffi::request_rec>,
+    _life: PhantomData<&'r mut ffi::request_rec>,
+}
+
+// SAFETY: httpd hands one request to one worker thread at a time; the wrapper is moved to another thread only
+// by `py.detach` closures that run synchronously within the hook call on the same worker.
+unsafe impl Send for Request<'_> {}
+// SAFETY: as above: concurrent use is prevented by `RequestSlot`'s mutex in the wsgi layer.
+unsafe impl Sync for Request<'_> {}
+
+/// What the directory walk found at r->filename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Missing,
+    Regular,
+    Directory,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct FileInfo {
+    pub kind: FileKind,
+    /// Modification time in microseconds since the epoch.
+    pub mtime: i64,
+    pub size: i64,
+}
+
+impl<'r> Request<'r> {
+    /// # Safety
+    /// `r` must be null or a request_rec that stays valid and is used by this thread only for `'r`.
+    pub(crate) unsafe fn from_raw(r: *mut ffi::request_rec) -> Option<Request<'r>> {
+        NonNull::new(r).map(|raw| Request { raw, _life: PhantomData })
+    }
+
+    /// # Safety
+    /// The caller must stop using the result before `'r` ends (see `scope::scope`).
+    pub(crate) unsafe fn extend_lifetime(self) -> Request<'static> {
+        Request { raw: self.raw, _life: PhantomData }
+    }
+
+    pub(crate) fn raw(&self) -> *mut ffi::request_rec {
+        self.raw.as_ptr()
+    }
+
+    fn rec(&self) -> &ffi::request_rec {
+        // SAFETY: valid for 'r per the constructor's contract.
+        unsafe { self.raw.as_ref() }
+    }
+
+    fn pool(&self) -> *mut ffi::apr_pool_t {
+        self.rec().pool
+    }
+
+    fn field(&self, p: *const c_char) -> Option<&'r [u8]> {
+        // SAFETY: request_rec string fields are NUL-terminated and allocated from r->pool, which outlives 'r.
+        unsafe { cstr_bytes(p) }
+    }
+
+    pub fn handler(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().handler)
+    }
+    pub fn uri(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().uri)
+    }
+    pub fn unparsed_uri(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().unparsed_uri)
+    }
+    pub fn filename(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().filename)
+    }
+    pub fn path_info(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().path_info)
+    }
+    pub fn args(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().args)
+    }
+    pub fn method(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().method)
+    }
+    pub fn protocol(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().protocol)
+    }
+    pub fn log_id(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().log_id)
+    }
+    pub fn header_only(&self) -> bool {
+        self.rec().header_only != 0
+    }
+    pub fn is_initial(&self) -> bool {
+        self.rec().main.is_null()
+    }
+    /// Request start time in microseconds since the epoch.
+    pub fn request_time(&self) -> i64 {
+        self.rec().request_time
+    }
+
+    pub fn file_info(&self) -> FileInfo {
+        let f = &self.rec().finfo;
+        let kind = match f.filetype {
+            ffi::apr_filetype_e_APR_REG => FileKind::Regular,
+            ffi::apr_filetype_e_APR_DIR => FileKind::Directory,
+            0 => FileKind::Missing,
+            _ => FileKind::Other,
+        };
+        FileInfo { kind, mtime: f.mtime, size: f.size }
+    }
+
+    pub fn header_in(&self, name: &CStr) -> Option<&'r [u8]> {
+        // SAFETY: headers_in is a live table; name is a valid C string.
+        let v = unsafe { ffi::apr_table_get(self.rec().headers_in, name.as_ptr()) };
+        self.field(v)
+    }
+
+    /// Adds the CGI "common" variables (HTTP_*, SERVER_*, REMOTE_*, DOCUMENT_ROOT, ...) to subprocess_env.
+    pub fn add_common_vars(&self) {
+        // SAFETY: the request is live; httpd fills subprocess_env from its own fields.
+        unsafe { ffi::ap_add_common_vars(self.raw()) };
+    }
+
+    pub fn subprocess_env(&self) -> Vec<(&'r [u8], &'r [u8])> {
+        // SAFETY: the table is live for 'r and not modified while the caller uses the entries (the caller
+        // builds the environ from them before running any code that could change it).
+        unsafe { table_entries(self.rec().subprocess_env) }
+    }
+
+    /// Where PATH_INFO starts within the URI (httpd's own rule, tolerant of repeated slashes).
+    pub fn path_info_start(&self) -> usize {
+        let r = self.rec();
+        if r.uri.is_null() || r.path_info.is_null() {
+            return self.uri().map_or(0, <[u8]>::len);
+        }
+        // SAFETY: both are live NUL-terminated strings.
+        let n = unsafe { ffi::ap_find_path_info(r.uri, r.path_info) };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    pub fn set_filename(&self, f: &[u8]) {
+        // SAFETY: the copy lives in r->pool, as long as the request.
+        unsafe { (*self.raw()).filename = pstrdup(self.pool(), f) };
+    }
+
+    pub fn set_handler(&self, h: &'static CStr) {
+        // SAFETY: a static string outlives the request.
+        unsafe { (*self.raw()).handler = h.as_ptr() };
+        // Keeps mod_mime from replacing the handler (core's fixup restores "alias-forced-type").
+        // SAFETY: static key and value.
+        unsafe { ffi::apr_table_setn(self.rec().notes, c"alias-forced-type".as_ptr(), h.as_ptr()) };
+    }
+
+    pub fn set_status(&self, code: i32, line: &[u8]) {
+        // SAFETY: the status line is copied into r->pool.
+        unsafe {
+            (*self.raw()).status = code;
+            (*self.raw()).status_line = pstrdup(self.pool(), line);
+        }
+    }
+
+    pub fn add_header_out(&self, name: &[u8], value: &[u8]) {
+        // SAFETY: both strings are copied into r->pool; apr_table_addn keeps the pointers.
+        unsafe {
+            let k = pstrdup(self.pool(), name);
+            let v = pstrdup(self.pool(), value);
+            ffi::apr_table_addn(self.rec().headers_out, k, v);
+        }
+    }
+
+    pub fn set_content_type(&self, value: &[u8]) {
+        // SAFETY: copied into r->pool as ap_set_content_type requires.
+        unsafe { ffi::ap_set_content_type(self.raw(), pstrdup(self.pool(), value)) };
+    }
+
+    pub fn set_content_length(&self, n: i64) {
+        // SAFETY: live request.
+        unsafe { ffi::ap_set_content_length(self.raw(), n) };
+    }
+
+    pub fn client_port(&self) -> u16 {
+        let a = self.rec().useragent_addr;
+        if a.is_null() {
+            return 0;
+        }
+        // SAFETY: useragent_addr points to a live apr_sockaddr_t.
+        unsafe { (*a).port }
+    }
+
+    pub fn connection_aborted(&self) -> bool {
+        // SAFETY: every request has a live connection.
+        unsafe { (*self.rec().connection).aborted != 0 }
+    }
+
+    /// The connection will be closed after this response (no keep-alive).
+    pub fn close_connection(&self) {
+        // SAFETY: live connection.
+        unsafe { (*self.rec().connection).keepalive = ffi::ap_conn_keepalive_e_AP_CONN_CLOSE };
+    }
+
+    pub fn log(&self, level: Level, msg: &str) {
+        log::request_raw(self.raw(), level, 0, msg);
+    }
+
+    pub fn log_status(&self, level: Level, status: i32, msg: &str) {
+        log::request_raw(self.raw(), level, status, msg);
+    }
+
+    /// mod_rwsgi's per-directory config for this request.
+    pub fn dir_config(&self) -> Option<&'r DirConfig> {
+        // SAFETY: the vector slot for our module holds a DirConfig created by create_dir_config/merge, allocated
+        // in a pool that outlives the request (or null).
+        unsafe { super::module::module_config::<DirConfig>(self.rec().per_dir_config) }
+    }
+
+    pub fn server_config(&self) -> Option<&'r ServerConfig> {
+        // SAFETY: as dir_config, for the server vector.
+        unsafe { super::module::module_config::<ServerConfig>((*self.rec().server).module_config) }
+    }
+
+    /// Per-request note kept by translate_name: the index of the matched WSGIScriptAlias (+1; 0 = none).
+    pub fn matched_alias(&self) -> Option<usize> {
+        // SAFETY: request_config slot for our module holds an integer cast to a pointer or null.
+        let v = unsafe { super::module::module_slot(self.rec().request_config) } as usize;
+        v.checked_sub(1)
+    }
+
+    pub fn set_matched_alias(&self, idx: usize) {
+        // SAFETY: stores an integer in our module's request_config slot.
+        unsafe { super::module::set_module_slot(self.rec().request_config, (idx + 1) as *mut std::ffi::c_void) };
+    }
+
+    /// `Options ExecCGI` is on for this request's directory (needed for AddHandler/SetHandler mounting).
+    pub fn allows_exec_cgi(&self) -> bool {
+        // SAFETY: live request.
+        let opts = unsafe { ffi::ap_allow_options(self.raw()) };
+        opts & ffi::OPT_EXECCGI != 0
+    }
+
+    pub fn set_path_info(&self, p: &[u8]) {
+        // SAFETY: copied into r->pool.
+        unsafe { (*self.raw()).path_info = pstrdup(self.pool(), p) };
+    }
+
+    pub(crate) fn pool_ptr(&self) -> *mut ffi::apr_pool_t {
+        self.pool()
+    }
+
+    pub(crate) fn connection_ptr(&self) -> *mut ffi::conn_rec {
+        self.rec().connection
+    }
+
+    pub(crate) fn output_filters(&self) -> *mut ffi::ap_filter_t {
+        self.rec().output_filters
+    }
+
+    pub(crate) fn input_filters(&self) -> *mut ffi::ap_filter_t {
+        self.rec().input_filters
+    }
+
+    /// Limit set by LimitRequestBody (0 = unlimited).
+    pub fn limit_request_body(&self) -> i64 {
+        // SAFETY: live request.
+        unsafe { ffi::ap_get_limit_req_body(self.raw()) }
+    }
+
+    pub fn server_banner() -> &'static [u8] {
+        // SAFETY: httpd returns a static string.
+        unsafe { cstr_bytes(ffi::ap_get_server_banner()) }.unwrap_or(b"Apache")
+    }
+}
+
+/// The httpd version as "2.4.71".
+pub fn apache_version() -> (i32, i32, i32) {
+    let mut v = ffi::ap_version_t { major: 0, minor: 0, patch: 0, add_string: std::ptr::null() };
+    // SAFETY: fills a caller-provided struct.
+    unsafe { ffi::ap_get_server_revision(&mut v) };
+    (v.major, v.minor, v.patch)
+}

@@ -1,0 +1,242 @@
+//! Pure parsers for directive arguments. Every error names what is wrong; the directive name is added by the
+//! caller, and httpd adds the file and line.
+
+use super::{AliasOptions, AppGroup, CallableName, ScriptAlias};
+
+/// Splits a directive's raw argument text like httpd's `ap_getword_conf`: whitespace separated, with single or
+/// double quotes grouping words and backslash escaping the quote character inside them.
+pub fn split_args(raw: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = raw.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else { break };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                if c == '\\' && chars.peek() == Some(&first) {
+                    word.push(first);
+                    chars.next();
+                } else if c == first {
+                    closed = true;
+                    break;
+                } else {
+                    word.push(c);
+                }
+            }
+            if !closed {
+                return Err(format!("unterminated quote in {raw:?}"));
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
+/// On/Off, case-insensitive, as httpd FLAG directives take it.
+pub fn flag(args: &[String]) -> Result<bool, String> {
+    match args {
+        [v] if v.eq_ignore_ascii_case("on") => Ok(true),
+        [v] if v.eq_ignore_ascii_case("off") => Ok(false),
+        [v] => Err(format!("must be On or Off, not {v:?}")),
+        _ => Err(format!("takes one argument, On or Off (got {})", args.len())),
+    }
+}
+
+pub fn one(args: &[String]) -> Result<&str, String> {
+    match args {
+        [v] if !v.is_empty() => Ok(v.as_str()),
+        [_] => Err("the value must not be empty".to_string()),
+        _ => Err(format!("takes exactly one argument (got {})", args.len())),
+    }
+}
+
+fn env_var(v: &str) -> Option<Result<String, String>> {
+    let name = v.strip_prefix("%{ENV:")?.strip_suffix('}')?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+        return Some(Err(format!("{v:?} names an invalid environment variable")));
+    }
+    Some(Ok(name.to_string()))
+}
+
+pub fn app_group(v: &str) -> Result<AppGroup, String> {
+    if let Some(name) = env_var(v) {
+        return Ok(AppGroup::Env(name?));
+    }
+    match v {
+        "%{GLOBAL}" => Ok(AppGroup::Global),
+        "%{RESOURCE}" => Ok(AppGroup::Resource),
+        "%{SERVER}" => Ok(AppGroup::Server),
+        "%{HOST}" => Ok(AppGroup::Host),
+        _ if v.starts_with("%{") => Err(format!(
+            "unknown application group {v:?}: use %{{GLOBAL}}, %{{RESOURCE}}, %{{SERVER}}, %{{HOST}}, %{{ENV:var}} or a name"
+        )),
+        "" => Err("the application group must not be empty".to_string()),
+        _ => Ok(AppGroup::Named(v.to_string())),
+    }
+}
+
+pub fn callable(v: &str) -> Result<CallableName, String> {
+    if let Some(name) = env_var(v) {
+        return Ok(CallableName::Env(name?));
+    }
+    let valid_ident = v.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && v.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !valid_ident {
+        return Err(format!("{v:?} is not a valid Python identifier"));
+    }
+    Ok(CallableName::Named(v.to_string()))
+}
+
+pub fn process_group_name(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        return Err("the process group name must not be empty".to_string());
+    }
+    if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("invalid process group name {v:?}"));
+    }
+    Ok(v.to_string())
+}
+
+/// `WSGIScriptAlias URL PATH [key=value ...]`. `is_dir` tells whether PATH is an existing directory.
+pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<ScriptAlias, String> {
+    let [url, target, opts @ ..] = args else {
+        return Err(format!("takes a URL and a script path, then options (got {} arguments)", args.len()));
+    };
+    if !url.starts_with('/') {
+        return Err(format!("the URL {url:?} must start with '/'"));
+    }
+    if !target.starts_with('/') {
+        return Err(format!("the script path {target:?} must be absolute"));
+    }
+    let mut options = AliasOptions::default();
+    for opt in opts {
+        let Some((key, value)) = opt.split_once('=') else {
+            return Err(format!("option {opt:?} is not of the form name=value"));
+        };
+        match key {
+            "process-group" => options.process_group = Some(process_group_name(value)?),
+            "application-group" => options.application_group = Some(app_group(value)?),
+            "callable-object" => options.callable_object = Some(callable(value)?),
+            "pass-authorization" => options.pass_authorization = Some(flag(&[value.to_string()])?),
+            _ => {
+                return Err(format!(
+                    "unknown option {key:?} (known: process-group, application-group, callable-object, pass-authorization)"
+                ));
+            }
+        }
+    }
+    let target_is_dir = target.ends_with('/') || is_dir(target);
+    let url_slash = url.len() > 1 && url.ends_with('/');
+    let url_norm = url.trim_end_matches('/').to_string();
+    Ok(ScriptAlias {
+        url: url_norm,
+        url_slash,
+        target: if target_is_dir { target.clone() } else { target.trim_end_matches('/').to_string() },
+        target_is_dir,
+        options,
+    })
+}
+
+/// `WSGIPythonPath DIR[:DIR...]` (several arguments also accepted).
+pub fn python_path(args: &[String]) -> Result<Vec<String>, String> {
+    if args.is_empty() {
+        return Err("takes one or more directories separated by ':'".to_string());
+    }
+    let mut out = Vec::new();
+    for dir in args.iter().flat_map(|a| a.split(':')).filter(|d| !d.is_empty()) {
+        if !dir.starts_with('/') {
+            return Err(format!("{dir:?} is not an absolute path"));
+        }
+        out.push(dir.to_string());
+    }
+    Ok(out)
+}
+
+pub fn absolute_dir(args: &[String]) -> Result<String, String> {
+    let v = one(args)?;
+    if !v.starts_with('/') {
+        return Err(format!("{v:?} is not an absolute path"));
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn split_handles_quotes() {
+        assert_eq!(split_args(r#"/a "/b c" 'd e' f=g"#).ok(), Some(s(&["/a", "/b c", "d e", "f=g"])));
+        assert_eq!(split_args(r#""a\"b""#).ok(), Some(s(&["a\"b"])));
+        assert!(split_args(r#""open"#).is_err());
+        assert_eq!(split_args("   ").ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(flag(&s(&["ON"])), Ok(true));
+        assert_eq!(flag(&s(&["off"])), Ok(false));
+        assert!(flag(&s(&["yes"])).unwrap_err().contains("On or Off"));
+        assert!(flag(&s(&[])).is_err());
+    }
+
+    #[test]
+    fn app_groups() {
+        assert_eq!(app_group("%{GLOBAL}"), Ok(AppGroup::Global));
+        assert_eq!(app_group("%{ENV:APPG}"), Ok(AppGroup::Env("APPG".into())));
+        assert_eq!(app_group("site1"), Ok(AppGroup::Named("site1".into())));
+        assert!(app_group("%{BOGUS}").is_err());
+        assert!(app_group("%{ENV:}").is_err());
+    }
+
+    #[test]
+    fn callables() {
+        assert_eq!(callable("app"), Ok(CallableName::Named("app".into())));
+        assert_eq!(callable("%{ENV:X}"), Ok(CallableName::Env("X".into())));
+        assert!(callable("1abc").is_err());
+        assert!(callable("a.b").is_err());
+    }
+
+    #[test]
+    fn script_alias_options() {
+        let a = script_alias(
+            &s(&["/app", "/srv/x.wsgi", "process-group=g", "application-group=%{GLOBAL}", "callable-object=app", "pass-authorization=On"]),
+            |_| false,
+        )
+        .expect("valid");
+        assert_eq!(a.options.process_group.as_deref(), Some("g"));
+        assert_eq!(a.options.application_group, Some(AppGroup::Global));
+        assert_eq!(a.options.pass_authorization, Some(true));
+        assert!(script_alias(&s(&["/app", "/x", "bogus=1"]), |_| false).unwrap_err().contains("unknown option"));
+        assert!(script_alias(&s(&["app", "/x"]), |_| false).unwrap_err().contains("must start with '/'"));
+        assert!(script_alias(&s(&["/app", "x.wsgi"]), |_| false).unwrap_err().contains("absolute"));
+        assert!(script_alias(&s(&["/app"]), |_| false).is_err());
+        assert!(script_alias(&s(&["/a", "/x", "noequals"]), |_| false).unwrap_err().contains("name=value"));
+        let root = script_alias(&s(&["/", "/x.wsgi"]), |_| false).expect("valid");
+        assert_eq!(root.url, "");
+    }
+
+    #[test]
+    fn python_paths() {
+        assert_eq!(python_path(&s(&["/a:/b", "/c"])).ok(), Some(s(&["/a", "/b", "/c"])));
+        assert!(python_path(&s(&["rel"])).is_err());
+        assert!(python_path(&[]).is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The request path: translate_name maps WSGIScriptAlias URLs to scripts; the handler checks what httpd found,
+//! resolves the effective settings and runs the app in this process's interpreter.
+
+use crate::apache::log::{CurrentRequest, Level};
+use crate::apache::scope::scope;
+use crate::apache::{FileKind, Request};
+use crate::config::Effective;
+use crate::ffi;
+use crate::wsgi::{self, ReqState};
+
+const HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
+
+pub fn translate(req: Request<'_>) -> i32 {
+    let Some(uri) = req.uri() else { return ffi::DECLINED };
+    if !uri.starts_with(b"/") {
+        return ffi::DECLINED;
+    }
+    let Some(sc) = req.server_config() else { return ffi::DECLINED };
+    for (i, alias) in sc.aliases.iter().enumerate() {
+        if let Some(rest) = alias.matches(uri) {
+            req.set_filename(&alias.filename_for(rest));
+            req.set_handler(c"wsgi-script");
+            req.set_matched_alias(i);
+            return ffi::OK;
+        }
+    }
+    ffi::DECLINED
+}
+
+pub fn handle(req: Request<'_>) -> i32 {
+    let Some(h) = req.handler() else { return ffi::DECLINED };
+    if !HANDLERS.contains(&h) {
+        return ffi::DECLINED;
+    }
+    let script = String::from_utf8_lossy(req.filename().unwrap_or_default()).into_owned();
+    match req.file_info().kind {
+        FileKind::Regular => {}
+        FileKind::Missing => {
+            req.log(Level::Error, &format!("mod_rwsgi: target WSGI script not found or unable to stat: {script}"));
+            return ffi::HTTP_NOT_FOUND;
+        }
+        FileKind::Directory => {
+            req.log(Level::Error, &format!("mod_rwsgi: attempt to invoke a directory as a WSGI application: {script}"));
+            return ffi::HTTP_FORBIDDEN;
+        }
+        FileKind::Other => {
+            req.log(Level::Error, &format!("mod_rwsgi: target WSGI script is not a regular file: {script}"));
+            return ffi::HTTP_FORBIDDEN;
+        }
+    }
+    let alias = req.matched_alias();
+    if alias.is_none() && !req.allows_exec_cgi() {
+        req.log(Level::Error, &format!("mod_rwsgi: Options ExecCGI is off in this directory: {script}"));
+        return ffi::HTTP_FORBIDDEN;
+    }
+    let default_dir = crate::config::DirConfig::default();
+    let dir = req.dir_config().unwrap_or(&default_dir);
+    let alias_opts = alias.and_then(|i| req.server_config().and_then(|s| s.aliases.get(i))).map(|a| &a.options);
+    let eff = Effective::resolve(dir, alias_opts);
+    if let Some(te) = req.header_in(c"Transfer-Encoding") {
+        if !eff.chunked_request && te.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")) {
+            req.log(Level::Error, &format!("mod_rwsgi: chunked request body refused for {script}: enable it with WSGIChunkedRequest On"));
+            return ffi::HTTP_LENGTH_REQUIRED;
+        }
+    }
+    let _current = CurrentRequest::enter(req);
+    scope(req, ReqState::default(), |slot| {
+        match crate::python::with_python(|py, rt| wsgi::run(py, rt, req, slot, &eff)) {
+            Ok(status) => status,
+            Err(why) => {
+                req.log(Level::Error, &format!("mod_rwsgi: cannot run {script}: {why}"));
+                ffi::HTTP_INTERNAL_SERVER_ERROR
+            }
+        }
+    })
+}

@@ -1,0 +1,130 @@
+# Python half of mod_rwsgi's runtime, executed once per process at start-up. It owns script loading (serialised,
+# never caching a failure), the error-log streams that replace sys.stdout/sys.stderr and back wsgi.errors, and the
+# logging handler that maps Python levels to Apache levels. Rust calls the functions in this namespace.
+import hashlib
+import io
+import logging
+import sys
+import threading
+import traceback
+import types
+
+import mod_wsgi
+
+_log = mod_wsgi._log
+APLOG_ERR = 3
+_load_lock = threading.RLock()
+_loaded = {}  # script path -> (mtime, module)
+
+
+def module_name(path):
+    return '_mod_wsgi_' + hashlib.md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
+
+
+def load_script(path, mtime, reloading):
+    """Returns (module, fresh). Imports the script as a module named after its path; a failure raises and is
+    not remembered, so the next request tries again."""
+    with _load_lock:
+        entry = _loaded.get(path)
+        if entry is not None and (not reloading or entry[0] == mtime):
+            return entry[1], False
+        name = module_name(path)
+        with open(path, 'rb') as f:
+            source = f.read()
+        code = compile(source, path, 'exec', dont_inherit=True)
+        module = types.ModuleType(name)
+        module.__file__ = path
+        old = sys.modules.get(name)
+        sys.modules[name] = module
+        try:
+            exec(code, module.__dict__)
+        except BaseException:
+            if old is not None:
+                sys.modules[name] = old
+            else:
+                sys.modules.pop(name, None)
+            raise
+        _loaded[path] = (mtime, module)
+        return module, True
+
+
+def forget_script(path):
+    with _load_lock:
+        _loaded.pop(path, None)
+
+
+def format_exception(etype, value, tb):
+    return ''.join(traceback.format_exception(etype, value, tb))
+
+
+class LogStream(io.TextIOBase):
+    """Line-buffered text stream into the Apache error log. Buffers are per thread, so one object can serve all
+    requests (each line is tagged with the request the writing thread is serving)."""
+
+    def __init__(self, name, level=APLOG_ERR):
+        self.name = name
+        self._level = level
+        self._local = threading.local()
+
+    encoding = 'utf-8'
+    errors = 'backslashreplace'
+    line_buffering = True
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        raise io.UnsupportedOperation('%s is the Apache error log and has no file descriptor' % self.name)
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError('write() argument must be str, not %s' % type(s).__name__)
+        buf = getattr(self._local, 'buf', '') + s
+        if '\n' in buf:
+            lines = buf.split('\n')
+            buf = lines.pop()
+            for line in lines:
+                _log(self._level, line)
+        self._local.buf = buf
+        return len(s)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        buf = getattr(self._local, 'buf', '')
+        if buf:
+            self._local.buf = ''
+            _log(self._level, buf)
+
+
+class ApacheLogHandler(logging.Handler):
+    """Python logging records into the Apache error log at the matching Apache level."""
+
+    _levels = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+    def emit(self, record):
+        try:
+            msg = self.format(record)
+            level = 7
+            for threshold, aplevel in self._levels:
+                if record.levelno >= threshold:
+                    level = aplevel
+                    break
+            for line in msg.split('\n'):
+                _log(level, line)
+        except Exception:
+            self.handleError(record)
+
+
+stdout = LogStream('<wsgi.stdout>')
+stderr = LogStream('<wsgi.stderr>')
+sys.stdout = stdout
+sys.stderr = stderr
+# Records logged while the app configured no handler of its own go to Apache with their level (instead of
+# Python's last-resort handler writing "WARNING" lines to stderr).
+logging.lastResort = ApacheLogHandler(logging.WARNING)

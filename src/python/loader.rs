@@ -1,0 +1,94 @@
+//! Finding the WSGI callable for a script: a per-process cache keyed by path and modification time in front of
+//! the Python-side loader (which serialises loading and never caches a failure).
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+
+use super::{Runtime, format_error};
+
+/// Why no callable could be had.
+pub enum LoadError {
+    /// Import failed: the full traceback (answer 500).
+    Failed(String),
+    /// The script has no such callable (answer 404, like mod_wsgi).
+    NoCallable(String),
+}
+
+static CACHE: Mutex<Vec<(Vec<u8>, i64, Py<PyAny>)>> = Mutex::new(Vec::new());
+
+fn cached(py: Python<'_>, path: &[u8], mtime: i64, reloading: bool) -> Option<Py<PyAny>> {
+    let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.iter().find(|(p, m, _)| p == path && (!reloading || *m == mtime)).map(|(_, _, module)| module.clone_ref(py))
+}
+
+fn remember(path: &[u8], mtime: i64, module: Py<PyAny>) {
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|(p, _, _)| p != path);
+    cache.push((path.to_vec(), mtime, module));
+}
+
+/// The app callable `name` of the script at `path` (re-imported when `reloading` and the mtime changed, or when
+/// the script's `reload_required(resource)` says so).
+pub fn application<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    path: &[u8],
+    mtime: i64,
+    reloading: bool,
+    name: &str,
+) -> Result<Bound<'py, PyAny>, LoadError> {
+    let path_os = OsStr::from_bytes(path);
+    let path_obj = path_os;
+    let shown = Path::new(path_os).display();
+    let mut module = cached(py, path, mtime, reloading).map(|m| m.into_bound(py));
+    if let Some(m) = &module {
+        if reloading {
+            if let Ok(hook) = m.getattr("reload_required") {
+                match hook.call1((path_obj,)).and_then(|v| v.is_truthy()) {
+                    Ok(true) => {
+                        let _ = rt.bootstrap.bind(py).getattr("forget_script").and_then(|f| f.call1((path_obj,)));
+                        module = None;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Err(LoadError::Failed(format!("reload_required() of {} raised:\n{}", shown, format_error(py, rt, &e)))),
+                }
+            }
+        }
+    }
+    let module = match module {
+        Some(m) => m,
+        None => {
+            let loaded = rt
+                .bootstrap
+                .bind(py)
+                .getattr("load_script")
+                .and_then(|f| f.call1((path_obj, mtime, reloading)))
+                .and_then(|t| t.get_item(0));
+            match loaded {
+                Ok(m) => {
+                    remember(path, mtime, m.clone().unbind());
+                    m
+                }
+                Err(e) => {
+                    return Err(LoadError::Failed(format!(
+                        "failed to load WSGI script {}:\n{}",
+                        shown,
+                        format_error(py, rt, &e)
+                    )));
+                }
+            }
+        }
+    };
+    match module.getattr(name) {
+        Ok(app) => Ok(app),
+        Err(_) => Err(LoadError::NoCallable(format!(
+            "WSGI script {} does not contain WSGI application {name:?}",
+            shown
+        ))),
+    }
+}
+
