@@ -25,7 +25,6 @@ pub fn module_path() -> Option<PathBuf> {
 
 /// Tests that need a running httpd return early (with a loud note) when the module is not built; set
 /// RWSGI_EXPRESS_REQUIRE_MODULE=1 (CI does) to make that a failure instead.
-#[macro_export]
 macro_rules! require_module {
     () => {
         match common::module_path() {

@@ -1,0 +1,80 @@
+//! Errors for humans: one line naming the problem, a non-zero exit, no panic or backtrace.
+
+#[macro_use]
+mod common;
+
+use common::{TempDir, run_express};
+
+fn one_line_error(code: i32, stderr: &str, expected_code: i32, needle: &str) {
+    assert_eq!(code, expected_code, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.contains("warning:")).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(lines[0].starts_with("rwsgi-express: error: ") && lines[0].contains(needle), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+}
+
+#[test]
+fn bad_command_lines() {
+    let dir = TempDir::new("errors");
+    let apps = dir.apps();
+    let script = apps.join("hello.wsgi");
+    let s = script.to_str().expect("utf-8");
+    for (args, code, needle) in [
+        (vec!["start-server", "missing.wsgi"], 2, "WSGI script not found"),
+        (vec!["start-server", s, "--port", "http"], 2, "--port"),
+        (vec!["start-server", s, "--no-such-option"], 2, "--no-such-option"),
+        (vec!["start-server", s, "--queue-timeout", "10"], 2, "daemon mode"),
+        (vec!["start-server", s, "--processes"], 2, "--processes"),
+        (vec!["start-server", s, "--trust-proxy-header", "X-Forwarded-For"], 2, "not available yet"),
+        (vec!["setup-server", s, "--reload-on-changes"], 2, "start-server"),
+        (vec!["start-server", "--application-type", "module", "not a module"], 2, "module name"),
+        (vec!["start-server", s, "--module-path", "/nonexistent/mod_rwsgi.so"], 2, "--module-path"),
+        (vec!["frobnicate"], 2, "unknown command"),
+        (vec!["module-location", "--module-path", "/nonexistent.so"], 2, "--module-path"),
+    ] {
+        let (c, _, err) = run_express(&args, &dir.0);
+        one_line_error(c, &err, code, needle);
+    }
+}
+
+#[test]
+fn port_in_use_is_detected_up_front() {
+    let module = require_module!();
+    let dir = TempDir::new("port");
+    let script = dir.apps().join("hello.wsgi");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").port().to_string();
+    let (c, _, err) = run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--module-path",
+            module.to_str().expect("utf-8"),
+            "--server-root",
+            dir.path("sr").to_str().expect("utf-8"),
+        ],
+        &dir.0,
+    );
+    one_line_error(c, &err, 1, "already in use");
+}
+
+#[test]
+fn every_subcommand_has_grouped_help() {
+    let dir = TempDir::new("help");
+    let (c, out, _) = run_express(&["--help"], &dir.0);
+    assert_eq!(c, 0);
+    for cmd in ["start-server", "setup-server", "module-config", "install-module", "module-location"] {
+        assert!(out.contains(cmd), "{out}");
+        let (c, help, err) = run_express(&[cmd, "--help"], &dir.0);
+        assert_eq!(c, 0, "{err}");
+        assert!(help.starts_with(&format!("Usage: rwsgi-express {cmd}")), "{help}");
+    }
+    let (_, help, _) = run_express(&["start-server", "--help"], &dir.0);
+    for group in ["Application:", "Network, HTTPS and proxies:", "Timeouts:", "Logging and monitoring:"] {
+        assert!(help.contains(group), "{help}");
+    }
+}

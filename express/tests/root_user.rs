@@ -1,0 +1,64 @@
+//! Started as root without --user: the app runs as www-data / apache / nobody with a warning, and an app that
+//! user cannot read is refused before httpd starts.
+
+#[macro_use]
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::{Server, TempDir, run_express};
+
+fn uid_of(pid: i32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("Uid:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn root_without_user_runs_the_app_unprivileged_with_a_warning() {
+    let _module = require_module!();
+    if !common::is_root() {
+        eprintln!("SKIPPED: needs root");
+        return;
+    }
+    let dir = TempDir::new("rootuser");
+    let script = dir.apps().join("hello.wsgi");
+    let server = Server::start(&dir, &[script.to_str().expect("utf-8")], "/");
+    assert_eq!(server.get("/").0, 200);
+    let logs = server.logs();
+    assert!(logs.contains("warning: running as root without --user"), "{logs}");
+    assert!(server.stdout().contains("Running As         : "), "{}", server.stdout());
+    let httpd = server.httpd_pid().expect("pid");
+    common::wait_until(Duration::from_secs(5), || !common::children_of(httpd).is_empty());
+    let children = common::children_of(httpd);
+    assert!(!children.is_empty());
+    for child in children {
+        assert_ne!(uid_of(child), Some(0), "httpd child {child} runs as root");
+    }
+}
+
+#[test]
+fn an_app_the_run_user_cannot_read_is_refused() {
+    let module = require_module!();
+    if !common::is_root() {
+        eprintln!("SKIPPED: needs root");
+        return;
+    }
+    let dir = TempDir::new("private");
+    let script = dir.write("private/app.wsgi", "def application(e, s):\n    return []\n");
+    std::fs::set_permissions(dir.path("private"), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let (code, _, err) = run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--module-path",
+            module.to_str().expect("utf-8"),
+            "--server-root",
+            dir.path("sr").to_str().expect("utf-8"),
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, 1, "{err}");
+    let line = err.lines().find(|l| l.contains("error:")).expect("an error line");
+    assert!(line.contains("cannot") && line.contains("private/app.wsgi") && line.contains("runs as user"), "{err}");
+}

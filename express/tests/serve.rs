@@ -1,0 +1,128 @@
+//! start-server serves applications: script and module types, mount point, document root, HTTPS, environ.
+
+#[macro_use]
+mod common;
+
+use common::{Server, TempDir};
+
+#[test]
+fn serves_a_script_and_prints_the_banner() {
+    require_module!();
+    let dir = TempDir::new("serve");
+    let apps = dir.apps();
+    let script = apps.join("hello.wsgi");
+    let server = Server::start(
+        &dir,
+        &[script.to_str().expect("utf-8"), "--setenv", "RWSGI_EXPRESS_TEST", "from setenv", "--access-log"],
+        "/",
+    );
+    let (status, body) = server.get("/some/path?x=1");
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert!(body.contains("hello from rwsgi-express"), "{body}");
+    assert!(body.contains("SCRIPT_NAME=\n"), "mounted at / gives SCRIPT_NAME ''\n{body}");
+    assert!(body.contains("PATH_INFO=/some/path\n"), "{body}");
+    assert!(body.contains("SETENV=from setenv\n"), "{body}");
+    let banner = server.stdout();
+    for needle in [
+        format!("Server URL         : http://127.0.0.1:{}/", server.port).as_ref(),
+        "Server Root        : ",
+        "Server Conf        : ",
+        "Error Log File     : ",
+        "Operating Mode     : embedded",
+        "Request Capacity   : 5 (1 process * 5 threads)",
+        "Request Timeout    : 60 (seconds)",
+        "Control Script     : ",
+    ] {
+        assert!(banner.contains(needle), "banner lacks {needle:?}:\n{banner}");
+    }
+    assert!(server.server_root.join("access_log").is_file());
+}
+
+#[test]
+fn mount_point_gives_script_name() {
+    require_module!();
+    let dir = TempDir::new("mount");
+    let script = dir.apps().join("hello.wsgi");
+    let server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--mount-point", "/app/"], "/app");
+    let (status, body) = server.get("/app/x/y");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("SCRIPT_NAME=/app\n") && body.contains("PATH_INFO=/x/y\n"), "{body}");
+    let (status, body) = server.get("/elsewhere");
+    assert!(matches!(status, 403 | 404) && !body.contains("hello"), "only the mount point goes to the app: {status}");
+}
+
+#[test]
+fn module_application_type_imports_from_the_working_directory() {
+    require_module!();
+    let dir = TempDir::new("module");
+    let apps = dir.apps();
+    let server = Server::start(
+        &dir,
+        &["--application-type", "module", "pkg.webapp:app", "--working-directory", apps.to_str().expect("utf-8")],
+        "/",
+    );
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert_eq!(body, "module app at \n");
+}
+
+#[test]
+fn document_root_files_win_and_the_rest_goes_to_the_app() {
+    require_module!();
+    let dir = TempDir::new("docroot");
+    let script = dir.apps().join("hello.wsgi");
+    dir.write("docs/static.txt", "static file\n");
+    dir.write("docs/sub/page.html", "<p>page</p>\n");
+    let docs = dir.path("docs");
+    let server = Server::start(
+        &dir,
+        &[script.to_str().expect("utf-8"), "--document-root", docs.to_str().expect("utf-8"), "--server-status"],
+        "/",
+    );
+    assert_eq!(server.get("/static.txt"), (200, "static file\n".to_string()));
+    assert_eq!(server.get("/sub/page.html"), (200, "<p>page</p>\n".to_string()));
+    let (status, body) = server.get("/not-a-file");
+    assert_eq!(status, 200);
+    assert!(body.contains("PATH_INFO=/not-a-file\n"), "{body}");
+    let (status, body) = server.get("/server-status?auto");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ServerMPM"), "server-status is served by mod_status, not the app:\n{body}");
+}
+
+#[test]
+fn https_port_with_a_self_signed_certificate() {
+    require_module!();
+    let dir = TempDir::new("https");
+    let script = dir.apps().join("hello.wsgi");
+    let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl CLI");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let https_port = common::free_port().to_string();
+    let server = Server::start(
+        &dir,
+        &[
+            script.to_str().expect("utf-8"),
+            "--https-port",
+            &https_port,
+            "--ssl-certificate-file",
+            cert.to_str().expect("utf-8"),
+            "--ssl-certificate-key-file",
+            key.to_str().expect("utf-8"),
+        ],
+        "/",
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-sk", "--max-time", "10", &format!("https://127.0.0.1:{https_port}/tls")])
+        .output()
+        .expect("curl CLI");
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.contains("SCHEME=https") && body.contains("PATH_INFO=/tls"), "{body}\n{}", server.logs());
+    assert!(server.stdout().contains(&format!("https://127.0.0.1:{https_port}/")));
+}

@@ -1,0 +1,134 @@
+//! setup-server + SERVER_ROOT/apachectl, and module-config lines pasted into a hand-written httpd.conf.
+
+#[macro_use]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{PidGuard, TempDir, alive, free_port, http_get, run_express, wait_until};
+
+#[test]
+fn setup_server_then_apachectl_start_and_stop() {
+    let module = require_module!();
+    let dir = TempDir::new("setup");
+    let script = dir.apps().join("hello.wsgi");
+    let port = free_port();
+    let sr = dir.path("sr");
+    let (code, out, err) = run_express(
+        &[
+            "setup-server",
+            script.to_str().expect("utf-8"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--server-root",
+            sr.to_str().expect("utf-8"),
+            "--module-path",
+            module.to_str().expect("utf-8"),
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("apachectl"), "{out}");
+    assert!(http_get(port, "/").is_none(), "setup-server must not start httpd");
+    let apachectl = sr.join("apachectl");
+    let ctl = |arg: &str| {
+        let out = Command::new(&apachectl).arg(arg).output().expect("run apachectl");
+        assert!(out.status.success(), "apachectl {arg}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    ctl("configtest");
+    let _guard = PidGuard(sr.join("httpd.pid"));
+    ctl("start");
+    assert!(wait_until(Duration::from_secs(20), || http_get(port, "/").is_some()), "not serving");
+    let (status, body) = http_get(port, "/").expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("hello from rwsgi-express"));
+    let pid: i32 = std::fs::read_to_string(sr.join("httpd.pid")).expect("pid").trim().parse().expect("number");
+    ctl("graceful");
+    assert!(wait_until(Duration::from_secs(20), || http_get(port, "/").is_some_and(|(s, _)| s == 200)));
+    ctl("stop");
+    assert!(wait_until(Duration::from_secs(20), || !alive(pid)), "httpd still running after apachectl stop");
+}
+
+fn modules_dir() -> &'static str {
+    ["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules"]
+        .into_iter()
+        .find(|d| Path::new(d).join("mod_mpm_event.so").is_file())
+        .expect("an Apache modules directory")
+}
+
+fn httpd() -> &'static str {
+    ["/usr/sbin/apache2", "/usr/sbin/httpd"].into_iter().find(|p| Path::new(p).is_file()).expect("httpd")
+}
+
+/// `User #uid` / `Group #gid` of the first default run user, for a hand-written config run as root.
+fn run_user_lines() -> String {
+    if !common::is_root() {
+        return String::new();
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
+    for name in ["www-data", "apache", "nobody"] {
+        if let Some(line) = passwd.lines().find(|l| l.starts_with(&format!("{name}:"))) {
+            let f: Vec<&str> = line.split(':').collect();
+            return format!("User #{}\nGroup #{}\n", f[2], f[3]);
+        }
+    }
+    panic!("no run user");
+}
+
+#[test]
+fn module_config_lines_work_in_a_hand_written_config() {
+    let module = require_module!();
+    let dir = TempDir::new("modconf");
+    let script = dir.apps().join("hello.wsgi");
+    let (code, lines, err) = run_express(&["module-config", "--module-path", module.to_str().expect("utf-8")], &dir.0);
+    assert_eq!(code, 0, "{err}");
+    assert!(lines.starts_with("LoadModule rwsgi_module "), "{lines}");
+    let (code, location, _) = run_express(&["module-location", "--module-path", module.to_str().expect("utf-8")], &dir.0);
+    assert_eq!((code, location.trim()), (0, module.to_str().expect("utf-8")));
+
+    let port = free_port();
+    let root = dir.path("hand");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let m = modules_dir();
+    let conf = format!(
+        "ServerRoot {root}\nPidFile {root}/httpd.pid\nDefaultRuntimeDir {root}\nErrorLog {root}/error_log\n\
+         Listen 127.0.0.1:{port}\nServerName localhost\n{user}\
+         <IfModule !mpm_event_module>\nLoadModule mpm_event_module {m}/mod_mpm_event.so\n</IfModule>\n\
+         <IfModule !authz_core_module>\nLoadModule authz_core_module {m}/mod_authz_core.so\n</IfModule>\n\
+         {lines}\nWSGIScriptAlias /hand {script}\n<Directory {apps}>\n    Require all granted\n</Directory>\n",
+        root = root.display(),
+        user = run_user_lines(),
+        script = script.display(),
+        apps = script.parent().expect("dir").display(),
+    );
+    let conf_path = dir.write("hand/httpd.conf", &conf);
+    let _guard = PidGuard(root.join("httpd.pid"));
+    let out = Command::new(httpd()).arg("-f").arg(&conf_path).args(["-k", "start"]).output().expect("httpd");
+    assert!(out.status.success(), "{}\n{conf}", String::from_utf8_lossy(&out.stderr));
+    let up = wait_until(Duration::from_secs(20), || http_get(port, "/hand/x").is_some());
+    let log = || std::fs::read_to_string(root.join("error_log")).unwrap_or_default();
+    assert!(up, "hand-written server not answering\n{}", log());
+    let (status, body) = http_get(port, "/hand/x").expect("answer");
+    assert_eq!(status, 200, "{body}\n{}", log());
+    assert!(body.contains("SCRIPT_NAME=/hand\n") && body.contains("PATH_INFO=/x\n"), "{body}");
+}
+
+#[test]
+fn install_module_copies_into_the_modules_directory() {
+    let module = require_module!();
+    let dir = TempDir::new("install");
+    let target = dir.path("modules");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    let (code, out, err) = run_express(
+        &["install-module", "--module-path", module.to_str().expect("utf-8"), "--modules-directory", target.to_str().expect("utf-8")],
+        &dir.0,
+    );
+    assert_eq!(code, 0, "{err}");
+    let installed = target.join("mod_rwsgi.so");
+    assert_eq!(std::fs::read(&installed).expect("installed"), std::fs::read(&module).expect("module"));
+    assert_eq!(out.lines().next(), Some(format!("LoadModule rwsgi_module \"{}\"", installed.display()).as_str()));
+}
