@@ -1,0 +1,331 @@
+//! The one test harness: writes a server root under a world-readable temporary directory (httpd children run
+//! as the Apache user, who cannot read root's home), picks a free loopback port, starts the real httpd binary
+//! found through apxs with the built mod_rwsgi.so, waits until it answers, prints error_log when a test fails,
+//! and stops the server by PID when the test ends (also on panic).
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use http::{Response, get, request};
+
+fn apxs() -> String {
+    std::env::var("APXS").ok().unwrap_or_else(|| {
+        for c in ["apxs", "apxs2", "/usr/bin/apxs"] {
+            if Command::new(c).arg("-q").arg("SBINDIR").output().is_ok_and(|o| o.status.success()) {
+                return c.to_string();
+            }
+        }
+        panic!("apxs not found: install apache2-dev (Debian) or httpd-devel (RHEL)")
+    })
+}
+
+fn apxs_q(var: &str) -> String {
+    let out = Command::new(apxs()).args(["-q", var]).output().expect("run apxs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The httpd binary (apache2 on Debian, httpd on RHEL).
+pub fn httpd_bin() -> PathBuf {
+    Path::new(&apxs_q("SBINDIR")).join(apxs_q("PROGNAME"))
+}
+
+pub fn modules_dir() -> String {
+    apxs_q("LIBEXECDIR")
+}
+
+pub fn module_path() -> PathBuf {
+    if let Ok(p) = std::env::var("RWSGI_MODULE") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mod_rwsgi.so");
+    assert!(p.exists(), "{} is missing: build it with ./dev build (or set RWSGI_MODULE)", p.display());
+    p
+}
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn is_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+/// The unprivileged user httpd children run as when the tests run as root.
+pub fn run_user() -> &'static str {
+    for u in ["www-data", "apache", "nobody"] {
+        if Command::new("id").arg("-u").arg(u).output().is_ok_and(|o| o.status.success()) {
+            return u;
+        }
+    }
+    "nobody"
+}
+
+/// A fresh world-readable directory under /tmp (never under root's 0700 home).
+pub fn temp_root(tag: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("rwsgi-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).expect("create server root");
+    std::fs::create_dir_all(dir.join("run")).expect("create run dir");
+    for d in [&dir, &dir.join("run")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    dir
+}
+
+/// Copies tests/apps into `root/apps` (readable by the Apache user).
+pub fn copy_apps(root: &Path) -> PathBuf {
+    let dst = root.join("apps");
+    std::fs::create_dir_all(&dst).expect("apps dir");
+    for e in std::fs::read_dir(repo_dir().join("tests/apps")).expect("tests/apps") {
+        let e = e.expect("entry");
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy app");
+        }
+    }
+    dst
+}
+
+pub struct ServerBuilder {
+    pub root: PathBuf,
+    pub port: u16,
+    extra: String,
+    globals: String,
+    mpm: &'static str,
+    threads: u32,
+    servers: u32,
+}
+
+pub struct Server {
+    pub root: PathBuf,
+    pub port: u16,
+    pub conf: PathBuf,
+    child: Option<Child>,
+}
+
+impl ServerBuilder {
+    pub fn new(tag: &str) -> ServerBuilder {
+        let root = temp_root(tag);
+        copy_apps(&root);
+        ServerBuilder { root, port: free_port(), extra: String::new(), globals: String::new(), mpm: "event", threads: 8, servers: 2 }
+    }
+
+    pub fn apps(&self) -> PathBuf {
+        self.root.join("apps")
+    }
+
+    /// Config lines; `{apps}` and `{root}` are replaced.
+    pub fn conf(mut self, text: &str) -> Self {
+        self.extra.push_str(&self.expand(text));
+        self.extra.push('\n');
+        self
+    }
+
+    /// Lines placed before LoadModule rwsgi_module (e.g. other modules).
+    pub fn global(mut self, text: &str) -> Self {
+        self.globals.push_str(&self.expand(text));
+        self.globals.push('\n');
+        self
+    }
+
+    pub fn mpm(mut self, mpm: &'static str, servers: u32, threads: u32) -> Self {
+        self.mpm = mpm;
+        self.servers = servers;
+        self.threads = threads;
+        self
+    }
+
+    fn expand(&self, text: &str) -> String {
+        text.replace("{apps}", &self.apps().to_string_lossy()).replace("{root}", &self.root.to_string_lossy())
+    }
+
+    pub fn config_text(&self) -> String {
+        let root = self.root.display();
+        let mods = modules_dir();
+        let user = if is_root() { format!("User {0}\nGroup #{1}\n", run_user(), group_of(run_user())) } else { String::new() };
+        let mpm_conf = match self.mpm {
+            "prefork" => format!(
+                "StartServers {0}\nMinSpareServers 1\nMaxSpareServers {0}\nMaxRequestWorkers {0}\nServerLimit {0}\n",
+                self.servers
+            ),
+            _ => format!(
+                "StartServers {0}\nServerLimit {0}\nThreadsPerChild {1}\nMaxRequestWorkers {2}\nMinSpareThreads 1\nMaxSpareThreads {2}\nThreadLimit {1}\n",
+                self.servers,
+                self.threads,
+                self.servers * self.threads
+            ),
+        };
+        format!(
+            "ServerRoot {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\nErrorLog {root}/logs/error_log\n\
+             LogLevel info\nServerName 127.0.0.1\nDefaultRuntimeDir {root}/run\nMutex file:{root}/run default\n{user}\
+             LoadModule mpm_{mpm}_module {mods}/mod_mpm_{mpm}.so\n{mpm_conf}\
+             <IfModule !mod_authz_core.c>\nLoadModule authz_core_module {mods}/mod_authz_core.so\n</IfModule>\n\
+             {globals}LoadModule rwsgi_module {module}\n\
+             <Directory {root}/apps>\nRequire all granted\n</Directory>\n{extra}",
+            port = self.port,
+            mpm = self.mpm,
+            globals = self.globals,
+            module = module_path().display(),
+            extra = self.extra,
+        )
+    }
+
+    fn write_conf(&self) -> PathBuf {
+        let conf = self.root.join("httpd.conf");
+        std::fs::write(&conf, self.config_text()).expect("write httpd.conf");
+        conf
+    }
+
+    /// `httpd -t`: (success, output).
+    pub fn config_test(&self) -> (bool, String) {
+        let conf = self.write_conf();
+        let out = Command::new(httpd_bin()).arg("-t").arg("-f").arg(&conf).output().expect("run httpd -t");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    pub fn start(self) -> Server {
+        let conf = self.write_conf();
+        let child = Command::new(httpd_bin())
+            .arg("-f")
+            .arg(&conf)
+            .arg("-DFOREGROUND")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start httpd");
+        let mut server = Server { root: self.root, port: self.port, conf, child: Some(child) };
+        server.wait_ready();
+        server
+    }
+}
+
+fn group_of(user: &str) -> String {
+    let out = Command::new("id").arg("-g").arg(user).output().expect("id -g");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Server {
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("httpd exited during start-up ({status}):\n{}", self.error_log());
+                }
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("httpd did not answer on port {} within 20 s:\n{}", self.port, self.error_log());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("logs/error_log")).unwrap_or_default()
+    }
+
+    /// Waits up to `secs` for `needle` to appear in error_log.
+    pub fn wait_log(&self, needle: &str, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.error_log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        get(self.port, path)
+    }
+
+    pub fn request(&self, raw: &[u8]) -> Response {
+        request(self.port, raw)
+    }
+
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
+        let mut raw = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        request(self.port, &raw)
+    }
+
+    /// Runs `httpd -k <signal>` against this server's config (graceful, restart, ...).
+    pub fn apachectl(&self, action: &str) {
+        let out = Command::new(httpd_bin()).arg("-f").arg(&self.conf).arg("-k").arg(action).output().expect("httpd -k");
+        assert!(out.status.success(), "httpd -k {action} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Child processes of the httpd parent (from /proc).
+    pub fn children(&self) -> Vec<u32> {
+        let parent = self.pid();
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir("/proc") {
+            for e in rd.flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+                let after = stat.rsplit(')').next().unwrap_or("");
+                let ppid = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+                if ppid == Some(parent) {
+                    out.push(pid);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: signalling the httpd parent this harness started (by PID); it stops its children.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- error_log of the server on port {} ({}) ----\n{}", self.port, self.root.display(), self.error_log());
+        }
+        self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
