@@ -199,7 +199,7 @@ impl Settings {
                 None => None,
             },
         };
-        let python_path =
+        let python_path: Vec<PathBuf> =
             p.all("python-path").into_iter().map(|d| existing_dir(abs(d), "--python-path")).collect::<Result<_>>()?;
         let working_directory = match p.last("working-directory") {
             Some(d) => existing_dir(abs(d), "--working-directory")?,
@@ -232,6 +232,22 @@ impl Settings {
             }
             Ok(name.to_string())
         };
+
+        match &app {
+            App::Script(path) => check_defines(path, &callable_object)?,
+            App::Module { module, callable } => {
+                let rel = module.replace('.', "/");
+                let dirs = std::iter::once(&working_directory).chain(python_path.iter());
+                let file = dirs
+                    .flat_map(|d| [d.join(format!("{rel}.py")), d.join(&rel).join("__init__.py")])
+                    .find(|f| f.is_file());
+                // A module found elsewhere (site-packages) is not checked: only the import would tell.
+                if let Some(file) = file {
+                    let first = callable.split('.').next().unwrap_or(callable);
+                    check_defines(&file, first)?;
+                }
+            }
+        }
 
         let settings = Settings {
             app,
@@ -353,6 +369,30 @@ fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Re
         chain: p.last("ssl-certificate-chain-file").map(|c| existing(abs(c), "--ssl-certificate-chain-file")).transpose()?,
         environment: p.flag("ssl-environment"),
     }))
+}
+
+/// Refuse a script that never mentions its callable: the module would only answer 404 for every request.
+/// Deliberately a weak check (a word search, skipped for `import *`), so it never refuses a working app.
+pub fn check_defines(path: &Path, name: &str) -> Result<()> {
+    let text = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("cannot read the application {}: {e}", path.display())))?;
+    let text = String::from_utf8_lossy(&text);
+    if text.contains("import *") || mentions_word(&text, name) {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{} does not define '{name}': name the WSGI callable with --callable-object",
+        path.display()
+    )))
+}
+
+fn mentions_word(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c == '_' || c.is_alphanumeric();
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
 
 /// `pkg.mod:callable` (callable defaults to --callable-object).
@@ -514,6 +554,17 @@ mod tests {
         assert_eq!((s.max_request_workers(), s.timeout), (12, 30));
         let s = settings(&[APP, "--max-clients", "50", "--socket-timeout", "9"]).expect("valid");
         assert_eq!((s.max_request_workers(), s.timeout), (50, 9));
+    }
+
+    #[test]
+    fn a_script_without_its_callable_is_refused() {
+        let e = settings(&[APP, "--callable-object", "wsgi_entry"]).expect_err("hello.wsgi has no wsgi_entry");
+        assert!(e.to_string().contains("does not define 'wsgi_entry'"), "{e}");
+        assert!(mentions_word("x = 1\napplication = f\n", "application"));
+        assert!(!mentions_word("my_application = f\napplications = 1\n", "application"));
+        let e = settings(&["--application-type", "module", "pkg.webapp:handler", "--working-directory", "tests/apps"])
+            .expect_err("webapp has no handler");
+        assert!(e.to_string().contains("webapp.py"), "{e}");
     }
 
     #[test]
