@@ -174,8 +174,14 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
         let status = unsafe { ffi::ap_map_http_request_error(rv, 400) };
         // AP_FILTER_ERROR: the input filter already produced the error response (e.g. 413).
         let status = if status == ffi::AP_FILTER_ERROR { 413 } else { status };
+        let why = match status {
+            413 => "the body is larger than LimitRequestBody allows".to_string(),
+            400 => "the body is malformed (bad chunked encoding?)".to_string(),
+            408 => "timed out waiting for the body".to_string(),
+            _ => apr_error(rv),
+        };
         return if matches!(status, 400 | 408 | 411 | 413) {
-            Err(IoError::Rejected(status, format!("request body rejected: {} (HTTP {status})", apr_error(rv))))
+            Err(IoError::Rejected(status, format!("request body rejected by httpd: {why} (HTTP {status})")))
         } else {
             Err(IoError::ClientGone(format!("failed to read request body: {}", apr_error(rv))))
         };
