@@ -78,8 +78,14 @@ impl Drop for CurrentRequest {
     }
 }
 
-/// Logs against the request this thread is serving, or the server when none.
+/// Logs a line of application output against the request this thread is serving (tagged with the client by
+/// httpd and with the script here), or against the server when none.
 pub fn current(level: Level, msg: &str) {
     let r = CURRENT.with(std::cell::Cell::get);
-    if r.is_null() { server(level, msg) } else { request_raw(r, level, 0, msg) }
+    if r.is_null() {
+        return server(level, msg);
+    }
+    // SAFETY: CURRENT is set only while the handler runs on this thread with that live request.
+    let script = unsafe { super::cstr_bytes((*r).filename) }.map(String::from_utf8_lossy).unwrap_or_default();
+    request_raw(r, level, 0, &format!("[script {script}] {msg}"));
 }

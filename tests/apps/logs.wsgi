@@ -1,0 +1,17 @@
+import logging
+import sys
+
+
+def application(environ, start_response):
+    print('printed to stdout')
+    sys.stderr.write('partial ')
+    sys.stderr.write('line to stderr\n')
+    sys.stderr.write('unterminated tail')
+    environ['wsgi.errors'].write('via wsgi.errors\n')
+    environ['wsgi.errors'].writelines(['first of two\n', 'second of two\n'])
+    environ['wsgi.errors'].flush()
+    logging.getLogger('app').warning('a warning from logging')
+    logging.getLogger('app').error('an error from logging')
+    logging.getLogger('app').critical('a critical from logging')
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'logged']
