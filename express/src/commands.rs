@@ -291,6 +291,13 @@ fn needs(s: &Settings) -> Vec<Need> {
     }
     if let Some(home) = &s.python_home {
         needs.push(Need::dir("the Python home", home));
+        // A virtualenv is only as readable as the interpreter it links to (often under a 0700 /root/.pyenv).
+        if let Some(base) = virtualenv_base(home) {
+            if let Some(exe) = ["bin/python3", "bin/python"].iter().map(|p| home.join(p)).find(|p| p.exists()) {
+                needs.push(Need::read("the virtualenv's Python", &exe));
+            }
+            needs.push(Need::dir("the virtualenv's base Python", &base));
+        }
     }
     if let Some(d) = &s.document_root {
         needs.push(Need::dir("the document root", d));
@@ -299,6 +306,15 @@ fn needs(s: &Settings) -> Vec<Need> {
         needs.push(Need::read("the --url-alias target", path));
     }
     needs
+}
+
+/// The `home =` directory of a virtualenv's pyvenv.cfg (the base interpreter's bin directory).
+fn virtualenv_base(home: &Path) -> Option<PathBuf> {
+    let cfg = std::fs::read_to_string(home.join("pyvenv.cfg")).ok()?;
+    cfg.lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == "home")
+        .map(|(_, v)| PathBuf::from(v.trim()))
 }
 
 fn print_banner(p: &Prepared) {

@@ -19,6 +19,8 @@ fn bad_command_lines() {
     let apps = dir.apps();
     let script = apps.join("hello.wsgi");
     let s = script.to_str().expect("utf-8");
+    let no_callable = dir.write("nocallable.wsgi", "def app(environ, start_response):\n    return []\n");
+    let nc = no_callable.to_str().expect("utf-8");
     for (args, code, needle) in [
         (vec!["start-server", "missing.wsgi"], 2, "WSGI script not found"),
         (vec!["start-server", s, "--port", "http"], 2, "--port"),
@@ -30,6 +32,7 @@ fn bad_command_lines() {
         (vec!["start-server", "--application-type", "module", "not a module"], 2, "module name"),
         (vec!["start-server", s, "--module-path", "/nonexistent/mod_rwsgi.so"], 2, "--module-path"),
         (vec!["frobnicate"], 2, "unknown command"),
+        (vec!["start-server", nc], 2, "does not define 'application'"),
         (vec!["module-location", "--module-path", "/nonexistent.so"], 2, "--module-path"),
     ] {
         let (c, _, err) = run_express(&args, &dir.0);

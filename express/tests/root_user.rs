@@ -62,3 +62,37 @@ fn an_app_the_run_user_cannot_read_is_refused() {
     let line = err.lines().find(|l| l.contains("error:")).expect("an error line");
     assert!(line.contains("cannot") && line.contains("private/app.wsgi") && line.contains("runs as user"), "{err}");
 }
+
+#[test]
+fn a_virtualenv_whose_python_the_run_user_cannot_read_is_refused() {
+    let module = require_module!();
+    if !common::is_root() {
+        eprintln!("SKIPPED: needs root");
+        return;
+    }
+    let dir = TempDir::new("venv");
+    let script = dir.apps().join("hello.wsgi");
+    // The shape of a virtualenv made from a Python under a 0700 home (e.g. /root/.pyenv).
+    let base = dir.path("private/bin");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::copy("/bin/true", base.join("python3")).expect("fake python");
+    std::fs::set_permissions(dir.path("private"), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    dir.write("venv/pyvenv.cfg", &format!("home = {}\n", base.display()));
+    std::fs::create_dir_all(dir.path("venv/bin")).expect("mkdir");
+    std::os::unix::fs::symlink(base.join("python3"), dir.path("venv/bin/python3")).expect("symlink");
+    let (code, _, err) = run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--python-home",
+            dir.path("venv").to_str().expect("utf-8"),
+            "--module-path",
+            module.to_str().expect("utf-8"),
+            "--server-root",
+            dir.path("sr").to_str().expect("utf-8"),
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot read the virtualenv's Python"), "{err}");
+}
