@@ -81,3 +81,33 @@ fn every_subcommand_has_grouped_help() {
         assert!(help.contains(group), "{help}");
     }
 }
+
+#[test]
+fn a_configuration_httpd_rejects_shows_httpds_message() {
+    let module = require_module!();
+    let dir = TempDir::new("badconf");
+    let script = dir.apps().join("hello.wsgi");
+    let bad = dir.write("bad.conf", "ThisIsNotADirective on\n");
+    let port = common::free_port().to_string();
+    let (code, _, err) = run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--include-file",
+            bad.to_str().expect("utf-8"),
+            "--module-path",
+            module.to_str().expect("utf-8"),
+            "--server-root",
+            dir.path("sr").to_str().expect("utf-8"),
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("rwsgi-express: error: httpd rejected the configuration"), "{err}");
+    assert!(err.contains("ThisIsNotADirective"), "httpd's own message is shown: {err}");
+    assert!(common::http_get(port.parse().expect("port"), "/").is_none(), "nothing was started");
+}

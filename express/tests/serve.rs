@@ -76,9 +76,21 @@ fn document_root_files_win_and_the_rest_goes_to_the_app() {
     let docs = dir.path("docs");
     let server = Server::start(
         &dir,
-        &[script.to_str().expect("utf-8"), "--document-root", docs.to_str().expect("utf-8"), "--server-status"],
+        &[
+            script.to_str().expect("utf-8"),
+            "--document-root",
+            docs.to_str().expect("utf-8"),
+            "--server-status",
+            "--url-alias",
+            "/aliased",
+            dir.path("docs/sub").to_str().expect("utf-8"),
+            "--compress-responses",
+        ],
         "/",
     );
+    assert_eq!(server.get("/aliased/page.html"), (200, "<p>page</p>\n".to_string()), "--url-alias wins over the app");
+    let gz = common::http_raw(server.port, "/compressible", "Accept-Encoding: gzip\r\n").expect("answer");
+    assert!(gz.to_ascii_lowercase().contains("content-encoding: gzip"), "--compress-responses: {gz}");
     assert_eq!(server.get("/static.txt"), (200, "static file\n".to_string()));
     assert_eq!(server.get("/sub/page.html"), (200, "<p>page</p>\n".to_string()));
     let (status, body) = server.get("/not-a-file");
