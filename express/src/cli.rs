@@ -138,7 +138,7 @@ pub fn main_help() -> String {
 
 /// `--help` for one subcommand: usage, description, then the options grouped by topic.
 pub fn command_help(usage: &str, about: &str, table: &[OptSpec]) -> String {
-    let mut out = format!("Usage: rwsgi-express {usage}\n\n{}\n", wrap(about, 0, 100));
+    let mut out = format!("Usage: rwsgi-express {usage}\n\n{}", wrap(about, 0, 100));
     for group in Group::ALL {
         let members: Vec<&OptSpec> = table.iter().filter(|s| s.group == group).collect();
         if members.is_empty() {

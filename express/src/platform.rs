@@ -72,6 +72,17 @@ impl Platform {
         httpd_override: Option<&Path>,
         modules_override: Option<&Path>,
     ) -> Result<Platform> {
+        Platform::discover_among(apxs, httpd_override, modules_override, HTTPD_CANDIDATES, MODULES_CANDIDATES)
+    }
+
+    /// `discover` with the fallback paths given (tests use paths that do not exist).
+    fn discover_among(
+        apxs: Option<&Apxs>,
+        httpd_override: Option<&Path>,
+        modules_override: Option<&Path>,
+        httpd_candidates: &[&str],
+        modules_candidates: &[&str],
+    ) -> Result<Platform> {
         let httpd = match httpd_override {
             Some(h) if is_executable(h) => h.to_path_buf(),
             Some(h) => return Err(Error::usage(format!("--httpd-executable {}: not an executable file", h.display()))),
@@ -83,13 +94,13 @@ impl Platform {
                 });
                 from_apxs
                     .into_iter()
-                    .chain(HTTPD_CANDIDATES.iter().map(PathBuf::from))
+                    .chain(httpd_candidates.iter().map(PathBuf::from))
                     .find(|p| is_executable(p))
                     .ok_or_else(|| {
                         Error::failed(format!(
                             "Apache httpd not found (asked apxs, looked for {}): {INSTALL_HINT}, or pass \
                              --httpd-executable",
-                            HTTPD_CANDIDATES.join(", ")
+                            httpd_candidates.join(", ")
                         ))
                     })?
             }
@@ -99,13 +110,13 @@ impl Platform {
             Some(m) => return Err(Error::usage(format!("--modules-directory {}: not a directory", m.display()))),
             None => Platform::apxs_modules_dir(apxs)
                 .into_iter()
-                .chain(MODULES_CANDIDATES.iter().map(PathBuf::from))
+                .chain(modules_candidates.iter().map(PathBuf::from))
                 .find(|p| p.is_dir())
                 .ok_or_else(|| {
                     Error::failed(format!(
                         "Apache modules directory not found (asked apxs, looked in {}): {INSTALL_HINT}, or pass \
                          --modules-directory",
-                        MODULES_CANDIDATES.join(", ")
+                        modules_candidates.join(", ")
                     ))
                 })?,
         };
@@ -250,6 +261,20 @@ mod tests {
         assert_eq!((p.httpd, p.modules_dir), (other.join("apache2"), other.clone()));
         let e = Platform::discover(Some(&apxs), Some(&other.join("missing")), None).expect_err("bad");
         assert!(e.to_string().contains("--httpd-executable"));
+    }
+
+    #[test]
+    fn missing_httpd_names_the_packages() {
+        let e = Platform::discover_among(None, None, None, &["/nonexistent/apache2"], &["/nonexistent/modules"])
+            .expect_err("nothing installed");
+        let msg = e.to_string();
+        assert!(msg.contains("apache2") && msg.contains("httpd") && msg.contains("--httpd-executable"), "{msg}");
+        assert_eq!(e.exit_code(), 1);
+        let s = Scratch::new("nomods");
+        write_exe(&s.0.join("httpd"), "#!/bin/sh\n");
+        let e = Platform::discover_among(None, Some(&s.0.join("httpd")), None, &[], &["/nonexistent/modules"])
+            .expect_err("no modules");
+        assert!(e.to_string().contains("--modules-directory"));
     }
 
     #[test]
