@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 client over a raw TcpStream: the tests need exact control of what is sent (chunked bodies,
 //! odd headers, early disconnects) and exact knowledge of what came back (framing, truncation).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 

@@ -199,7 +199,10 @@ impl ServerBuilder {
 
     pub fn start(self) -> Server {
         let conf = self.write_conf();
+        use std::os::unix::process::CommandExt;
         let child = Command::new(httpd_bin())
+            // Its own process group: prefork signals its whole group when it shuts down.
+            .process_group(0)
             .arg("-f")
             .arg(&conf)
             .arg("-DFOREGROUND")
