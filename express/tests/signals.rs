@@ -56,3 +56,24 @@ fn sigterm_supervised() {
     require_module!();
     stops_cleanly(libc::SIGTERM, true);
 }
+
+#[test]
+fn supervised_forwards_restarts_and_httpd_dies_with_rwsgi_express() {
+    require_module!();
+    let dir = TempDir::new("forward");
+    let script = dir.apps().join("hello.wsgi");
+    let mut server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--supervise"], "/");
+    let express = server.child.id() as i32;
+    let log = || std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
+    common::signal(express, libc::SIGUSR1);
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00493")), "graceful restart\n{}", log());
+    assert_eq!(server.get("/").0, 200);
+    common::signal(express, libc::SIGHUP);
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00494")), "restart\n{}", log());
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || common::http_get(server.port, "/").is_some_and(|(s, _)| s == 200)));
+    server.note_httpd_pids();
+    // Even SIGKILL (no chance to forward anything) must not leave httpd running: it has PR_SET_PDEATHSIG.
+    common::signal(express, libc::SIGKILL);
+    let _status = server.child.wait();
+    assert!(server.all_httpd_gone(), "httpd outlived rwsgi-express");
+}
