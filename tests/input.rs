@@ -86,6 +86,10 @@ fn chunked_request_bodies() {
     let r = chunked(&s, "/in/read", &[b"abc"]);
     assert_eq!(r.status, 411);
     assert!(s.wait_log("WSGIChunkedRequest On", 5));
+    // A malformed chunked body: httpd answers 400 once (no second error page), the app sees OSError.
+    let r = s.request(b"POST /chunked/read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nab\r\n0\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text().matches("<html>").count(), 1, "exactly one error page: {}", r.text());
 }
 
 #[test]

@@ -170,18 +170,22 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
     if rv != 0 {
         // SAFETY: our brigade.
         unsafe { ffi::apr_brigade_destroy(bb) };
-        // SAFETY: pure mapping function.
+        // SAFETY: pure mapping function. AP_FILTER_ERROR stays as it is: the filter already answered the
+        // client (e.g. 400 for bad chunking), and the handler must return it so httpd sends nothing more.
         let status = unsafe { ffi::ap_map_http_request_error(rv, 400) };
-        // AP_FILTER_ERROR: the input filter already produced the error response (e.g. 413).
-        let status = if status == ffi::AP_FILTER_ERROR { 413 } else { status };
-        let why = match status {
+        // Which error the filter answered with shows in r->status (e.g. 413 over LimitRequestBody).
+        let answered = if status == ffi::AP_FILTER_ERROR { req.status() } else { status };
+        let why = match answered {
+            413 if status == ffi::AP_FILTER_ERROR => "the body is larger than LimitRequestBody allows; httpd answered the client".to_string(),
             413 => "the body is larger than LimitRequestBody allows".to_string(),
-            400 => "the body is malformed (bad chunked encoding?)".to_string(),
+            400 => "the body is malformed".to_string(),
             408 => "timed out waiting for the body".to_string(),
+            ffi::AP_FILTER_ERROR => "the body is malformed (bad chunked encoding?); httpd answered the client".to_string(),
             _ => apr_error(rv),
         };
-        return if matches!(status, 400 | 408 | 411 | 413) {
-            Err(IoError::Rejected(status, format!("request body rejected by httpd: {why} (HTTP {status})")))
+        return if matches!(status, 400 | 408 | 411 | 413 | ffi::AP_FILTER_ERROR) {
+            let shown = if (400..600).contains(&answered) { format!("HTTP {answered}") } else { "HTTP 400".to_string() };
+            Err(IoError::Rejected(status, format!("request body rejected by httpd: {why} ({shown})")))
         } else {
             Err(IoError::ClientGone(format!("failed to read request body: {}", apr_error(rv))))
         };

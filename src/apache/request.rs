@@ -98,6 +98,9 @@ impl<'r> Request<'r> {
     pub fn log_id(&self) -> Option<&'r [u8]> {
         self.field(self.rec().log_id)
     }
+    pub fn status(&self) -> i32 {
+        self.rec().status
+    }
     pub fn header_only(&self) -> bool {
         self.rec().header_only != 0
     }
