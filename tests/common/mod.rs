@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod venv;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
