@@ -186,7 +186,13 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
     if let Some(ssl) = &s.ssl {
         run::check_port_free(s.host.as_deref(), ssl.port)?;
     }
-    run::config_test(&prepared.platform.httpd, &prepared.layout.conf, &prepared.env)?;
+    let httpd = run::Httpd {
+        binary: &prepared.platform.httpd,
+        conf: &prepared.layout.conf,
+        env: &prepared.env,
+        startup_log: prepared.layout.startup_log.as_deref(),
+    };
+    run::config_test(&httpd)?;
     print_banner(&prepared);
 
     let watcher = s.reload_on_changes.then(|| watcher(s));
@@ -200,9 +206,9 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
     use std::io::Write as _;
     let _flush_best_effort = std::io::stdout().flush();
     if !supervise {
-        return Err(run::exec_httpd(&prepared.platform.httpd, &prepared.layout.conf, &prepared.env));
+        return Err(run::exec_httpd(&httpd));
     }
-    let code = run::supervise_httpd(&prepared.platform.httpd, &prepared.layout.conf, &prepared.env, watcher)?;
+    let code = run::supervise_httpd(&httpd, watcher)?;
     if code != 0 {
         return Err(Error::failed(format!(
             "httpd exited with status {code}; see {}",

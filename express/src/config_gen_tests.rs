@@ -176,3 +176,38 @@ fn apachectl_and_envvars() {
     assert_eq!(vars, vec![("LANG".to_string(), "C.UTF-8".to_string()), ("LC_ALL".to_string(), "C.UTF-8".to_string())]);
     assert!(envvars_file(&vars).contains("LANG='C.UTF-8'\nexport LANG"));
 }
+
+#[test]
+fn https_extras_http2_mpm_and_startup_log() {
+    let cert = format!("{MANIFEST}/Cargo.toml");
+    let (c, layout) = conf_for(
+        &["tests/apps/hello.wsgi", "--https-port", "8443", "--ssl-certificate-file", &cert,
+          "--ssl-certificate-key-file", &cert, "--ssl-ca-certificate-file", &cert, "--ssl-verify-client", "/secure",
+          "--https-only", "--hsts-policy", "max-age=60", "--http2", "--server-mpm", "worker", "--startup-log"],
+        None,
+    );
+    for needle in [
+        "RewriteCond %{HTTPS} !=on\nRewriteRule ^ https://%{SERVER_NAME}:8443%{REQUEST_URI} [R=302,L]",
+        "Header always set Strict-Transport-Security \"max-age=60\"",
+        "<Location \"/secure\">\n        SSLVerifyClient require",
+        "SSLCACertificateFile",
+        "LoadModule http2_module",
+        "Protocols h2 h2c http/1.1",
+        "LoadModule headers_module",
+    ] {
+        assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+    }
+    if platform().has_module("mod_mpm_worker.so") {
+        assert!(c.contains("LoadModule mpm_worker_module"), "{c}");
+    }
+    assert_eq!(layout.startup_log, Some(PathBuf::from("/srv/rx/startup_log")));
+    assert!(apachectl(Path::new("/usr/sbin/apache2"), &layout).contains("-E '/srv/rx/startup_log' -k"));
+}
+
+#[test]
+fn https_only_options_need_an_https_port() {
+    let args: Vec<String> = ["tests/apps/hello.wsgi", "--https-only"].iter().map(|s| s.to_string()).collect();
+    let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
+    let e = Settings::from_parsed(&p, &Env { cwd: PathBuf::from(MANIFEST), virtual_env: None }).expect_err("refused");
+    assert!(e.to_string().contains("--https-only needs --https-port"), "{e}");
+}

@@ -43,13 +43,24 @@ pub fn check_port_free(host: Option<&str>, port: u16) -> Result<()> {
     Ok(())
 }
 
+/// How to invoke httpd for one server root.
+#[derive(Debug, Clone, Copy)]
+pub struct Httpd<'a> {
+    pub binary: &'a Path,
+    pub conf: &'a Path,
+    pub env: &'a [(String, String)],
+    /// `httpd -E FILE`: where start-up errors go (--startup-log).
+    pub startup_log: Option<&'a Path>,
+}
+
 /// `httpd -t -f CONF`: show httpd's own complaint when the generated config is bad.
-pub fn config_test(httpd: &Path, conf: &Path, env: &[(String, String)]) -> Result<()> {
+pub fn config_test(h: &Httpd) -> Result<()> {
+    let (httpd, conf) = (h.binary, h.conf);
     let out = Command::new(httpd)
         .arg("-t")
         .arg("-f")
         .arg(conf)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(h.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::failed(format!("cannot run {}: {e}", httpd.display())))?;
@@ -63,16 +74,19 @@ pub fn config_test(httpd: &Path, conf: &Path, env: &[(String, String)]) -> Resul
     Err(Error::failed(format!("httpd rejected the configuration {}:\n{text}", conf.display())))
 }
 
-fn httpd_command(httpd: &Path, conf: &Path, env: &[(String, String)]) -> Command {
-    let mut cmd = Command::new(httpd);
-    cmd.arg("-f").arg(conf).arg("-DFOREGROUND").envs(env.iter().map(|(k, v)| (k, v)));
+fn httpd_command(h: &Httpd) -> Command {
+    let mut cmd = Command::new(h.binary);
+    cmd.arg("-f").arg(h.conf).arg("-DFOREGROUND").envs(h.env.iter().map(|(k, v)| (k, v)));
+    if let Some(log) = h.startup_log {
+        cmd.arg("-E").arg(log);
+    }
     cmd
 }
 
 /// Replace this process with httpd (returns only on failure).
-pub fn exec_httpd(httpd: &Path, conf: &Path, env: &[(String, String)]) -> Error {
-    let err = httpd_command(httpd, conf, env).exec();
-    Error::failed(format!("cannot run {}: {err}", httpd.display()))
+pub fn exec_httpd(h: &Httpd) -> Error {
+    let err = httpd_command(h).exec();
+    Error::failed(format!("cannot run {}: {err}", h.binary.display()))
 }
 
 const FORWARDED: [libc::c_int; 5] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGCHLD];
@@ -90,12 +104,7 @@ fn signal_set() -> libc::sigset_t {
 }
 
 /// Run httpd as our child until it exits; returns the exit code to pass on.
-pub fn supervise_httpd(
-    httpd: &Path,
-    conf: &Path,
-    env: &[(String, String)],
-    mut watcher: Option<Watcher>,
-) -> Result<i32> {
+pub fn supervise_httpd(h: &Httpd, mut watcher: Option<Watcher>) -> Result<i32> {
     let set = signal_set();
     // SAFETY: blocking signals in this (single-threaded) process so they queue for sigtimedwait below instead of
     // killing us; `set` is a valid initialised sigset.
@@ -105,7 +114,7 @@ pub fn supervise_httpd(
     }
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
-    let mut cmd = httpd_command(httpd, conf, env);
+    let mut cmd = httpd_command(h);
     // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe calls
     // (sigprocmask, prctl, getppid, kill).
     unsafe {
@@ -121,7 +130,7 @@ pub fn supervise_httpd(
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|e| Error::failed(format!("cannot run {}: {e}", httpd.display())))?;
+    let child = cmd.spawn().map_err(|e| Error::failed(format!("cannot run {}: {e}", h.binary.display())))?;
     let pid = libc::pid_t::try_from(child.id()).map_err(|_| Error::failed("child pid out of range"))?;
 
     let mut stopping = false;

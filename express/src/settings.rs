@@ -22,6 +22,11 @@ pub struct Ssl {
     pub key: PathBuf,
     pub chain: Option<PathBuf>,
     pub environment: bool,
+    pub ca_certificate: Option<PathBuf>,
+    /// URL paths below which a client certificate is required.
+    pub verify_client: Vec<String>,
+    pub https_only: bool,
+    pub hsts_policy: Option<String>,
 }
 
 /// mod_reqtimeout settings (RequestReadTimeout).
@@ -84,6 +89,11 @@ pub struct Settings {
     pub error_log_name: String,
     pub access_log_name: String,
     pub server_status: bool,
+    pub http2: bool,
+    /// Preferred MPMs, in order (empty: event, worker, prefork).
+    pub server_mpm: Vec<String>,
+    /// httpd -E: start-up errors go to this file name in the log directory.
+    pub startup_log: Option<String>,
     pub server_root: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub httpd_executable: Option<PathBuf>,
@@ -296,6 +306,19 @@ impl Settings {
             error_log_name: file_name("error-log-name", "error_log")?,
             access_log_name: file_name("access-log-name", "access_log")?,
             server_status: p.flag("server-status"),
+            http2: p.flag("http2"),
+            server_mpm: {
+                let mpms: Vec<String> = p.all("server-mpm").into_iter().map(str::to_ascii_lowercase).collect();
+                if let Some(bad) = mpms.iter().find(|m| !["event", "worker", "prefork"].contains(&m.as_str())) {
+                    return Err(Error::usage(format!("--server-mpm {bad:?}: use event, worker or prefork")));
+                }
+                mpms
+            },
+            startup_log: if p.flag("startup-log") || p.flag("startup-log-name") {
+                Some(file_name("startup-log-name", "startup_log")?)
+            } else {
+                None
+            },
             server_root: p.last("server-root").map(abs),
             pid_file: p.last("pid-file").map(abs),
             httpd_executable: p.last("httpd-executable").map(abs),
@@ -348,8 +371,11 @@ fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Re
         key = key.or_else(|| Some(abs(&format!("{prefix}.key"))));
     }
     let Some(port_arg) = port_arg else {
-        if cert.is_some() || key.is_some() {
-            return Err(Error::usage("the SSL certificate options need --https-port"));
+        for opt in ["ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate", "ssl-ca-certificate-file",
+                    "ssl-verify-client", "https-only", "hsts-policy", "ssl-environment", "ssl-certificate-chain-file"] {
+            if p.flag(opt) {
+                return Err(Error::usage(format!("--{opt} needs --https-port")));
+            }
         }
         return Ok(None);
     };
@@ -368,6 +394,19 @@ fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Re
         key: existing(key, "--ssl-certificate-key-file")?,
         chain: p.last("ssl-certificate-chain-file").map(|c| existing(abs(c), "--ssl-certificate-chain-file")).transpose()?,
         environment: p.flag("ssl-environment"),
+        ca_certificate: p.last("ssl-ca-certificate-file").map(|c| existing(abs(c), "--ssl-ca-certificate-file")).transpose()?,
+        verify_client: {
+            let urls: Vec<String> = p.all("ssl-verify-client").into_iter().map(str::to_string).collect();
+            if let Some(bad) = urls.iter().find(|u| !u.starts_with('/')) {
+                return Err(Error::usage(format!("--ssl-verify-client {bad:?}: give a URL path starting with '/'")));
+            }
+            if !urls.is_empty() && !p.flag("ssl-ca-certificate-file") {
+                return Err(Error::usage("--ssl-verify-client needs --ssl-ca-certificate-file"));
+            }
+            urls
+        },
+        https_only: p.flag("https-only"),
+        hsts_policy: p.last("hsts-policy").map(str::to_string),
     }))
 }
 

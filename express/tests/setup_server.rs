@@ -132,3 +132,59 @@ fn install_module_copies_into_the_modules_directory() {
     assert_eq!(std::fs::read(&installed).expect("installed"), std::fs::read(&module).expect("module"));
     assert_eq!(out.lines().next(), Some(format!("LoadModule rwsgi_module \"{}\"", installed.display()).as_str()));
 }
+
+/// Every option rwsgi-express supports at once: httpd (with the real module loaded) must accept the result.
+#[test]
+fn every_supported_option_passes_httpd_configtest() {
+    let module = require_module!();
+    let dir = TempDir::new("alloptions");
+    let apps = dir.apps();
+    let script = apps.join("hello.wsgi");
+    dir.write("docs/index.html", "<p>hi</p>\n");
+    dir.write("extra.conf", "# included\n");
+    let cert = dir.path("cert.pem");
+    let key = dir.path("key.pem");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl CLI");
+    assert!(made.status.success());
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    let port = free_port().to_string();
+    let https = free_port().to_string();
+    let args: Vec<String> = [
+        "setup-server", &s(&script), "--host", "127.0.0.1", "--port", &port, "--server-root", &s(&dir.path("sr")),
+        "--module-path", &s(&module), "--callable-object", "application", "--mount-point", "/app",
+        "--url-alias", "/docs", &s(&dir.path("docs")), "--document-root", &s(&dir.path("docs")),
+        "--directory-index", "index.html", "--directory-listing", "--allow-override", "None",
+        "--error-document", "404", "/docs/index.html", "--include-file", &s(&dir.path("extra.conf")),
+        "--application-group", "%{GLOBAL}", "--https-port", &https, "--ssl-certificate-file", &s(&cert),
+        "--ssl-certificate-key-file", &s(&key), "--ssl-certificate-chain-file", &s(&cert),
+        "--ssl-ca-certificate-file", &s(&cert), "--ssl-verify-client", "/secure", "--ssl-environment",
+        "--https-only", "--hsts-policy", "max-age=60", "--http2", "--server-name", "localhost",
+        "--server-alias", "www.localhost", "--allow-localhost", "--processes", "2", "--threads", "3",
+        "--max-clients", "8", "--embedded-mode", "--maximum-requests", "1000", "--limit-request-body", "1000000",
+        "--keep-alive-timeout", "3", "--server-backlog", "100", "--chunked-request", "--compress-responses",
+        "--server-mpm", "event", "--request-timeout", "30", "--socket-timeout", "40", "--header-timeout", "10",
+        "--header-max-timeout", "20", "--header-min-rate", "100", "--body-timeout", "10", "--body-max-timeout",
+        "30", "--body-min-rate", "100", "--python-path", &s(&apps), "--working-directory", &s(&apps),
+        "--disable-reloading", "--setenv", "K", "v", "--passenv", "PATH", "--locale", "C.UTF-8", "--lang",
+        "C.UTF-8", "--log-level", "info", "--access-log", "--access-log-format", "combined", "--error-log-format",
+        "[%t] %M", "--log-directory", &s(&dir.0), "--error-log-name", "err.log", "--access-log-name", "acc.log",
+        "--startup-log", "--startup-log-name", "start.log", "--server-status", "--pid-file",
+        &s(&dir.path("sr/custom.pid")), "--mime-types", "/etc/mime.types",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run_express(&args, &dir.0);
+    assert_eq!(code, 0, "{err}");
+    let out = Command::new(dir.path("sr/apachectl")).arg("configtest").output().expect("apachectl");
+    let conf = std::fs::read_to_string(dir.path("sr/httpd.conf")).unwrap_or_default();
+    assert!(out.status.success(), "{}\n{conf}", String::from_utf8_lossy(&out.stderr));
+}
