@@ -176,9 +176,11 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
     }
     let prepared = prepare(settings)?;
     if !start {
-        println!("Server root:    {}", prepared.layout.server_root.display());
-        println!("Server conf:    {}", prepared.layout.conf.display());
-        println!("Control script: {} start|stop|restart|graceful|configtest", prepared.layout.apachectl.display());
+        print_banner(&prepared);
+        println!(
+            "\nStart it with: {} start (also stop|restart|graceful|graceful-stop|configtest)",
+            prepared.layout.apachectl.display()
+        );
         return Ok(0);
     }
     let s = &prepared.settings;
