@@ -174,6 +174,13 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
             "--reload-on-changes works only with start-server: rwsgi-express itself watches the files",
         ));
     }
+    if start {
+        // Before anything is written, so a busy port leaves no server root behind.
+        run::check_port_free(settings.host.as_deref(), settings.port)?;
+        if let Some(ssl) = &settings.ssl {
+            run::check_port_free(settings.host.as_deref(), ssl.port)?;
+        }
+    }
     let prepared = prepare(settings)?;
     if !start {
         print_banner(&prepared);
@@ -184,10 +191,6 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
         return Ok(0);
     }
     let s = &prepared.settings;
-    run::check_port_free(s.host.as_deref(), s.port)?;
-    if let Some(ssl) = &s.ssl {
-        run::check_port_free(s.host.as_deref(), ssl.port)?;
-    }
     let httpd = run::Httpd {
         binary: &prepared.platform.httpd,
         conf: &prepared.layout.conf,

@@ -63,6 +63,7 @@ fn port_in_use_is_detected_up_front() {
         &dir.0,
     );
     one_line_error(c, &err, 1, "already in use");
+    assert!(!dir.path("sr").exists(), "a busy port must not leave a server root behind");
 }
 
 #[test]
