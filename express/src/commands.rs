@@ -196,6 +196,7 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
         conf: &prepared.layout.conf,
         env: &prepared.env,
         startup_log: prepared.layout.startup_log.as_deref(),
+        source: prepared.settings.envvars_script.as_deref(),
     };
     run::config_test(&httpd)?;
     print_banner(&prepared);
@@ -280,7 +281,7 @@ fn prepare(settings: Settings) -> Result<Prepared> {
     let conf = config_gen::httpd_conf(&settings, &layout, &platform, run_as.as_ref())?;
     server_root::write_file(&layout.conf, &conf, 0o600)?;
     let env = config_gen::env_vars(&settings);
-    server_root::write_file(&layout.envvars, &config_gen::envvars_file(&env), 0o600)?;
+    server_root::write_file(&layout.envvars, &config_gen::envvars_file(&env, settings.envvars_script.as_deref()), 0o600)?;
     server_root::write_file(&layout.apachectl, &config_gen::apachectl(&platform.httpd, &layout), 0o700)?;
     Ok(Prepared { settings, platform, layout, run_as, env })
 }

@@ -174,7 +174,8 @@ fn apachectl_and_envvars() {
     assert!(ctl.contains(". '/srv/rx/envvars'"));
     let vars = env_vars(&s);
     assert_eq!(vars, vec![("LANG".to_string(), "C.UTF-8".to_string()), ("LC_ALL".to_string(), "C.UTF-8".to_string())]);
-    assert!(envvars_file(&vars).contains("LANG='C.UTF-8'\nexport LANG"));
+    assert!(envvars_file(&vars, None).contains("LANG='C.UTF-8'\nexport LANG"));
+    assert!(envvars_file(&vars, Some(Path::new("/etc/app env"))).ends_with("\n. '/etc/app env'\n"));
 }
 
 #[test]

@@ -51,16 +51,31 @@ pub struct Httpd<'a> {
     pub env: &'a [(String, String)],
     /// `httpd -E FILE`: where start-up errors go (--startup-log).
     pub startup_log: Option<&'a Path>,
+    /// A shell script sourced first (--envvars-script); httpd then replaces the shell, keeping its PID.
+    pub source: Option<&'a Path>,
+}
+
+impl Httpd<'_> {
+    /// A Command for httpd with `args`, run through `/bin/sh` when a script must be sourced first.
+    fn command(&self, args: &[&std::ffi::OsStr]) -> Command {
+        let mut cmd = match self.source {
+            Some(script) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c").arg(". \"$0\" && exec \"$@\"").arg(script).arg(self.binary);
+                c
+            }
+            None => Command::new(self.binary),
+        };
+        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
 }
 
 /// `httpd -t -f CONF`: show httpd's own complaint when the generated config is bad.
 pub fn config_test(h: &Httpd) -> Result<()> {
     let (httpd, conf) = (h.binary, h.conf);
-    let out = Command::new(httpd)
-        .arg("-t")
-        .arg("-f")
-        .arg(conf)
-        .envs(h.env.iter().map(|(k, v)| (k, v)))
+    let out = h
+        .command(&["-t".as_ref(), "-f".as_ref(), conf.as_os_str()])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::failed(format!("cannot run {}: {e}", httpd.display())))?;
@@ -75,8 +90,7 @@ pub fn config_test(h: &Httpd) -> Result<()> {
 }
 
 fn httpd_command(h: &Httpd) -> Command {
-    let mut cmd = Command::new(h.binary);
-    cmd.arg("-f").arg(h.conf).arg("-DFOREGROUND").envs(h.env.iter().map(|(k, v)| (k, v)));
+    let mut cmd = h.command(&["-f".as_ref(), h.conf.as_os_str(), "-DFOREGROUND".as_ref()]);
     if let Some(log) = h.startup_log {
         cmd.arg("-E").arg(log);
     }

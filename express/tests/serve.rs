@@ -138,3 +138,26 @@ fn https_port_with_a_self_signed_certificate() {
     assert!(body.contains("SCHEME=https") && body.contains("PATH_INFO=/tls"), "{body}\n{}", server.logs());
     assert!(server.stdout().contains(&format!("https://127.0.0.1:{https_port}/")));
 }
+
+#[test]
+fn envvars_script_and_passenv_reach_the_environ() {
+    require_module!();
+    let dir = TempDir::new("envvars");
+    let script = dir.apps().join("hello.wsgi");
+    let env_script = dir.write("env.sh", "RWSGI_EXPRESS_TEST='from envvars script'\nexport RWSGI_EXPRESS_TEST\n");
+    let server = Server::start(
+        &dir,
+        &[
+            script.to_str().expect("utf-8"),
+            "--envvars-script",
+            env_script.to_str().expect("utf-8"),
+            "--passenv",
+            "RWSGI_EXPRESS_TEST",
+        ],
+        "/",
+    );
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert!(body.contains("SETENV=from envvars script\n"), "{body}");
+    assert_eq!(server.httpd_pid(), Some(server.child.id() as i32), "the shell execs httpd: one PID throughout");
+}
