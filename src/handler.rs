@@ -1,12 +1,12 @@
 //! The request path: translate_name maps WSGIScriptAlias URLs to scripts; the handler checks what httpd found,
-//! resolves the effective settings and runs the app in this process's interpreter.
+//! resolves the effective settings and runs the app in this process's interpreter (embedded mode).
 
 use crate::apache::log::{CurrentRequest, Level};
-use crate::apache::scope::scope;
+use crate::apache::transport::embedded_scope;
 use crate::apache::{FileKind, Request};
 use crate::config::Effective;
 use crate::ffi;
-use crate::wsgi::{self, ReqState};
+use crate::wsgi::{self, Outcome};
 
 const HANDLERS: [&[u8]; 2] = [b"wsgi-script", b"application/x-httpd-wsgi"];
 
@@ -63,14 +63,15 @@ pub fn handle(req: Request<'_>) -> i32 {
             return ffi::HTTP_LENGTH_REQUIRED;
         }
     }
+    let info = crate::cgi::collect(req, &eff);
     let _current = CurrentRequest::enter(req);
-    scope(req, ReqState::default(), |slot| {
-        match crate::python::with_python(|py, rt| wsgi::run(py, rt, req, slot, &eff)) {
-            Ok(status) => status,
-            Err(why) => {
-                req.log(Level::Error, &format!("mod_rwsgi: cannot run {script}: {why}"));
-                ffi::HTTP_INTERNAL_SERVER_ERROR
-            }
+    let outcome = embedded_scope(req, |slot| crate::python::with_python(|py, rt| wsgi::run(py, rt, &info, slot)));
+    match outcome {
+        Ok(Outcome::Done) => ffi::OK,
+        Ok(Outcome::Status(s)) => s,
+        Err(why) => {
+            req.log(Level::Error, &format!("mod_rwsgi: cannot run {script}: {why}"));
+            ffi::HTTP_INTERNAL_SERVER_ERROR
         }
-    })
+    }
 }

@@ -13,6 +13,10 @@ mod config;
 #[cfg(not(test))]
 mod apache;
 #[cfg(not(test))]
+mod cgi;
+#[cfg(not(test))]
+mod daemon;
+#[cfg(not(test))]
 mod ffi;
 #[cfg(not(test))]
 mod handler;
@@ -24,6 +28,9 @@ mod wsgi;
 #[cfg(test)]
 #[path = "wsgi/headers.rs"]
 mod wsgi_headers;
+#[cfg(test)]
+#[path = "daemon/protocol.rs"]
+mod daemon_protocol;
 
 #[cfg(not(test))]
 pub use apache::module::rwsgi_module;

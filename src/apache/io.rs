@@ -6,23 +6,7 @@ use std::ffi::c_void;
 use super::Request;
 use crate::ffi;
 
-/// Why a body read or response write failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IoError {
-    /// The client went away or the connection failed.
-    ClientGone(String),
-    /// httpd's input filters refused the body (e.g. 413 over LimitRequestBody, 400 bad chunking); the
-    /// status to answer with when nothing was sent yet.
-    Rejected(i32, String),
-}
-
-impl std::fmt::Display for IoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IoError::ClientGone(m) | IoError::Rejected(_, m) => f.write_str(m),
-        }
-    }
-}
+pub use crate::wsgi::transport::IoError;
 
 fn apr_error(rv: ffi::apr_status_t) -> String {
     let mut buf = [0 as std::ffi::c_char; 256];
@@ -221,13 +205,3 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
     Ok((got, eos))
 }
 
-/// Size of `fd` when it is a regular file (None for pipes, sockets, ...).
-pub fn regular_file_size(fd: i32) -> Option<i64> {
-    // SAFETY: fstat writes into a zeroed stat buffer; an invalid fd just fails.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    ((st.st_mode & libc::S_IFMT) == libc::S_IFREG).then_some(st.st_size)
-}

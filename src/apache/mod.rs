@@ -7,7 +7,7 @@ pub mod io;
 pub mod log;
 pub mod module;
 mod request;
-pub mod scope;
+pub mod transport;
 
 pub use request::{FileKind, Request, apache_version};
 

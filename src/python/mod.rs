@@ -7,7 +7,8 @@ pub mod loader;
 pub mod modwsgi;
 
 use std::cell::Cell;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -18,10 +19,50 @@ use crate::config::ServerConfig;
 /// What child_init produced: the interpreter and our Python-side helpers, or why Python could not start.
 pub struct Runtime {
     pub bootstrap: Py<PyModule>,
+    pub stdout: Py<PyAny>,
     pub stderr: Py<PyAny>,
     pub file_wrapper: Py<PyAny>,
     pub multithread: bool,
     pub multiprocess: bool,
+    /// environ keys as interned str objects, made once per process.
+    keys: Mutex<HashMap<Vec<u8>, Py<PyString>>>,
+}
+
+impl Runtime {
+    pub fn new(
+        bootstrap: Py<PyModule>,
+        stdout: Py<PyAny>,
+        stderr: Py<PyAny>,
+        file_wrapper: Py<PyAny>,
+        multithread: bool,
+        multiprocess: bool,
+    ) -> Runtime {
+        Runtime { bootstrap, stdout, stderr, file_wrapper, multithread, multiprocess, keys: Mutex::new(HashMap::new()) }
+    }
+
+    /// The environ key for `k` (latin-1), created once per process and shared by every request.
+    pub fn key<'py>(&self, py: Python<'py>, k: &[u8]) -> Bound<'py, PyString> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = keys.get(k) {
+            return s.bind(py).clone();
+        }
+        let s = latin1(py, k);
+        // Bounded: a hostile client could send many distinct header names, so only the first few hundred keys
+        // are kept.
+        if keys.len() < 512 {
+            keys.insert(k.to_vec(), s.clone().unbind());
+        }
+        s
+    }
+
+    /// Emits partial lines the app left in sys.stdout / sys.stderr, tagged with the request just served.
+    pub fn flush_output(&self, py: Python<'_>) {
+        for stream in [&self.stdout, &self.stderr] {
+            if let Err(e) = stream.bind(py).call_method0("flush") {
+                crate::apache::log::current(crate::apache::log::Level::Error, &format!("mod_rwsgi: flushing app output failed: {e}"));
+            }
+        }
+    }
 }
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();

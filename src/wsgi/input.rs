@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::state::Slot;
+use super::slot::Slot;
 
 #[pyclass(module = "mod_wsgi", name = "Input", frozen)]
 pub struct InputStream {
@@ -30,7 +30,7 @@ impl InputStream {
     fn take(&self, py: Python<'_>, done: impl Fn(&[u8], bool) -> Option<usize>) -> PyResult<Py<PyBytes>> {
         let out = self
             .slot
-            .with(|req, st| -> PyResult<Vec<u8>> {
+            .with(|st| -> PyResult<Vec<u8>> {
                 loop {
                     let avail = &st.input.buf[st.input.pos..];
                     if let Some(n) = done(avail, st.input.eof) {
@@ -40,7 +40,7 @@ impl InputStream {
                         return Ok(v);
                     }
                     let want = 65536;
-                    py.detach(|| st.fill(req, want)).map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
+                    py.detach(|| st.fill(want)).map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
                 }
             })
             .map_err(|e| PyOSError::new_err(e.to_string()))??;

@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::headers;
-use super::state::{OutputError, Slot};
+use super::slot::Slot;
+use super::state::OutputError;
 
 #[pyclass(module = "mod_wsgi", name = "StartResponse", frozen)]
 pub struct StartResponse {
@@ -83,7 +84,7 @@ impl StartResponse {
         let parsed_status = headers::parse_status(&status_s).map_err(PyValueError::new_err)?;
         let parsed_headers = parse_headers(headers)?;
         self.slot
-            .with(|_req, st| -> PyResult<()> {
+            .with(|st| -> PyResult<()> {
                 match exc_info {
                     Some(info) if st.resp.headers_sent => Err(reraise(info)),
                     None if st.resp.status.is_some() => Err(PyRuntimeError::new_err(
@@ -103,7 +104,7 @@ impl StartResponse {
 
 /// Sends `data` as body output: GIL released during the write. Errors become Python exceptions.
 pub fn write_bytes(py: Python<'_>, slot: &Slot, data: &[u8], flush: bool) -> PyResult<()> {
-    slot.with(|req, st| py.detach(|| st.write(req, data, flush)))
+    slot.with(|st| py.detach(|| st.write(data, flush)))
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
         .map_err(|e| match e {
             OutputError::App(m) => PyRuntimeError::new_err(m),

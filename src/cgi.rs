@@ -1,0 +1,95 @@
+//! What a WSGI request needs from httpd, collected in the httpd child as plain bytes: the CGI variables
+//! (httpd's own `ap_add_common_vars` plus the request keys), the mod_wsgi.* keys, and the resolved script,
+//! callable and groups. Embedded mode turns it into the environ directly; daemon mode sends it to the daemon,
+//! so the environ is the same in both modes.
+
+use crate::apache::Request;
+use crate::config::{AppGroup, CallableName, Effective};
+use crate::daemon::protocol::RequestHead;
+
+fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
+    vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}
+
+pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
+    req.add_common_vars();
+    let vars = req.subprocess_env();
+    let uri = req.uri().unwrap_or(b"/");
+    let split = req.path_info_start().min(uri.len());
+    let script_name = uri[..split].strip_suffix(b"/").unwrap_or(&uri[..split]);
+    let path_info = req.path_info().unwrap_or_default();
+
+    let server = || {
+        let mut v = find(&vars, b"SERVER_NAME").unwrap_or_default().to_vec();
+        let port = find(&vars, b"SERVER_PORT").unwrap_or(b"80");
+        if port != b"80" && port != b"443" {
+            v.push(b':');
+            v.extend_from_slice(port);
+        }
+        v
+    };
+    let application_group = match &eff.application_group {
+        AppGroup::Global => Vec::new(),
+        AppGroup::Named(n) => n.as_bytes().to_vec(),
+        AppGroup::Host => req.header_in(c"Host").unwrap_or_default().to_vec(),
+        AppGroup::Server => server(),
+        AppGroup::Resource => {
+            let mut v = server();
+            v.push(b'|');
+            v.extend_from_slice(script_name);
+            v
+        }
+        AppGroup::Env(var) => find(&vars, var.as_bytes()).unwrap_or_default().to_vec(),
+    };
+    let callable = match &eff.callable_object {
+        CallableName::Named(n) => n.as_bytes().to_vec(),
+        CallableName::Env(var) => find(&vars, var.as_bytes()).filter(|v| !v.is_empty()).unwrap_or(b"application").to_vec(),
+    };
+    let process_group = eff.process_group.clone().unwrap_or_default().into_bytes();
+
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(vars.len() + 24);
+    for (k, v) in &vars {
+        // PATH is the server's, not the request's; HTTP_PROXY is attacker-controlled (httpoxy);
+        // PATH_TRANSLATED would cost a sub-request. Authorization only when allowed, below.
+        if matches!(*k, b"PATH" | b"HTTP_PROXY" | b"HTTP_AUTHORIZATION" | b"PATH_TRANSLATED") {
+            continue;
+        }
+        env.push((k.to_vec(), v.to_vec()));
+    }
+    let mut set = |k: &[u8], v: &[u8]| env.push((k.to_vec(), v.to_vec()));
+    set(b"REQUEST_METHOD", req.method().unwrap_or(b"GET"));
+    set(b"SERVER_PROTOCOL", req.protocol().unwrap_or(b"HTTP/1.0"));
+    set(b"GATEWAY_INTERFACE", b"CGI/1.1");
+    set(b"QUERY_STRING", req.args().unwrap_or_default());
+    set(b"REQUEST_URI", req.unparsed_uri().unwrap_or(uri));
+    set(b"SCRIPT_NAME", script_name);
+    set(b"PATH_INFO", path_info);
+    if eff.pass_authorization {
+        if let Some(auth) = req.header_in(c"Authorization") {
+            set(b"HTTP_AUTHORIZATION", auth);
+        }
+    }
+    set(b"mod_wsgi.process_group", &process_group);
+    set(b"mod_wsgi.application_group", &application_group);
+    set(b"mod_wsgi.callable_object", &callable);
+    set(b"mod_wsgi.request_handler", req.handler().unwrap_or(b"wsgi-script"));
+    set(b"mod_wsgi.handler_script", b"");
+    set(b"mod_wsgi.script_reloading", if eff.script_reloading { b"1" } else { b"0" });
+    set(b"mod_wsgi.script_name", script_name);
+    set(b"mod_wsgi.path_info", path_info);
+    set(b"mod_wsgi.request_id", req.log_id().unwrap_or_default());
+    set(b"mod_wsgi.request_start", req.request_time().to_string().as_bytes());
+    set(b"mod_wsgi.server", b"mod_rwsgi");
+
+    RequestHead {
+        script: req.filename().unwrap_or_default().to_vec(),
+        mtime: req.file_info().mtime,
+        callable,
+        application_group,
+        process_group,
+        script_reloading: eff.script_reloading,
+        header_only: req.header_only(),
+        start_us: req.request_time(),
+        environ: env,
+    }
+}

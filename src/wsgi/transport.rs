@@ -1,0 +1,42 @@
+//! Where a request's bytes go: the httpd connection (embedded mode) or the daemon socket (daemon mode). The
+//! WSGI logic above this trait is the same in both modes, so the app sees the same behaviour in both.
+
+use crate::apache::log::Level;
+
+use super::headers::Status;
+
+/// Why a body read or response write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoError {
+    /// The client (or the httpd child) went away.
+    ClientGone(String),
+    /// httpd refused the request body; the status to answer with when nothing was sent yet (e.g. 413).
+    Rejected(i32, String),
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IoError::ClientGone(m) | IoError::Rejected(_, m) => f.write_str(m),
+        }
+    }
+}
+
+/// One request's connection to its client. Methods that move bytes block: callers release the GIL.
+pub trait Transport: Send {
+    /// Status and headers (validated; hop-by-hop headers removed; Content-Length given apart).
+    fn start(&mut self, status: &Status, headers: &[(Vec<u8>, Vec<u8>)], content_length: Option<u64>);
+    fn write(&mut self, data: &[u8], flush: bool) -> Result<(), IoError>;
+    fn send_file(&mut self, fd: i32, offset: i64, len: i64) -> Result<(), IoError>;
+    /// The response is complete.
+    fn finish(&mut self) -> Result<(), IoError>;
+    /// The response was cut short: make that visible to the client.
+    fn abort(&mut self);
+    /// Appends up to `max` body bytes to `out`; Ok(0) at the end of the body.
+    fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError>;
+    fn header_only(&self) -> bool;
+    /// No keep-alive after this response (the app sent `Connection: close`).
+    fn close_connection(&mut self);
+    /// A log line about this request (tagged with its client).
+    fn log(&self, level: Level, msg: &str);
+}
