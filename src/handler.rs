@@ -64,6 +64,17 @@ pub fn handle(req: Request<'_>) -> i32 {
         }
     }
     let info = crate::cgi::collect(req, &eff);
+    if let Some(group) = eff.process_group.as_deref().filter(|g| !g.is_empty()) {
+        let Some(table) = crate::daemon::manager::table() else {
+            req.log(Level::Error, &format!("mod_rwsgi: {script} is configured for daemon process group {group:?}, but no WSGIDaemonProcess groups are running"));
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        };
+        let Some(g) = table.group(group) else {
+            req.log(Level::Error, &format!("mod_rwsgi: {script} is configured for daemon process group {group:?}, which no WSGIDaemonProcess defines"));
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        };
+        return crate::daemon::client::handle(req, g, &table, &info);
+    }
     let _current = CurrentRequest::enter(req);
     let outcome = embedded_scope(req, |slot| crate::python::with_python(|py, rt| wsgi::run(py, rt, &info, slot)));
     match outcome {

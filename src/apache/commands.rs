@@ -49,6 +49,14 @@ const fn build() -> [ffi::command_rec; N + 1] {
 
 pub static COMMANDS: CommandTable = CommandTable(build());
 
+/// WSGIDaemonProcess names seen while reading the configuration, in file order (for the rule that a
+/// WSGIScriptAlias naming a group comes after its definition). Emptied before each read (pre_config).
+pub static DEFINED_GROUPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+pub fn reset_defined_groups() {
+    DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
 unsafe extern "C" fn directive_trampoline(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: *const c_char) -> *const c_char {
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: httpd passes a live cmd_parms, our per-dir config for the section, and the raw argument text.
@@ -88,7 +96,8 @@ unsafe fn run_directive(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: *c
         .ok_or_else(|| format!("{name}: mod_rwsgi server config missing"))?;
     // SAFETY: mconfig is the DirConfig httpd created with our create_dir_config for this section.
     let dir = unsafe { (mconfig as *mut DirConfig).as_mut() }.ok_or_else(|| format!("{name}: mod_rwsgi directory config missing"))?;
-    let mut ctx = ParseCtx { server, dir, warnings: Vec::new() };
+    let mut groups = DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ctx = ParseCtx { server, dir, defined_groups: &mut groups, warnings: Vec::new() };
     (d.parse)(&mut ctx, &words).map_err(|e| format!("{name}: {e}"))?;
     if !ctx.warnings.is_empty() {
         let (file, line) = directive_location(cmd_ref);

@@ -60,21 +60,36 @@ pub(crate) fn request_raw(r: *const ffi::request_rec, level: Level, status: i32,
 thread_local! {
     // The request this worker thread is serving (raw pointer only: no destructor at thread exit).
     static CURRENT: std::cell::Cell<*const ffi::request_rec> = const { std::cell::Cell::new(std::ptr::null()) };
+    // In a daemon process: the tag of the request this thread serves (points into a live CurrentRequest).
+    static CURRENT_TAG: std::cell::Cell<*const String> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 /// Marks the request this thread serves until the guard is dropped: Python output is tagged with it.
-pub struct CurrentRequest(*const ffi::request_rec);
+pub struct CurrentRequest {
+    prev: *const ffi::request_rec,
+    prev_tag: *const String,
+    tag: Box<String>,
+}
 
 impl CurrentRequest {
     pub fn enter(req: super::Request<'_>) -> CurrentRequest {
         let prev = CURRENT.with(|c| c.replace(req.raw()));
-        CurrentRequest(prev)
+        CurrentRequest { prev, prev_tag: CURRENT_TAG.with(|c| c.get()), tag: Box::new(String::new()) }
+    }
+
+    /// Daemon mode: lines are logged against the server with this prefix ("[client ...] [script ...] ").
+    pub fn enter_tag(tag: String) -> CurrentRequest {
+        let tag = Box::new(tag);
+        let prev_tag = CURRENT_TAG.with(|c| c.replace(&*tag as *const String));
+        CurrentRequest { prev: CURRENT.with(|c| c.get()), prev_tag, tag }
     }
 }
 
 impl Drop for CurrentRequest {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.0));
+        CURRENT.with(|c| c.set(self.prev));
+        CURRENT_TAG.with(|c| c.set(self.prev_tag));
+        let _ = &self.tag;
     }
 }
 
@@ -83,6 +98,11 @@ impl Drop for CurrentRequest {
 pub fn current(level: Level, msg: &str) {
     let r = CURRENT.with(std::cell::Cell::get);
     if r.is_null() {
+        let tag = CURRENT_TAG.with(std::cell::Cell::get);
+        if !tag.is_null() {
+            // SAFETY: CURRENT_TAG points into the Box of the live CurrentRequest guard of this thread.
+            return server(level, &format!("{}{msg}", unsafe { &*tag }));
+        }
         return server(level, msg);
     }
     // SAFETY: CURRENT is set only while the handler runs on this thread with that live request.

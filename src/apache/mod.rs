@@ -6,6 +6,7 @@ pub mod commands;
 pub mod io;
 pub mod log;
 pub mod module;
+pub mod process;
 mod request;
 pub mod transport;
 

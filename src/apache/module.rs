@@ -156,6 +156,7 @@ unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
     static BEFORE: HookNames<3> = HookNames([c"mod_userdir.c".as_ptr(), c"mod_vhost_alias.c".as_ptr(), std::ptr::null()]);
     // SAFETY: registering hook functions with static predecessor/successor lists during register_hooks.
     unsafe {
+        ffi::ap_hook_pre_config(Some(pre_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_post_config(Some(post_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_translate_name(Some(translate_name), ALIAS_FIRST.0.as_ptr(), BEFORE.0.as_ptr(), ffi::APR_HOOK_MIDDLE);
@@ -163,17 +164,33 @@ unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
     }
 }
 
+unsafe extern "C" fn pre_config(_pconf: *mut ffi::apr_pool_t, _plog: *mut ffi::apr_pool_t, _ptemp: *mut ffi::apr_pool_t) -> c_int {
+    guard("pre_config", ffi::OK, || {
+        super::commands::reset_defined_groups();
+        ffi::OK
+    })
+}
+
 unsafe extern "C" fn post_config(
     pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
     _ptemp: *mut ffi::apr_pool_t,
-    _s: *mut ffi::server_rec,
+    s: *mut ffi::server_rec,
 ) -> c_int {
-    guard("post_config", ffi::OK, || {
+    guard("post_config", ffi::HTTP_INTERNAL_SERVER_ERROR, || {
         let component = format!("mod_rwsgi/{} Python/{}", env!("CARGO_PKG_VERSION"), env!("RWSGI_BUILD_PYTHON_VERSION"));
         // SAFETY: the component is copied into pconf, which lives until the next restart.
         unsafe { ffi::ap_add_version_component(pconf, super::pstrdup(pconf, component.as_bytes())) };
-        ffi::OK
+        // SAFETY: s is the main server httpd passes to post_config.
+        let main = unsafe { super::process::Server::from_raw(s) };
+        match crate::daemon::manager::post_config(pconf, main) {
+            Ok(()) => ffi::OK,
+            Err(e) => {
+                log::server(Level::Crit, &format!("mod_rwsgi: {e}"));
+                eprintln!("mod_rwsgi: {e}");
+                ffi::HTTP_INTERNAL_SERVER_ERROR
+            }
+        }
     })
 }
 

@@ -32,6 +32,8 @@ impl Scope {
 pub struct ParseCtx<'a> {
     pub server: &'a mut ServerConfig,
     pub dir: &'a mut DirConfig,
+    /// Names of the WSGIDaemonProcess groups defined so far in the whole configuration (file order).
+    pub defined_groups: &'a mut Vec<String>,
     /// Warnings to log (with file and line) while still accepting the directive.
     pub warnings: Vec<String>,
 }
@@ -70,6 +72,13 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Mount a WSGI script file (or a directory of scripts) at a URL",
         parse: |ctx, args| {
             let alias = parse::script_alias(args, |p| std::path::Path::new(p).is_dir())?;
+            if let Some(g) = alias.options.process_group.as_deref() {
+                if g != "%{GLOBAL}" && !ctx.defined_groups.iter().any(|d| d == g) {
+                    return Err(format!(
+                        "process-group={g} names no daemon process group defined so far: put \"WSGIDaemonProcess {g} ...\" before this line"
+                    ));
+                }
+            }
             if ctx.server.aliases.iter().any(|a| a.url == alias.url && a.url_slash == alias.url_slash) {
                 ctx.warnings.push(format!(
                     "URL {:?} is already mounted by an earlier WSGIScriptAlias, which wins (first declared, first matched)",
@@ -127,12 +136,42 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Process group that serves the request; %{GLOBAL} is embedded mode",
         parse: |ctx, args| {
             let v = parse::one(args)?;
-            if v != "%{GLOBAL}" {
-                return Err(format!(
-                    "daemon process groups are not available in this version of mod_rwsgi; {v:?} cannot be used (only %{{GLOBAL}}, embedded mode)"
-                ));
+            if v.starts_with("%{") && v != "%{GLOBAL}" {
+                return Err(format!("{v:?} is not supported: use %{{GLOBAL}} (embedded mode) or a WSGIDaemonProcess name"));
             }
-            ctx.dir.process_group = Some(String::new());
+            ctx.dir.process_group = Some(if v == "%{GLOBAL}" { String::new() } else { parse::process_group_name(v)? });
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGIDaemonProcess",
+        syntax: "WSGIDaemonProcess NAME [processes=N] [threads=N] [user=U] [group=G] [python-home=DIR] [python-path=DIR:DIR] [home=DIR] [display-name=NAME] [maximum-requests=N] [inactivity-timeout=S] [request-timeout=S] [deadlock-timeout=S] [graceful-timeout=S] [shutdown-timeout=S] [connect-timeout=S] [socket-timeout=S] [queue-timeout=S] [listen-backlog=N] [header-buffer-size=N] [startup-timeout=S] [restart-interval=S] [lang=L] [locale=L] [memory-limit=BYTES] [env=NAME=VALUE]",
+        scope: Scope::Server,
+        help: c"Define a daemon process group that runs apps in its own processes",
+        parse: |ctx, args| {
+            let g = super::daemon::parse(args)?;
+            if ctx.defined_groups.iter().any(|d| *d == g.name) {
+                return Err(format!("a daemon process group named {:?} is already defined (names are unique server-wide)", g.name));
+            }
+            if !g.ignored.is_empty() {
+                ctx.warnings.push(format!("options accepted for compatibility but without effect yet: {}", g.ignored.join(", ")));
+            }
+            ctx.defined_groups.push(g.name.clone());
+            ctx.server.daemons.push(g);
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGISocketPrefix",
+        syntax: "WSGISocketPrefix PATH",
+        scope: Scope::Global,
+        help: c"Where daemon sockets live (a directory is made from this prefix; default: the runtime directory)",
+        parse: |ctx, args| {
+            let v = parse::one(args)?;
+            if !v.starts_with('/') {
+                return Err(format!("{v:?} must be an absolute path (relative prefixes are not supported)"));
+            }
+            ctx.server.socket_prefix = Some(v.to_string());
             Ok(())
         },
     },
@@ -213,7 +252,8 @@ mod tests {
         let mut dir = DirConfig::default();
         let d = DIRECTIVES.iter().find(|d| d.name_str() == name).expect("directive exists");
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut ctx = ParseCtx { server: &mut server, dir: &mut dir, warnings: vec![] };
+        let mut groups = vec!["known".to_string()];
+        let mut ctx = ParseCtx { server: &mut server, dir: &mut dir, defined_groups: &mut groups, warnings: vec![] };
         let r = (d.parse)(&mut ctx, &args);
         let w = ctx.warnings;
         (r, server, dir, w)
@@ -242,8 +282,18 @@ mod tests {
         let (r, _, _, w) = run("WSGILazyInitialization", &["On"]);
         assert!(r.is_ok());
         assert_eq!(w.len(), 1);
-        let (r, ..) = run("WSGIProcessGroup", &["site"]);
-        assert!(r.unwrap_err().contains("not available"));
+        let (r, _, d, _) = run("WSGIProcessGroup", &["site"]);
+        assert!(r.is_ok());
+        assert_eq!(d.process_group.as_deref(), Some("site"));
+        let (r, ..) = run("WSGIScriptAlias", &["/a", "/x.wsgi", "process-group=unknown"]);
+        assert!(r.unwrap_err().contains("WSGIDaemonProcess unknown"));
+        let (r, ..) = run("WSGIScriptAlias", &["/a", "/x.wsgi", "process-group=known"]);
+        assert!(r.is_ok());
+        let (r, s, ..) = run("WSGIDaemonProcess", &["site", "processes=2"]);
+        assert!(r.is_ok());
+        assert_eq!(s.daemons[0].processes, 2);
+        let (r, ..) = run("WSGIDaemonProcess", &["known"]);
+        assert!(r.unwrap_err().contains("already defined"));
     }
 
     #[test]

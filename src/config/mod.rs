@@ -3,6 +3,7 @@
 //! `Directive::parse` calls and owns the memory these structs live in.
 #![deny(unsafe_code)]
 
+pub mod daemon;
 pub mod directives;
 pub mod parse;
 
@@ -81,6 +82,9 @@ pub struct ServerConfig {
     pub python_home: Option<String>,
     pub python_path: Vec<String>,
     pub restrict_embedded: Option<bool>,
+    /// WSGIDaemonProcess groups defined in this server (main server or one virtual host).
+    pub daemons: Vec<daemon::DaemonGroup>,
+    pub socket_prefix: Option<String>,
 }
 
 /// Per-directory configuration (also the server default for requests outside any section).
@@ -123,6 +127,9 @@ impl Merge for ServerConfig {
             python_home: parent.python_home.clone(),
             python_path: parent.python_path.clone(),
             restrict_embedded: parent.restrict_embedded,
+            // Each server keeps the groups it defines; the daemon manager walks every server.
+            daemons: child.daemons.clone(),
+            socket_prefix: parent.socket_prefix.clone(),
         }
     }
 }

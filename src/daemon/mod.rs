@@ -1,8 +1,17 @@
 //! Daemon mode: process groups defined with WSGIDaemonProcess run the apps in their own processes, started and
 //! restarted by the httpd parent; httpd children relay requests to them over UNIX sockets.
 //!
-//! - `protocol`: the framed wire format (pure, fuzzed).
-//! - `fdpass`: SCM_RIGHTS for sendfile of daemon file_wrapper responses.
+//! - `protocol`: the framed wire format (pure, fuzzed); `conn`: framed I/O over a socket; `fdpass`: SCM_RIGHTS.
+//! - `manager` (httpd parent): sockets kept across restarts, one supervisor per group per generation.
+//! - `supervisor`: forks, restarts and recycles the group's worker processes; never runs Python.
+//! - `worker`: a daemon process running the apps (`transport` is its side of a request).
+//! - `client` (httpd child): relays one request to a daemon and maps failures to statuses.
 
+pub mod client;
+pub mod conn;
 pub mod fdpass;
+pub mod manager;
 pub mod protocol;
+pub mod supervisor;
+pub mod transport;
+pub mod worker;

@@ -17,4 +17,5 @@
 #include "apr_tables.h"
 #include "apr_file_io.h"
 #include "apr_thread_proc.h"
+#include "ap_listen.h"
 #include "shim.h"

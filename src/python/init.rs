@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::{Runtime, adopt_main_thread_state, modwsgi};
-use crate::config::ServerConfig;
+use super::{Runtime, Settings, adopt_main_thread_state, modwsgi};
 
 const BOOTSTRAP: &str = include_str!("bootstrap.py");
 const BUILD_PYTHON: &str = env!("RWSGI_BUILD_PYTHON");
@@ -65,8 +64,8 @@ enum Location {
     Executable(String),
 }
 
-fn choose(cfg: &ServerConfig) -> Result<Location, StartError> {
-    let Some(home) = cfg.python_home.as_deref() else {
+fn choose(settings: &Settings) -> Result<Location, StartError> {
+    let Some(home) = settings.home.as_deref() else {
         if let Some(why) = unreadable(Path::new(BUILD_PYTHON)) {
             return Err(StartError(format!(
                 "the Python mod_rwsgi was built for is not usable: {why}; set WSGIPythonHome to a Python {BUILD_VERSION} installation the user can read"
@@ -142,8 +141,8 @@ fn check(status: ffi::PyStatus, what: &str) -> Result<(), StartError> {
 }
 
 /// Starts the interpreter and leaves the GIL released. Never aborts the process.
-pub fn start(cfg: &ServerConfig) -> Result<Runtime, StartError> {
-    let location = choose(cfg)?;
+pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
+    let location = choose(settings)?;
     // SAFETY: plain C structs initialised by their Init functions before use; strings are copied by
     // PyConfig_SetBytesString; the config is cleared on every path.
     unsafe {
@@ -173,21 +172,21 @@ pub fn start(cfg: &ServerConfig) -> Result<Runtime, StartError> {
         ffi::PyConfig_Clear(&mut config);
         check(status, &format!("Python initialisation with {label} {value} as user {}", run_user()))?;
     }
-    let rt = Python::attach(|py| setup(py, cfg)).map_err(|e| StartError(format!("setting up the Python runtime failed: {e}")));
+    let rt = Python::attach(|py| setup(py, settings)).map_err(|e| StartError(format!("setting up the Python runtime failed: {e}")));
     // SAFETY: the main thread holds the GIL after initialisation; release it and keep the state for reuse.
     let ts = unsafe { ffi::PyEval_SaveThread() };
     adopt_main_thread_state(ts);
     rt
 }
 
-fn setup(py: Python<'_>, cfg: &ServerConfig) -> PyResult<Runtime> {
-    let (multithread, multiprocess) = crate::apache::mpm_concurrency();
-    let modwsgi = modwsgi::create(py, multithread, multiprocess)?;
+fn setup(py: Python<'_>, settings: &Settings) -> PyResult<Runtime> {
+    let (multithread, multiprocess) = (settings.multithread, settings.multiprocess);
+    let modwsgi = modwsgi::create(py, settings)?;
     py.import("sys")?.getattr("modules")?.set_item("mod_wsgi", &modwsgi)?;
-    if !cfg.python_path.is_empty() {
+    if !settings.path.is_empty() {
         let code = c"def _add(dirs):\n import site, sys\n prev = list(sys.path)\n for d in dirs:\n  site.addsitedir(d)\n new = [p for p in sys.path if p not in prev]\n sys.path[:] = new + prev\n";
         let m = PyModule::from_code(py, code, c"<rwsgi-pythonpath>", c"_rwsgi_pythonpath")?;
-        m.getattr("_add")?.call1((cfg.python_path.clone(),))?;
+        m.getattr("_add")?.call1((settings.path.clone(),))?;
     }
     let code = CString::new(BOOTSTRAP).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let bootstrap = PyModule::from_code(py, &code, c"<mod_rwsgi bootstrap>", c"_mod_rwsgi_bootstrap")?;

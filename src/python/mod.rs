@@ -72,7 +72,18 @@ thread_local! {
     static THREAD_STATE: Cell<*mut pyo3::ffi::PyThreadState> = const { Cell::new(std::ptr::null_mut()) };
 }
 
-/// Called once in each httpd child after privileges were dropped.
+/// Where and how to start Python in this process.
+pub struct Settings {
+    pub home: Option<String>,
+    pub path: Vec<String>,
+    pub process_group: String,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    pub threads: i32,
+    pub processes: i32,
+}
+
+/// Called once in each httpd child after privileges were dropped (embedded mode).
 pub fn child_init(cfg: Option<&ServerConfig>) {
     let default = ServerConfig::default();
     let cfg = cfg.unwrap_or(&default);
@@ -80,11 +91,29 @@ pub fn child_init(cfg: Option<&ServerConfig>) {
         let _ = RUNTIME.set(Err("embedded mode is disabled by WSGIRestrictEmbedded On".to_string()));
         return;
     }
-    let result = init::start(cfg);
+    let (multithread, multiprocess) = crate::apache::mpm_concurrency();
+    let (threads, processes) = crate::apache::mpm_limits();
+    let settings = Settings {
+        home: cfg.python_home.clone(),
+        path: cfg.python_path.clone(),
+        process_group: String::new(),
+        multithread,
+        multiprocess,
+        threads,
+        processes,
+    };
+    start(&settings);
+}
+
+/// Starts Python in this process; on failure logs one line and records why (requests then get 500).
+pub fn start(settings: &Settings) -> bool {
+    let result = init::start(settings);
     if let Err(e) = &result {
         crate::apache::log::server(crate::apache::log::Level::Crit, &e.to_string());
     }
+    let ok = result.is_ok();
     let _ = RUNTIME.set(result.map_err(|e| e.to_string()));
+    ok
 }
 
 /// Runs `f` with this thread attached to the interpreter, using the thread's own long-lived thread state
@@ -148,4 +177,42 @@ pub fn format_error(py: Python<'_>, rt: &Runtime, err: &PyErr) -> String {
         Ok(s) => s,
         Err(_) => format!("{err}"),
     }
+}
+
+/// Python's identifier of the current thread (threading.get_ident()).
+pub fn thread_ident(_py: Python<'_>) -> u64 {
+    // SAFETY: the caller is attached (holds a Python token).
+    u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64)
+}
+
+/// Runs `f` attached to Python on a helper thread, giving up after `secs` (a thread stuck holding the GIL
+/// must not block the caller, e.g. the daemon monitor).
+fn with_python_timeout<R: Send + 'static>(secs: u64, f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R + Send + 'static) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("rwsgi-probe".to_string())
+        .spawn(move || {
+            let _ = tx.send(with_python(f));
+        })
+        .ok()?;
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).ok()?.ok()
+}
+
+/// The Python stack of the thread with identifier `ident`, formatted like a traceback.
+pub fn thread_stack(ident: u64) -> Option<String> {
+    with_python_timeout(3, move |py, _| {
+        let code = c"import sys, traceback\ndef _stack(i):\n    f = sys._current_frames().get(i)\n    return ''.join(traceback.format_stack(f)) if f else '(thread not running Python)'\n";
+        let m = PyModule::from_code(py, code, c"<rwsgi-stack>", c"_rwsgi_stack").ok()?;
+        m.getattr("_stack").ok()?.call1((ident,)).ok()?.extract::<String>().ok()
+    })
+    .flatten()
+}
+
+/// Runs atexit handlers before a daemon process exits (bounded in time).
+pub fn run_atexit() {
+    let _ = with_python_timeout(5, |py, _| {
+        if let Ok(m) = py.import("atexit") {
+            let _ = m.call_method0("_run_exitfuncs");
+        }
+    });
 }

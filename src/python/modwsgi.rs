@@ -28,18 +28,17 @@ fn log_line(py: Python<'_>, level: i32, msg: &str) {
     py.detach(|| log::current(level, &msg));
 }
 
-pub fn create(py: Python<'_>, multithread: bool, multiprocess: bool) -> PyResult<Bound<'_, PyModule>> {
+pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "mod_wsgi")?;
     let (a, b, c) = version_tuple();
     m.add("version", PyTuple::new(py, [a, b, c])?)?;
     m.add("server_name", "mod_rwsgi")?;
-    m.add("process_group", "")?;
+    m.add("process_group", settings.process_group.as_str())?;
     m.add("application_group", "")?;
-    let (threads, procs) = crate::apache::mpm_limits();
-    m.add("maximum_processes", procs)?;
-    m.add("threads_per_process", threads)?;
-    m.add("multithread", multithread)?;
-    m.add("multiprocess", multiprocess)?;
+    m.add("maximum_processes", settings.processes)?;
+    m.add("threads_per_process", settings.threads)?;
+    m.add("multithread", settings.multithread)?;
+    m.add("multiprocess", settings.multiprocess)?;
     m.add_function(wrap_pyfunction!(log_line, &m)?)?;
     m.add_class::<crate::wsgi::FileWrapper>()?;
     Ok(m)

@@ -39,4 +39,7 @@ pub trait Transport: Send {
     fn close_connection(&mut self);
     /// A log line about this request (tagged with its client).
     fn log(&self, level: Level, msg: &str);
+    /// Nothing was sent and the request failed with `status`: answer it (daemon mode sends it to the httpd
+    /// child; embedded mode returns the status to httpd instead, so the default does nothing).
+    fn respond_error(&mut self, _status: i32) {}
 }

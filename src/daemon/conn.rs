@@ -1,0 +1,114 @@
+//! A framed connection over a UNIX stream socket: buffered frame reading (collecting any descriptors passed
+//! with SCM_RIGHTS) and frame writing. Used by both ends.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+
+use super::fdpass::recv_with_fd;
+use super::protocol::{self, Frame};
+
+pub struct Conn {
+    pub sock: UnixStream,
+    buf: Vec<u8>,
+    pos: usize,
+    fds: VecDeque<OwnedFd>,
+    out: Vec<u8>,
+}
+
+impl Conn {
+    pub fn new(sock: UnixStream) -> Conn {
+        Conn { sock, buf: Vec::with_capacity(65536), pos: 0, fds: VecDeque::new(), out: Vec::with_capacity(65536) }
+    }
+
+    /// The next frame; an error for EOF, timeouts (WouldBlock/TimedOut) and protocol violations.
+    pub fn read_frame(&mut self) -> io::Result<Frame> {
+        loop {
+            match protocol::decode(&self.buf[self.pos..]) {
+                Ok(Some((frame, n))) => {
+                    self.pos += n;
+                    if self.pos == self.buf.len() {
+                        self.buf.clear();
+                        self.pos = 0;
+                    }
+                    return Ok(frame);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+            let old = self.buf.len();
+            self.buf.resize(old + 65536, 0);
+            let (n, fd) = match recv_with_fd(&self.sock, &mut self.buf[old..]) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e);
+                }
+            };
+            self.buf.truncate(old + n);
+            if let Some(fd) = fd {
+                self.fds.push_back(fd);
+            }
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the other side"));
+            }
+        }
+    }
+
+    /// A descriptor that arrived with the frames read so far.
+    pub fn take_fd(&mut self) -> Option<OwnedFd> {
+        self.fds.pop_front()
+    }
+
+    /// Queues a frame (sent by `flush`).
+    pub fn queue(&mut self, frame: &Frame) -> io::Result<()> {
+        protocol::encode(frame, &mut self.out).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+    }
+
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            let r = self.sock.write_all(&self.out);
+            self.out.clear();
+            r?;
+        }
+        Ok(())
+    }
+
+    pub fn send(&mut self, frame: &Frame) -> io::Result<()> {
+        self.queue(frame)?;
+        self.flush()
+    }
+
+    /// Sends `frame` with the descriptor `fd` attached (after anything queued).
+    pub fn send_with_fd(&mut self, frame: &Frame, fd: i32) -> io::Result<()> {
+        self.flush()?;
+        let mut bytes = Vec::new();
+        protocol::encode(frame, &mut bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        super::fdpass::send_with_fd(&self.sock, &bytes, fd)
+    }
+
+    /// The peer's (pid, uid) from SO_PEERCRED.
+    pub fn peer(&self) -> Option<(i32, u32)> {
+        peer_cred(&self.sock)
+    }
+}
+
+pub fn peer_cred(sock: &UnixStream) -> Option<(i32, u32)> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: getsockopt writes a ucred into a properly sized local buffer.
+    unsafe {
+        let mut cred: libc::ucred = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        let rv = libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &mut len);
+        (rv == 0).then_some((cred.pid, cred.uid))
+    }
+}

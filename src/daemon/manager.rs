@@ -1,0 +1,321 @@
+//! The daemon process manager in the httpd parent (post_config). For every WSGIDaemonProcess group it keeps one
+//! listening UNIX socket for the life of the httpd parent (so graceful restarts never refuse a connection), and
+//! starts one supervisor process per configuration generation. A supervisor that dies is restarted at once; at
+//! the end of a generation (restart or stop) the supervisors are told to drain and exit, while the next
+//! generation's supervisors already accept on the same sockets.
+
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::apache::log::{self, Level};
+use crate::apache::process::{self, ChildEvent, Server};
+use crate::config::daemon::DaemonGroup;
+use crate::daemon::protocol::SECRET_LEN;
+use crate::ffi;
+
+/// A group as every process of this generation sees it.
+pub struct GroupRuntime {
+    pub cfg: DaemonGroup,
+    pub socket_path: String,
+    pub listen_fd: i32,
+    /// ServerName of the virtual host that defined it (None: the main server): usable only from there.
+    pub server_name: Option<String>,
+    pub uid: u32,
+    pub gid: u32,
+    pub user_name: String,
+    supervisor: AtomicI32,
+    stopping: AtomicBool,
+}
+
+pub struct Table {
+    pub groups: Vec<Arc<GroupRuntime>>,
+    pub secret: [u8; SECRET_LEN],
+    pub apache_uid: u32,
+    /// httpd's Timeout in seconds (default for socket-timeout).
+    pub server_timeout: u64,
+}
+
+impl Table {
+    pub fn group(&self, name: &str) -> Option<&Arc<GroupRuntime>> {
+        self.groups.iter().find(|g| g.cfg.name == name)
+    }
+}
+
+static TABLE: RwLock<Option<Arc<Table>>> = RwLock::new(None);
+
+/// This generation's daemon groups (set in the parent before the httpd children are forked).
+pub fn table() -> Option<Arc<Table>> {
+    TABLE.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; SECRET_LEN]> {
+    let mut out = [0u8; SECRET_LEN];
+    if s.len() != SECRET_LEN * 2 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn random_secret() -> Result<[u8; SECRET_LEN], String> {
+    use std::io::Read;
+    let mut s = [0u8; SECRET_LEN];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut s))
+        .map_err(|e| format!("cannot read /dev/urandom for the daemon socket secret: {e}"))?;
+    Ok(s)
+}
+
+fn lookup_user(name: &str) -> Result<(u32, u32), String> {
+    if let Some(n) = name.strip_prefix('#') {
+        let uid: u32 = n.parse().map_err(|_| format!("user={name} is not a valid #uid"))?;
+        return Ok((uid, u32::MAX));
+    }
+    let c = CString::new(name).map_err(|_| format!("invalid user name {name:?}"))?;
+    // SAFETY: getpwnam returns null or a pointer to static storage, read immediately (single-threaded parent).
+    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+    if pw.is_null() {
+        return Err(format!("user {name:?} does not exist"));
+    }
+    // SAFETY: non-null passwd entry.
+    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+fn lookup_group(name: &str) -> Result<u32, String> {
+    if let Some(n) = name.strip_prefix('#') {
+        return n.parse().map_err(|_| format!("group={name} is not a valid #gid"));
+    }
+    let c = CString::new(name).map_err(|_| format!("invalid group name {name:?}"))?;
+    // SAFETY: as lookup_user.
+    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
+    if gr.is_null() {
+        return Err(format!("group {name:?} does not exist"));
+    }
+    // SAFETY: non-null group entry.
+    Ok(unsafe { (*gr).gr_gid })
+}
+
+fn user_name(uid: u32) -> String {
+    // SAFETY: as lookup_user.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return format!("#{uid}");
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+    }
+}
+
+fn chown(path: &str, uid: u32, gid: u32) -> Result<(), String> {
+    let c = CString::new(path).map_err(|_| format!("invalid path {path:?}"))?;
+    // SAFETY: c is a valid path string.
+    if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
+        return Err(format!("cannot chown {path} to uid {uid}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// The socket directory: private to the Apache user (0700), named after the httpd parent's pid.
+fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, String> {
+    let dir = format!("{prefix}-{}", std::process::id());
+    if let Some(parent) = std::path::Path::new(&dir).parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create the daemon socket directory {dir}: {e}")),
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("cannot chmod {dir}: {e}"))?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        chown(&dir, apache_uid, apache_gid)?;
+    }
+    Ok(dir)
+}
+
+/// Removes socket directories left by httpd parents that are gone (same prefix, dead pid).
+fn remove_stale_dirs(prefix: &str) {
+    let p = std::path::Path::new(prefix);
+    let (Some(parent), Some(base)) = (p.parent(), p.file_name().map(|b| b.to_string_lossy().into_owned())) else { return };
+    let Ok(rd) = std::fs::read_dir(parent) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&format!("{base}-")).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        // SAFETY: kill with signal 0 only checks existence.
+        let alive = unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<i32, String> {
+    let _ = std::fs::remove_file(path);
+    let l = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+    let fd = l.into_raw_fd();
+    // SAFETY: fd is our listening socket; listen() only changes its backlog.
+    unsafe { libc::listen(fd, i32::try_from(backlog).unwrap_or(100)) };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot chmod {path}: {e}"))?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        chown(path, apache_uid, apache_gid)?;
+    }
+    Ok(fd)
+}
+
+/// post_config in the httpd parent. Err stops httpd with the message.
+pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), String> {
+    let mut defs: Vec<(DaemonGroup, Option<String>)> = Vec::new();
+    for (i, s) in main.all().into_iter().enumerate() {
+        if let Some(cfg) = s.config() {
+            for g in &cfg.daemons {
+                let scope = (i > 0).then(|| s.hostname());
+                defs.push((g.clone(), scope));
+            }
+        }
+    }
+    // The first post_config of a start is a dry run (httpd then re-reads the config): start nothing yet.
+    let first = main.kept("started").is_none();
+    main.keep("started", "1");
+    *TABLE.write().unwrap_or_else(|p| p.into_inner()) = None;
+    if defs.is_empty() || first {
+        return Ok(());
+    }
+    let (apache_uid, apache_gid, _) = process::apache_identity();
+    let secret = match main.kept("secret").and_then(|s| unhex(&s)) {
+        Some(s) => s,
+        None => {
+            let s = random_secret()?;
+            main.keep("secret", &hex(&s));
+            s
+        }
+    };
+    let prefix = main
+        .config()
+        .and_then(|c| c.socket_prefix.clone())
+        .unwrap_or_else(|| process::runtime_dir(pconf, "rwsgi"));
+    remove_stale_dirs(&prefix);
+    let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
+    let mut groups = Vec::new();
+    for (cfg, server_name) in defs {
+        let (uid, mut gid) = match &cfg.user {
+            Some(u) => lookup_user(u).map_err(|e| format!("WSGIDaemonProcess {}: {e}", cfg.name))?,
+            None => (apache_uid, apache_gid),
+        };
+        if let Some(g) = &cfg.group {
+            gid = lookup_group(g).map_err(|e| format!("WSGIDaemonProcess {}: {e}", cfg.name))?;
+        } else if gid == u32::MAX {
+            gid = apache_gid;
+        }
+        if uid == 0 {
+            return Err(format!(
+                "WSGIDaemonProcess {}: daemon processes must not run as root (uid 0); set user= or Apache's User",
+                cfg.name
+            ));
+        }
+        let socket_path = format!("{dir}/{}.sock", cfg.name);
+        let key = format!("sock.{}", cfg.name);
+        let listen_fd = match main.kept(&key).and_then(|v| v.parse::<i32>().ok()).filter(|fd| std::path::Path::new(&format!("/proc/self/fd/{fd}")).exists() && std::path::Path::new(&socket_path).exists()) {
+            Some(fd) => fd,
+            None => {
+                let fd = listen(&socket_path, cfg.listen_backlog, apache_uid, apache_gid)?;
+                main.keep(&key, &fd.to_string());
+                fd
+            }
+        };
+        groups.push(Arc::new(GroupRuntime {
+            user_name: user_name(uid),
+            cfg,
+            socket_path,
+            listen_fd,
+            server_name,
+            uid,
+            gid,
+            supervisor: AtomicI32::new(0),
+            stopping: AtomicBool::new(false),
+        }));
+    }
+    let server_timeout = main_timeout(main);
+    let table = Arc::new(Table { groups, secret, apache_uid, server_timeout });
+    *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
+    for g in &table.groups {
+        start_supervisor(pconf, g.clone(), table.clone());
+    }
+    let t = table.clone();
+    let parent = std::process::id();
+    process::on_cleanup(pconf, move || {
+        if std::process::id() != parent {
+            return;
+        }
+        for g in &t.groups {
+            g.stopping.store(true, Ordering::SeqCst);
+            let pid = g.supervisor.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: signalling the supervisor process this generation started.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
+    });
+    Ok(())
+}
+
+fn main_timeout(main: Server) -> u64 {
+    let _ = main;
+    // SAFETY: ap_server_conf is set before post_config; timeout is in microseconds.
+    let us = unsafe { if ffi::ap_server_conf.is_null() { 60_000_000 } else { (*ffi::ap_server_conf).timeout } };
+    u64::try_from(us / 1_000_000).unwrap_or(60).max(1)
+}
+
+/// Exit status of a supervisor that found a problem restarting cannot fix (logged by it).
+pub const EXIT_FATAL: i32 = 64;
+
+fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Arc<Table>) {
+    // SAFETY: the httpd parent is single-threaded here; the child only runs the supervisor and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        log::server(Level::Crit, &format!("mod_rwsgi: cannot fork the supervisor of daemon group {}: {}", g.cfg.name, std::io::Error::last_os_error()));
+        return;
+    }
+    if pid == 0 {
+        super::supervisor::run(&g, &table);
+    }
+    g.supervisor.store(pid, Ordering::SeqCst);
+    let pconf_addr = pconf as usize;
+    let started = std::time::Instant::now();
+    process::register_other_child(pconf, pid, move |event| {
+        if let ChildEvent::Died(status) = event {
+            if g.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if status == EXIT_FATAL {
+                log::server(Level::Crit, &format!("mod_rwsgi: daemon group {} cannot run (see the error above); not restarting it", g.cfg.name));
+                return;
+            }
+            log::server(
+                Level::Error,
+                &format!("mod_rwsgi: supervisor of daemon group {} (pid {pid}) exited with status {status}; restarting it", g.cfg.name),
+            );
+            if started.elapsed() < std::time::Duration::from_secs(1) {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            start_supervisor(pconf_addr as *mut ffi::apr_pool_t, g.clone(), table.clone());
+        }
+    });
+}
+
+/// Takes ownership of an inherited listening descriptor (in a daemon process).
+pub fn listener(fd: i32) -> UnixListener {
+    // SAFETY: fd is the group's listening socket inherited from the httpd parent, owned by this process now.
+    unsafe { UnixListener::from_raw_fd(fd) }
+}

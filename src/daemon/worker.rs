@@ -1,0 +1,386 @@
+//! A daemon worker process: chdir/env/locale for its group, Python started with the group's python-home and
+//! python-path, `threads` threads accepting connections from httpd children on the group's socket, and a monitor
+//! that recycles the process (maximum-requests, restart-interval, inactivity-timeout, memory-limit,
+//! request-timeout) after the supervisor started its replacement.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::conn::{Conn, peer_cred};
+use super::manager::{GroupRuntime, Table};
+use super::protocol::{Frame, VERSION};
+use super::transport::DaemonTransport;
+use crate::apache::log::{self, Level};
+use crate::wsgi::state::ReqState;
+use crate::wsgi::{self, Outcome, Slot};
+
+/// Exit status when Python cannot start (the supervisor backs off).
+const EXIT_PYTHON: i32 = 65;
+
+struct Busy {
+    since: Instant,
+    uri: String,
+    /// Python's thread identifier of the worker thread, for the stack dump.
+    py_thread: u64,
+    reported: bool,
+}
+
+struct State {
+    stopping: AtomicBool,
+    active: AtomicUsize,
+    requests: AtomicU64,
+    last_activity: AtomicI64,
+    busy: Mutex<Vec<Option<Busy>>>,
+    started: Instant,
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn set_title(g: &GroupRuntime) {
+    let title = g.cfg.title().unwrap_or_else(|| format!("(wsgi:{})", g.cfg.name));
+    super::supervisor::set_name(&title);
+    // The full title in /proc/PID/cmdline (what ps shows): overwrite our argv area.
+    crate::apache::process::set_cmdline(&title);
+}
+
+fn prepare_environment(g: &GroupRuntime) {
+    let home = g.cfg.home.clone().or_else(|| {
+        // SAFETY: getpwuid returns null or static storage, read at once (no other threads yet).
+        unsafe {
+            let pw = libc::getpwuid(libc::getuid());
+            (!pw.is_null() && !(*pw).pw_dir.is_null()).then(|| std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned())
+        }
+    });
+    if let Some(h) = &home {
+        if let Err(e) = std::env::set_current_dir(h) {
+            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: cannot chdir to {h}: {e}; using /", g.cfg.name));
+            let _ = std::env::set_current_dir("/");
+        }
+    }
+    // SAFETY (set_var): no other threads exist yet in this process.
+    unsafe {
+        for (k, v) in &g.cfg.env {
+            std::env::set_var(k, v);
+        }
+        if let Some(lang) = &g.cfg.lang {
+            std::env::set_var("LANG", lang);
+        }
+        if let Some(locale) = &g.cfg.locale {
+            let chosen = if locale_exists(locale) {
+                locale.clone()
+            } else {
+                log::server(
+                    Level::Warning,
+                    &format!("mod_rwsgi: daemon group {}: locale {locale:?} is not installed; using C.UTF-8 instead (install it, e.g. with locale-gen)", g.cfg.name),
+                );
+                "C.UTF-8".to_string()
+            };
+            std::env::set_var("LC_ALL", &chosen);
+            std::env::set_var("LANG", &chosen);
+        }
+    }
+}
+
+fn locale_exists(name: &str) -> bool {
+    let Ok(c) = std::ffi::CString::new(name) else { return false };
+    // SAFETY: newlocale returns a handle or null; a handle is freed at once.
+    unsafe {
+        let l = libc::newlocale(libc::LC_ALL_MASK, c.as_ptr(), std::ptr::null_mut());
+        if l.is_null() {
+            return false;
+        }
+        libc::freelocale(l);
+        true
+    }
+}
+
+/// Runs a worker process (forked by the supervisor). Never returns.
+pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
+    set_title(g);
+    prepare_environment(g);
+    let mut path = Vec::new();
+    if let Some(h) = &g.cfg.home {
+        path.push(h.clone());
+    }
+    path.extend(g.cfg.python_path.iter().cloned());
+    let settings = crate::python::Settings {
+        home: g.cfg.python_home.clone(),
+        path,
+        process_group: g.cfg.name.clone(),
+        multithread: g.cfg.threads > 1,
+        multiprocess: g.cfg.processes > 1,
+        threads: i32::try_from(g.cfg.threads).unwrap_or(i32::MAX),
+        processes: i32::try_from(g.cfg.processes).unwrap_or(i32::MAX),
+    };
+    if !crate::python::start(&settings) {
+        // SAFETY: ends this process without running inherited exit handlers.
+        unsafe { libc::_exit(EXIT_PYTHON) };
+    }
+    let listener = super::manager::listener(g.listen_fd);
+    let _ = listener.set_nonblocking(true);
+    let state = Arc::new(State {
+        stopping: AtomicBool::new(false),
+        active: AtomicUsize::new(0),
+        requests: AtomicU64::new(0),
+        last_activity: AtomicI64::new(now_us()),
+        busy: Mutex::new((0..g.cfg.threads).map(|_| None).collect()),
+        started: Instant::now(),
+    });
+    // Signals are taken synchronously by the main thread; worker threads inherit the mask.
+    let handled = {
+        // SAFETY: sigset manipulation on a local.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            set
+        }
+    };
+    let listener = Arc::new(listener);
+    for t in 0..g.cfg.threads as usize {
+        let (l, st) = (listener.clone(), state.clone());
+        // SAFETY-free: references to g/table live for the whole process (they are never freed in a daemon).
+        let g: &'static GroupRuntime = leak_ref(g);
+        let table: &'static Table = leak_ref(table);
+        let spawned = std::thread::Builder::new().name(format!("rwsgi-{t}")).spawn(move || accept_loop(&l, g, table, &st, t));
+        if let Err(e) = spawned {
+            log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: cannot start thread: {e}", g.cfg.name));
+            // SAFETY: ends the process.
+            unsafe { libc::_exit(1) };
+        }
+    }
+    let _ = index;
+    monitor(g, &state, &handled)
+}
+
+/// The group and table live until the process exits (the daemon never returns to httpd): a 'static view.
+fn leak_ref<T>(r: &T) -> &'static T {
+    // SAFETY: the referent is owned by the supervisor's stack frames / Arcs inherited through fork, which are
+    // never dropped in a worker process (workers end with _exit).
+    unsafe { &*(r as *const T) }
+}
+
+fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t) -> ! {
+    let cfg = &g.cfg;
+    let mut recycle_requested = false;
+    loop {
+        // SAFETY: waits up to 1 s for a blocked signal.
+        let sig = unsafe {
+            let ts = libc::timespec { tv_sec: 1, tv_nsec: 0 };
+            libc::sigtimedwait(handled, std::ptr::null_mut(), &ts)
+        };
+        match sig {
+            libc::SIGTERM | libc::SIGINT => stop(g, state, Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout))),
+            libc::SIGUSR1 => stop(g, state, Duration::from_secs(cfg.graceful_timeout)),
+            _ => {}
+        }
+        if recycle_requested {
+            continue;
+        }
+        let reason = recycle_reason(g, state);
+        if let Some(why) = reason {
+            log::server(Level::Info, &format!("mod_rwsgi: daemon process {} of group {} is recycling: {why}", std::process::id(), cfg.name));
+            recycle_requested = true;
+            // SAFETY: asks our supervisor (parent) to start a replacement; it then sends us SIGUSR1.
+            unsafe { libc::kill(libc::getppid(), libc::SIGUSR2) };
+        }
+    }
+}
+
+fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
+    let cfg = &g.cfg;
+    if let Some(max) = cfg.maximum_requests {
+        let n = state.requests.load(Ordering::SeqCst);
+        if n >= max {
+            return Some(format!("maximum-requests={max} reached"));
+        }
+    }
+    if let Some(secs) = cfg.restart_interval {
+        if state.started.elapsed() >= Duration::from_secs(secs) {
+            return Some(format!("restart-interval={secs} elapsed"));
+        }
+    }
+    if let Some(secs) = cfg.inactivity_timeout {
+        let idle = (now_us() - state.last_activity.load(Ordering::SeqCst)) / 1_000_000;
+        if state.active.load(Ordering::SeqCst) == 0 && idle >= secs as i64 {
+            return Some(format!("inactivity-timeout={secs}: idle for {idle} s"));
+        }
+    }
+    if let Some(limit) = cfg.memory_limit {
+        let rss = resident_bytes();
+        if rss > limit {
+            return Some(format!("memory-limit={limit}: resident set size is {rss} bytes"));
+        }
+    }
+    if let Some(secs) = cfg.request_timeout {
+        let stuck: Vec<(String, u64, u64)> = {
+            let mut busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
+            busy.iter_mut()
+                .flatten()
+                .filter(|b| !b.reported && b.since.elapsed() >= Duration::from_secs(secs))
+                .map(|b| {
+                    b.reported = true;
+                    (b.uri.clone(), b.py_thread, b.since.elapsed().as_secs())
+                })
+                .collect()
+        };
+        if !stuck.is_empty() {
+            for (uri, thread, age) in &stuck {
+                let stack = crate::python::thread_stack(*thread).unwrap_or_else(|| "(stack not available: the GIL is held)".to_string());
+                log::server(
+                    Level::Error,
+                    &format!("mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s; Python stack of its thread:", cfg.name),
+                );
+                for line in stack.lines() {
+                    log::server(Level::Error, line);
+                }
+            }
+            return Some(format!("request-timeout={secs} exceeded by {} request(s)", stuck.len()));
+        }
+    }
+    None
+}
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    pages * page
+}
+
+fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
+    state.stopping.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + grace;
+    while state.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = state.active.load(Ordering::SeqCst);
+    if left > 0 {
+        log::server(
+            Level::Warning,
+            &format!("mod_rwsgi: daemon process {} of group {} exits with {left} request(s) still running after {} s", std::process::id(), g.cfg.name, grace.as_secs()),
+        );
+    }
+    crate::python::run_atexit();
+    // SAFETY: ends the process without running httpd's inherited exit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'static Table, state: &State, index: usize) {
+    let fd = listener.as_raw_fd();
+    while !state.stopping.load(Ordering::SeqCst) {
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: polls one descriptor with a timeout, so that a stop request is noticed.
+        let n = unsafe { libc::poll(&mut pfd, 1, 200) };
+        if n <= 0 || state.stopping.load(Ordering::SeqCst) {
+            continue;
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: accept failed: {e}", g.cfg.name));
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let _ = stream.set_nonblocking(false);
+        state.active.fetch_add(1, Ordering::SeqCst);
+        state.last_activity.store(now_us(), Ordering::SeqCst);
+        serve(stream, g, table, state, index);
+        state.requests.fetch_add(1, Ordering::SeqCst);
+        state.last_activity.store(now_us(), Ordering::SeqCst);
+        state.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
+    // Only httpd children (Apache's user) or root may talk to us; anything else is closed unread.
+    match peer_cred(&stream) {
+        Some((_, uid)) if uid == table.apache_uid || uid == 0 => {}
+        Some((pid, uid)) => {
+            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: refused a connection from pid {pid} uid {uid} (not Apache's user)", g.cfg.name));
+            return;
+        }
+        None => return,
+    }
+    let timeout = Duration::from_secs(g.cfg.socket_timeout.unwrap_or(table.server_timeout));
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let mut conn = Conn::new(stream);
+    match conn.read_frame() {
+        Ok(Frame::Hello { version, secret }) if version == VERSION && constant_time_eq(&secret, &table.secret) => {}
+        Ok(Frame::Hello { version, .. }) if version != VERSION => {
+            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: protocol version {version} from an httpd child, expected {VERSION} (restart httpd fully after upgrading)", g.cfg.name));
+            return;
+        }
+        _ => {
+            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: refused a connection without the right secret", g.cfg.name));
+            return;
+        }
+    }
+    let head = match conn.read_frame() {
+        Ok(Frame::Request(h)) => h,
+        Ok(other) => {
+            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: protocol error: expected a request, got {other:?}", g.cfg.name));
+            return;
+        }
+        Err(e) => {
+            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: reading the request failed: {e}", g.cfg.name));
+            return;
+        }
+    };
+    let find = |k: &[u8]| head.environ.iter().find(|(key, _)| key == k).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    let tag = format!("[client {}:{}] ", find(b"REMOTE_ADDR").unwrap_or_default(), find(b"REMOTE_PORT").unwrap_or_default());
+    let uri = find(b"REQUEST_URI").unwrap_or_default();
+    if let Some(qt) = g.cfg.queue_timeout {
+        let waited = (now_us() - head.start_us) as f64 / 1e6;
+        if waited > qt as f64 {
+            log::server(
+                Level::Error,
+                &format!("{tag}mod_rwsgi: queue-timeout={qt}: request {uri} waited {waited:.1} s for daemon group {}; answered 504 without running the application", g.cfg.name),
+            );
+            let _ = conn.send(&Frame::Error { status: 504 });
+            return;
+        }
+    }
+    let transport = DaemonTransport::new(conn, head.header_only, tag.clone());
+    let slot = Arc::new(Slot::new(ReqState::new(Box::new(transport))));
+    let script = String::from_utf8_lossy(&head.script).into_owned();
+    let _ctx = log::CurrentRequest::enter_tag(format!("{tag}[script {script}] "));
+    let outcome = crate::python::with_python(|py, rt| {
+        if let Ok(mut busy) = state.busy.lock() {
+            if let Some(b) = busy.get_mut(index) {
+                *b = Some(Busy { since: Instant::now(), uri: uri.clone(), py_thread: crate::python::thread_ident(py), reported: false });
+            }
+        }
+        wsgi::run(py, rt, &head, &slot)
+    });
+    if let Ok(mut busy) = state.busy.lock() {
+        if let Some(b) = busy.get_mut(index) {
+            *b = None;
+        }
+    }
+    let Some(mut st) = slot.close() else { return };
+    match outcome {
+        Ok(Outcome::Done) => {}
+        Ok(Outcome::Status(s)) => st.transport.respond_error(s),
+        Err(why) => {
+            log::server(Level::Error, &format!("{tag}mod_rwsgi: cannot run {script} in daemon group {}: {why}", g.cfg.name));
+            st.transport.respond_error(500);
+        }
+    }
+}
