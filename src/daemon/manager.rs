@@ -249,9 +249,23 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     let server_timeout = main_timeout(main);
     let table = Arc::new(Table { groups, secret, apache_uid, server_timeout });
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
+    // The previous generation's supervisors are draining: register them too so that httpd, which reaps them,
+    // knows they are ours (otherwise it logs "long lost child came home!").
+    // Draining supervisors may outlive several generations: every generation registers all that still run.
+    let mut pids: Vec<i32> = Vec::new();
+    for pid in main.kept("supervisors").unwrap_or_default().split(',').filter_map(|p| p.parse::<i32>().ok()) {
+        // SAFETY: signal 0 only checks that the process exists.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            process::register_other_child(pconf, pid, |_| {});
+            pids.push(pid);
+        }
+    }
     for g in &table.groups {
         start_supervisor(pconf, g.clone(), table.clone());
+        pids.push(g.supervisor.load(Ordering::SeqCst));
     }
+    let list: Vec<String> = pids.iter().map(i32::to_string).collect();
+    main.keep("supervisors", &list.join(","));
     let t = table.clone();
     let parent = std::process::id();
     process::on_cleanup(pconf, move || {

@@ -117,10 +117,9 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
         threads: i32::try_from(g.cfg.threads).unwrap_or(i32::MAX),
         processes: i32::try_from(g.cfg.processes).unwrap_or(i32::MAX),
     };
-    if !crate::python::start(&settings) {
-        // SAFETY: ends this process without running inherited exit handlers.
-        unsafe { libc::_exit(EXIT_PYTHON) };
-    }
+    // When Python cannot start, the process still answers (500, with the reason logged once at start and per
+    // request) instead of dying in a loop; it exits after a while so that the supervisor tries again.
+    let python_ok = crate::python::start(&settings);
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
     let state = Arc::new(State {
@@ -158,7 +157,7 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
         }
     }
     let _ = index;
-    monitor(g, &state, &handled)
+    monitor(g, &state, &handled, python_ok)
 }
 
 /// The group and table live until the process exits (the daemon never returns to httpd): a 'static view.
@@ -168,10 +167,14 @@ fn leak_ref<T>(r: &T) -> &'static T {
     unsafe { &*(r as *const T) }
 }
 
-fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t) -> ! {
+fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok: bool) -> ! {
     let cfg = &g.cfg;
     let mut recycle_requested = false;
     loop {
+        if !python_ok && state.started.elapsed() > Duration::from_secs(30) && state.active.load(Ordering::SeqCst) == 0 {
+            // SAFETY: ends the process; the supervisor starts a new one (which retries Python).
+            unsafe { libc::_exit(EXIT_PYTHON) };
+        }
         // SAFETY: waits up to 1 s for a blocked signal.
         let sig = unsafe {
             let ts = libc::timespec { tv_sec: 1, tv_nsec: 0 };

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod load;
 pub mod venv;
 
 use std::net::{TcpListener, TcpStream};
@@ -45,6 +46,11 @@ pub fn module_path() -> PathBuf {
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mod_rwsgi.so");
     assert!(p.exists(), "{} is missing: build it with ./dev build (or set RWSGI_MODULE)", p.display());
+    let built = p.with_file_name("libmod_rwsgi.so");
+    let mtime = |f: &Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
+    if let (Some(copy), Some(lib)) = (mtime(&p), mtime(&built)) {
+        assert!(copy >= lib, "{} is older than cargo's {}: run ./dev build", p.display(), built.display());
+    }
     p
 }
 
@@ -300,6 +306,41 @@ impl Server {
             }
         }
         out
+    }
+
+    /// All descendants of the httpd parent (pids), from /proc.
+    pub fn descendants(&self) -> Vec<u32> {
+        let mut parents = vec![self.pid()];
+        let mut out = Vec::new();
+        let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                        let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+                        Some((pid, ppid))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        while let Some(p) = parents.pop() {
+            for (pid, ppid) in &all {
+                if *ppid == p {
+                    out.push(*pid);
+                    parents.push(*pid);
+                }
+            }
+        }
+        out
+    }
+
+    /// Daemon worker processes of this server whose title starts with `title` (e.g. "(wsgi:site)").
+    pub fn daemon_pids(&self, title: &str) -> Vec<u32> {
+        self.descendants()
+            .into_iter()
+            .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(title.as_bytes())))
+            .collect()
     }
 
     pub fn stop(&mut self) {
