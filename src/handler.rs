@@ -73,6 +73,15 @@ pub fn handle(req: Request<'_>) -> i32 {
             req.log(Level::Error, &format!("mod_rwsgi: {script} is configured for daemon process group {group:?}, which no WSGIDaemonProcess defines"));
             return ffi::HTTP_INTERNAL_SERVER_ERROR;
         };
+        if let Some(owner) = &g.server_name {
+            if req.server_hostname() != Some(owner.as_bytes()) {
+                req.log(
+                    Level::Error,
+                    &format!("mod_rwsgi: daemon process group {group:?} was defined in the virtual host {owner:?} and can only be used there (FEATURES: groups defined in a vhost are private to it)"),
+                );
+                return ffi::HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
         return crate::daemon::client::handle(req, g, &table, &info);
     }
     let _current = CurrentRequest::enter(req);

@@ -295,3 +295,50 @@ fn unreachable_group_is_a_503_after_connect_timeout() {
     assert!(s.wait_log("/nonexistent/python", 5), "the reason Python cannot start is logged:\n{}", s.error_log());
     assert!(!s.error_log().contains("exit signal"));
 }
+
+#[test]
+fn process_group_directive_restrict_embedded_and_recycling_reasons() {
+    let s = ServerBuilder::new("d-misc")
+        .conf(
+            "WSGIRestrictEmbedded On\n\
+             WSGIDaemonProcess idle processes=1 threads=2 inactivity-timeout=1\n\
+             WSGIDaemonProcess interval processes=1 threads=2 restart-interval=2\n\
+             WSGIDaemonProcess fat processes=1 threads=2 memory-limit=1000\n\
+             WSGIScriptAlias /idle {apps}/daemon.wsgi\n<Location /idle>\nWSGIProcessGroup idle\n</Location>\n\
+             WSGIScriptAlias /interval {apps}/daemon.wsgi process-group=interval\n\
+             WSGIScriptAlias /fat {apps}/daemon.wsgi process-group=fat\n\
+             WSGIScriptAlias /embedded {apps}/hello.wsgi",
+        )
+        .start();
+    let e = pairs(&s, "/idle/whoami");
+    assert_eq!(e["group"], "idle", "WSGIProcessGroup in a <Location> selects the group");
+    let r = s.get("/embedded");
+    assert_eq!(r.status, 500, "WSGIRestrictEmbedded On: no embedded Python");
+    assert!(s.wait_log("WSGIRestrictEmbedded On", 5));
+    assert!(s.wait_log("inactivity-timeout=1: idle", 10), "{}", s.error_log());
+    assert!(s.wait_log("restart-interval=2 elapsed", 10), "{}", s.error_log());
+    assert_eq!(s.get("/fat/sleep?0").status, 200);
+    assert!(s.wait_log("memory-limit=1000: resident set size", 10), "{}", s.error_log());
+    for path in ["/idle/sleep?0", "/interval/sleep?0", "/fat/sleep?0"] {
+        assert_eq!(s.get(path).status, 200, "{path} still served after recycling");
+    }
+    // httpd children never started Python.
+    assert!(!s.error_log().contains("cannot start Python"));
+}
+
+#[test]
+fn vhost_group_is_private_to_its_vhost() {
+    let b = ServerBuilder::new("d-vhost");
+    let port = b.port;
+    let s = b
+        .conf(&format!(
+            "<VirtualHost 127.0.0.1:{port}>\nServerName one.test\nWSGIDaemonProcess onlyone\nWSGIScriptAlias /d {{apps}}/daemon.wsgi process-group=onlyone\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.1:{port}>\nServerName two.test\n<Location /d>\nWSGIProcessGroup onlyone\n</Location>\nWSGIScriptAlias /d {{apps}}/daemon.wsgi\n</VirtualHost>"
+        ))
+        .start();
+    let r = s.request(b"GET /d/whoami HTTP/1.1\r\nHost: one.test\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200);
+    let r = s.request(b"GET /d/whoami HTTP/1.1\r\nHost: two.test\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 500);
+    assert!(s.wait_log("can only be used there", 5));
+}

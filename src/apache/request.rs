@@ -98,6 +98,12 @@ impl<'r> Request<'r> {
     pub fn log_id(&self) -> Option<&'r [u8]> {
         self.field(self.rec().log_id)
     }
+    /// ServerName of the (virtual) server handling the request.
+    pub fn server_hostname(&self) -> Option<&'r [u8]> {
+        // SAFETY: every request has a live server_rec; server_hostname is a pool string or null.
+        self.field(unsafe { (*self.rec().server).server_hostname })
+    }
+
     pub fn status(&self) -> i32 {
         self.rec().status
     }
