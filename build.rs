@@ -98,7 +98,7 @@ fn main() {
             .allowlist_type("request_rec|conn_rec|server_rec|module|module_struct|command_rec|cmd_parms|ap_.*|apr_.*|process_rec")
             .allowlist_var(
                 "MODULE_MAGIC_.*|AP_.*|APR_.*|HTTP_.*|M_.*|OK|DECLINED|DONE|SUSPENDED|RSRC_CONF|ACCESS_CONF|OR_.*|\
-                 APLOG_.*|REQUEST_.*|ap_server_conf|ap_server_root|ap_unixd_config|NOT_IN_.*|GLOBAL_ONLY|\
+                 APLOG_.*|REQUEST_.*|ap_server_conf|ap_server_root|ap_unixd_config|ap_listeners|NOT_IN_.*|GLOBAL_ONLY|\
                  OPT_.*|ap_top_module|ap_loaded_modules|ap_prelinked_modules",
             )
             .derive_debug(false)
@@ -144,6 +144,15 @@ fn main() {
     // Record which Python the module was built for, so the module can default to it and express can say so.
     let exe = cfg.executable().map(|e| e.to_string()).unwrap_or_default();
     println!("cargo::rustc-env=RWSGI_BUILD_PYTHON={exe}");
+    // The standard library of that Python, for start-up checks (readable by the run user?).
+    let stdlib = Command::new(&exe)
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!("cargo::rustc-env=RWSGI_BUILD_STDLIB={stdlib}");
     let v = cfg.version();
     println!("cargo::rustc-env=RWSGI_BUILD_PYTHON_VERSION={}.{}", v.major, v.minor);
     println!("cargo::rustc-env=RWSGI_APXS={}", apxs.display());

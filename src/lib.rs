@@ -15,6 +15,8 @@ mod apache;
 #[cfg(not(test))]
 mod cgi;
 #[cfg(not(test))]
+mod checks;
+#[cfg(not(test))]
 mod daemon;
 #[cfg(not(test))]
 mod ffi;

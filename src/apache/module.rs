@@ -158,6 +158,7 @@ unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
     unsafe {
         ffi::ap_hook_pre_config(Some(pre_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_post_config(Some(post_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_test_config(Some(test_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_translate_name(Some(translate_name), ALIAS_FIRST.0.as_ptr(), BEFORE.0.as_ptr(), ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_handler(Some(handler), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
@@ -183,6 +184,11 @@ unsafe extern "C" fn post_config(
         unsafe { ffi::ap_add_version_component(pconf, super::pstrdup(pconf, component.as_bytes())) };
         // SAFETY: s is the main server httpd passes to post_config.
         let main = unsafe { super::process::Server::from_raw(s) };
+        if main.kept("started").is_some() {
+            for f in crate::checks::run(main) {
+                log::server(f.level, &format!("mod_rwsgi: {}", f.message));
+            }
+        }
         match crate::daemon::manager::post_config(pconf, main) {
             Ok(()) => ffi::OK,
             Err(e) => {
@@ -194,11 +200,49 @@ unsafe extern "C" fn post_config(
     })
 }
 
+/// `apachectl -t`: print the start-up checks; errors fail the test.
+unsafe extern "C" fn test_config(_pconf: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    guard("test_config", (), || {
+        // SAFETY: s is the main server httpd passes to test_config.
+        let main = unsafe { super::process::Server::from_raw(s) };
+        let findings = crate::checks::run(main);
+        for f in &findings {
+            let tag = match f.level {
+                Level::Emerg | Level::Alert | Level::Crit | Level::Error => "error",
+                Level::Warning => "warning",
+                _ => "notice",
+            };
+            eprintln!("mod_rwsgi {tag}: {}", f.message);
+        }
+        if findings.iter().any(|f| f.level <= Level::Error) {
+            // httpd reports "Syntax OK" after test_config; a failed check must not look like success.
+            std::process::exit(1);
+        }
+    });
+}
+
 unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     guard("child_init", (), || {
         // SAFETY: the main server's config vector holds our ServerConfig.
         let cfg = unsafe { module_config::<ServerConfig>((*s).module_config) };
-        crate::python::child_init(cfg);
+        // Embedded preloading: WSGIScriptAlias lines with a literal application group and no daemon group.
+        // SAFETY: s is the main server passed to child_init.
+        let main = unsafe { super::process::Server::from_raw(s) };
+        let mut preload = Vec::new();
+        for srv in main.all() {
+            for a in srv.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
+                let embedded = a.options.process_group.as_deref().is_none_or(|p| p.is_empty() || p == "%{GLOBAL}");
+                let literal = matches!(a.options.application_group, Some(crate::config::AppGroup::Global | crate::config::AppGroup::Named(_)));
+                if embedded && literal && !a.target_is_dir {
+                    let callable = match &a.options.callable_object {
+                        Some(crate::config::CallableName::Named(n)) => n.clone(),
+                        _ => "application".to_string(),
+                    };
+                    preload.push((a.target.clone(), callable));
+                }
+            }
+        }
+        crate::python::child_init(cfg, &preload);
     });
 }
 

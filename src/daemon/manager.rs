@@ -27,6 +27,9 @@ pub struct GroupRuntime {
     pub uid: u32,
     pub gid: u32,
     pub user_name: String,
+    /// Scripts to import when a process starts: (path, callable) of the WSGIScriptAlias lines that name this
+    /// group and a literal application group (mod_wsgi's preloading rule).
+    pub preload: Vec<(String, String)>,
     supervisor: AtomicI32,
     stopping: AtomicBool,
 }
@@ -76,7 +79,7 @@ fn random_secret() -> Result<[u8; SECRET_LEN], String> {
     Ok(s)
 }
 
-fn lookup_user(name: &str) -> Result<(u32, u32), String> {
+pub fn lookup_user(name: &str) -> Result<(u32, u32), String> {
     if let Some(n) = name.strip_prefix('#') {
         let uid: u32 = n.parse().map_err(|_| format!("user={name} is not a valid #uid"))?;
         return Ok((uid, u32::MAX));
@@ -91,7 +94,7 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
     Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
-fn lookup_group(name: &str) -> Result<u32, String> {
+pub fn lookup_group(name: &str) -> Result<u32, String> {
     if let Some(n) = name.strip_prefix('#') {
         return n.parse().map_err(|_| format!("group={name} is not a valid #gid"));
     }
@@ -177,11 +180,33 @@ fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<
 /// post_config in the httpd parent. Err stops httpd with the message.
 pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), String> {
     let mut defs: Vec<(DaemonGroup, Option<String>)> = Vec::new();
+    let main_home = main.config().and_then(|c| c.python_home.clone());
+    let mut preloads: Vec<(String, String, String)> = Vec::new();
+    for s in main.all() {
+        for a in s.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
+            if let (Some(pg), Some(crate::config::AppGroup::Global | crate::config::AppGroup::Named(_))) =
+                (&a.options.process_group, &a.options.application_group)
+            {
+                if !a.target_is_dir {
+                    let callable = match &a.options.callable_object {
+                        Some(crate::config::CallableName::Named(n)) => n.clone(),
+                        _ => "application".to_string(),
+                    };
+                    preloads.push((pg.clone(), a.target.clone(), callable));
+                }
+            }
+        }
+    }
     for (i, s) in main.all().into_iter().enumerate() {
         if let Some(cfg) = s.config() {
             for g in &cfg.daemons {
                 let scope = (i > 0).then(|| s.hostname());
-                defs.push((g.clone(), scope));
+                let mut g = g.clone();
+                if g.python_home.is_none() {
+                    // Like mod_wsgi: daemons default to WSGIPythonHome.
+                    g.python_home = main_home.clone();
+                }
+                defs.push((g, scope));
             }
         }
     }
@@ -234,7 +259,9 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
                 fd
             }
         };
+        let preload = preloads.iter().filter(|(pg, _, _)| *pg == cfg.name).map(|(_, t, c)| (t.clone(), c.clone())).collect();
         groups.push(Arc::new(GroupRuntime {
+            preload,
             user_name: user_name(uid),
             cfg,
             socket_path,

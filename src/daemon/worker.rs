@@ -86,7 +86,7 @@ fn prepare_environment(g: &GroupRuntime) {
     }
 }
 
-fn locale_exists(name: &str) -> bool {
+pub fn locale_exists(name: &str) -> bool {
     let Ok(c) = std::ffi::CString::new(name) else { return false };
     // SAFETY: newlocale returns a handle or null; a handle is freed at once.
     unsafe {
@@ -120,6 +120,9 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
     // When Python cannot start, the process still answers (500, with the reason logged once at start and per
     // request) instead of dying in a loop; it exits after a while so that the supervisor tries again.
     let python_ok = crate::python::start(&settings);
+    for (script, callable) in &g.preload {
+        let _ = crate::python::with_python(|py, rt| crate::python::loader::preload(py, rt, script, callable));
+    }
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
     let state = Arc::new(State {

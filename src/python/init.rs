@@ -4,15 +4,14 @@
 
 use std::ffi::{CString, c_char};
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use super::home::{Location, locate};
 use super::{Runtime, Settings, adopt_main_thread_state, modwsgi};
 
 const BOOTSTRAP: &str = include_str!("bootstrap.py");
-const BUILD_PYTHON: &str = env!("RWSGI_BUILD_PYTHON");
 const BUILD_VERSION: &str = env!("RWSGI_BUILD_PYTHON_VERSION");
 
 #[derive(Debug)]
@@ -22,106 +21,6 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "mod_rwsgi: cannot start Python {BUILD_VERSION} in process {}: {}", std::process::id(), self.0)
     }
-}
-
-fn run_user() -> String {
-    // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to static storage read immediately.
-    unsafe {
-        let uid = libc::getuid();
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return format!("uid {uid}");
-        }
-        let name = std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy();
-        format!("{name} (uid {uid})")
-    }
-}
-
-/// Why `path` cannot be read (or searched, for a directory) by this process, naming the first component that
-/// blocks it.
-fn unreadable(path: &Path) -> Option<String> {
-    let mut cur = PathBuf::new();
-    for comp in path.components() {
-        cur.push(comp);
-        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else { return Some(format!("{} is not a valid path", path.display())) };
-        let is_last = cur.as_path() == path;
-        let mode = if is_last { libc::R_OK } else { libc::X_OK };
-        // SAFETY: c is a valid C string.
-        if unsafe { libc::access(c.as_ptr(), mode) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::NotFound {
-                return Some(format!("{} does not exist", cur.display()));
-            }
-            let what = if is_last { "read" } else { "enter directory" };
-            return Some(format!("user {} cannot {what} {}: {err}", run_user(), cur.display()));
-        }
-    }
-    None
-}
-
-enum Location {
-    Home(String),
-    Executable(String),
-}
-
-fn choose(settings: &Settings) -> Result<Location, StartError> {
-    let Some(home) = settings.home.as_deref() else {
-        if let Some(why) = unreadable(Path::new(BUILD_PYTHON)) {
-            return Err(StartError(format!(
-                "the Python mod_rwsgi was built for is not usable: {why}; set WSGIPythonHome to a Python {BUILD_VERSION} installation the user can read"
-            )));
-        }
-        return Ok(Location::Executable(BUILD_PYTHON.to_string()));
-    };
-    let home_path = Path::new(home);
-    if let Some(why) = unreadable(home_path) {
-        return Err(StartError(format!("WSGIPythonHome {home}: {why}")));
-    }
-    if !home_path.is_dir() {
-        return Err(StartError(format!("WSGIPythonHome {home} is not a directory")));
-    }
-    if home_path.components().any(|c| c.as_os_str().to_string_lossy().starts_with("python3.")) {
-        return Err(StartError(format!(
-            "WSGIPythonHome {home} points inside a lib/pythonX.Y directory; it must be the installation prefix or virtualenv directory (the one containing bin/ and lib/)"
-        )));
-    }
-    let venv_cfg = home_path.join("pyvenv.cfg");
-    if venv_cfg.exists() {
-        if let Some(why) = unreadable(&venv_cfg) {
-            return Err(StartError(format!("WSGIPythonHome {home}: {why}")));
-        }
-        let text = std::fs::read_to_string(&venv_cfg).unwrap_or_default();
-        let version = text.lines().find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            matches!(k.trim(), "version" | "version_info").then(|| v.trim().to_string())
-        });
-        if let Some(v) = version {
-            let major_minor: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
-            if major_minor != BUILD_VERSION {
-                return Err(StartError(format!(
-                    "WSGIPythonHome {home} is a Python {v} virtualenv but mod_rwsgi was built for Python {BUILD_VERSION}; recreate the virtualenv with Python {BUILD_VERSION} or rebuild mod_rwsgi with PYO3_PYTHON pointing at Python {major_minor}"
-                )));
-            }
-        }
-        for exe in ["bin/python3", "bin/python", &format!("bin/python{BUILD_VERSION}")] {
-            let p = home_path.join(exe);
-            if p.exists() {
-                return Ok(Location::Executable(p.to_string_lossy().into_owned()));
-            }
-        }
-        return Err(StartError(format!("WSGIPythonHome {home} has a pyvenv.cfg but no bin/python3")));
-    }
-    let stdlib = home_path.join(format!("lib/python{BUILD_VERSION}/os.py"));
-    if !stdlib.exists() {
-        return Err(StartError(format!(
-            "WSGIPythonHome {home} has no Python {BUILD_VERSION} standard library ({} is missing); it must be a Python {BUILD_VERSION} prefix or virtualenv",
-            stdlib.display()
-        )));
-    }
-    if let Some(why) = unreadable(&stdlib) {
-        return Err(StartError(format!("WSGIPythonHome {home}: {why}")));
-    }
-    Ok(Location::Home(home.to_string()))
 }
 
 fn check(status: ffi::PyStatus, what: &str) -> Result<(), StartError> {
@@ -142,7 +41,7 @@ fn check(status: ffi::PyStatus, what: &str) -> Result<(), StartError> {
 
 /// Starts the interpreter and leaves the GIL released. Never aborts the process.
 pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
-    let location = choose(settings)?;
+    let location = locate(settings.home.as_deref()).map_err(StartError)?;
     // SAFETY: plain C structs initialised by their Init functions before use; strings are copied by
     // PyConfig_SetBytesString; the config is cleared on every path.
     unsafe {
@@ -170,7 +69,7 @@ pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
         }
         let status = ffi::Py_InitializeFromConfig(&config);
         ffi::PyConfig_Clear(&mut config);
-        check(status, &format!("Python initialisation with {label} {value} as user {}", run_user()))?;
+        check(status, &format!("Python initialisation with {label} {value} as user {}", super::home::run_user()))?;
     }
     let rt = Python::attach(|py| setup(py, settings)).map_err(|e| StartError(format!("setting up the Python runtime failed: {e}")));
     // SAFETY: the main thread holds the GIL after initialisation; release it and keep the state for reuse.

@@ -92,3 +92,22 @@ pub fn application<'py>(
     }
 }
 
+
+/// Imports `script` now (process start) so that a broken script is reported before the first request.
+pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: &str) {
+    let mtime = std::fs::metadata(script)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as i64);
+    use crate::apache::log::{self, Level};
+    match application(py, rt, script.as_bytes(), mtime, true, callable) {
+        Ok(_) => log::server(Level::Info, &format!("mod_rwsgi: preloaded {script}")),
+        Err(LoadError::Failed(text)) => {
+            for line in format!("mod_rwsgi: preloading {script} failed (requests will try again): {text}").lines() {
+                log::server(Level::Error, line);
+            }
+        }
+        Err(LoadError::NoCallable(msg)) => log::server(Level::Error, &format!("mod_rwsgi: preloading: {msg}")),
+    }
+}

@@ -2,6 +2,7 @@
 //! crash), one thread state per httpd worker thread, and the in-process `mod_wsgi` module. Owns every call into
 //! the CPython C API that is not covered by pyo3's safe API.
 
+pub mod home;
 mod init;
 pub mod loader;
 pub mod modwsgi;
@@ -84,7 +85,7 @@ pub struct Settings {
 }
 
 /// Called once in each httpd child after privileges were dropped (embedded mode).
-pub fn child_init(cfg: Option<&ServerConfig>) {
+pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, String)]) {
     let default = ServerConfig::default();
     let cfg = cfg.unwrap_or(&default);
     if cfg.restrict_embedded == Some(true) {
@@ -102,7 +103,11 @@ pub fn child_init(cfg: Option<&ServerConfig>) {
         threads,
         processes,
     };
-    start(&settings);
+    if start(&settings) {
+        for (script, callable) in preload {
+            let _ = with_python(|py, rt| loader::preload(py, rt, script, callable));
+        }
+    }
 }
 
 /// Starts Python in this process; on failure logs one line and records why (requests then get 500).

@@ -198,8 +198,12 @@ impl ServerBuilder {
 
     /// `httpd -t`: (success, output).
     pub fn config_test(&self) -> (bool, String) {
+        self.config_test_env(&[])
+    }
+
+    pub fn config_test_env(&self, env: &[(&str, &str)]) -> (bool, String) {
         let conf = self.write_conf();
-        let out = Command::new(httpd_bin()).arg("-t").arg("-f").arg(&conf).output().expect("run httpd -t");
+        let out = Command::new(httpd_bin()).arg("-t").arg("-f").arg(&conf).envs(env.iter().copied()).output().expect("run httpd -t");
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
     }

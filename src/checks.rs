@@ -1,0 +1,193 @@
+//! Start-up checks (FEATURES.md §8.1): what commonly breaks a deployment, found before the first request and
+//! reported as one line each with the cause and the remedy. They run in the httpd parent (`apachectl -t` /
+//! `rwsgi-express check-config` print them; a normal start logs them), never start Python there, and check
+//! readability as the user that will actually run the app (a forked helper switches to that user).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::FromRawFd;
+
+use crate::apache::log::Level;
+use crate::apache::process::{Server, apache_identity};
+use crate::config::AppGroup;
+use crate::python::home::{locate, unreadable};
+
+pub struct Finding {
+    pub level: Level,
+    pub message: String,
+}
+
+fn finding(level: Level, message: String) -> Finding {
+    Finding { level, message }
+}
+
+/// Runs `f` as uid/gid in a forked helper (when we are root) and returns its lines.
+fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return f();
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe writes two descriptors into fds.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return vec![format!("cannot run the start-up checks: pipe failed: {}", std::io::Error::last_os_error())];
+    }
+    // SAFETY: the httpd parent is single-threaded during configuration; the child only checks and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: in the forked helper: drop to the target identity, write the results, exit.
+        unsafe {
+            libc::close(fds[0]);
+            let ok = libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0;
+            let lines = if ok { f() } else { vec![format!("cannot switch to uid {uid} to check access")] };
+            let text = lines.join("\0");
+            let mut out = std::fs::File::from_raw_fd(fds[1]);
+            let _ = std::io::Write::write_all(&mut out, text.as_bytes());
+            drop(out);
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: closing our copy of the write end; reading the helper's output; reaping it.
+    unsafe {
+        libc::close(fds[1]);
+        let mut text = String::new();
+        let mut input = std::fs::File::from_raw_fd(fds[0]);
+        let _ = input.read_to_string(&mut text);
+        if pid > 0 {
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
+        text.split('\0').filter(|l| !l.is_empty()).map(str::to_string).collect()
+    }
+}
+
+fn selinux_enforcing() -> bool {
+    let path = std::env::var("RWSGI_SELINUX_ENFORCE_FILE").unwrap_or_else(|_| "/sys/fs/selinux/enforce".to_string());
+    std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1")
+}
+
+/// All checks for the configuration rooted at `main`.
+pub fn run(main: Server) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(main_cfg) = main.config() else { return out };
+    let (apache_uid, apache_gid, apache_user) = apache_identity();
+    let servers = main.all();
+    let restrict = main_cfg.restrict_embedded == Some(true);
+
+    // Who runs each group's apps, and which scripts they run.
+    let mut groups: BTreeMap<String, (u32, u32, String, Option<String>)> = BTreeMap::new();
+    for s in &servers {
+        for g in s.config().map(|c| c.daemons.as_slice()).unwrap_or_default() {
+            let (uid, mut gid) = match &g.user {
+                Some(u) => match crate::daemon::manager::lookup_user(u) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        out.push(finding(Level::Error, format!("WSGIDaemonProcess {}: {e}", g.name)));
+                        continue;
+                    }
+                },
+                None => (apache_uid, apache_gid),
+            };
+            if let Some(gr) = &g.group {
+                if let Ok(v) = crate::daemon::manager::lookup_group(gr) {
+                    gid = v;
+                }
+            } else if gid == u32::MAX {
+                gid = apache_gid;
+            }
+            let user = g.user.clone().unwrap_or_else(|| apache_user.clone());
+            let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
+            groups.insert(g.name.clone(), (uid, gid, user, home));
+            if let Some(locale) = &g.locale {
+                if !crate::daemon::worker::locale_exists(locale) {
+                    out.push(finding(
+                        Level::Warning,
+                        format!("WSGIDaemonProcess {}: locale {locale:?} is not installed; the daemon will use C.UTF-8 instead (install it, e.g. locale-gen {locale})", g.name),
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut embedded_used = false;
+    let mut per_process_groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    for s in &servers {
+        for a in s.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
+            let pg = a.options.process_group.clone().filter(|p| !p.is_empty() && p != "%{GLOBAL}").unwrap_or_default();
+            if pg.is_empty() {
+                embedded_used = true;
+            }
+            match &a.options.application_group {
+                Some(AppGroup::Named(n)) => per_process_groups.entry(pg.clone()).or_default().push(n.clone()),
+                Some(AppGroup::Global) | None => per_process_groups.entry(pg.clone()).or_default().push("%{GLOBAL}".to_string()),
+                Some(_) => {}
+            }
+            if !a.target_is_dir && !scripts.iter().any(|(t, g)| *t == a.target && *g == pg) {
+                scripts.push((a.target.clone(), pg));
+            }
+        }
+    }
+
+    if embedded_used && !restrict {
+        let home = main_cfg.python_home.clone();
+        for line in as_user(apache_uid, apache_gid, move || locate(home.as_deref()).err().into_iter().collect()) {
+            out.push(finding(Level::Error, format!("embedded mode (httpd children run as {apache_user}): {line}")));
+        }
+    }
+    for (name, (uid, gid, user, home)) in &groups {
+        let home = home.clone();
+        for line in as_user(*uid, *gid, move || locate(home.as_deref()).err().into_iter().collect()) {
+            out.push(finding(Level::Error, format!("WSGIDaemonProcess {name} (runs as {user}): {line}")));
+        }
+    }
+    for (script, pg) in &scripts {
+        let (uid, gid, user) = match groups.get(pg) {
+            Some((u, g, name, _)) => (*u, *g, name.clone()),
+            None => (apache_uid, apache_gid, apache_user.clone()),
+        };
+        let path = script.clone();
+        let problems = as_user(uid, gid, move || unreadable(std::path::Path::new(&path)).into_iter().collect());
+        for p in problems {
+            let fix = if p.ends_with("does not exist") { "correct the WSGIScriptAlias path" } else { "make the script and its directories readable by that user" };
+            out.push(finding(Level::Error, format!("WSGIScriptAlias target {script} (run as {user}): {p}; {fix}")));
+        }
+    }
+    if !groups.is_empty() {
+        if let Some(prefix) = &main_cfg.socket_prefix {
+            let parent = std::path::Path::new(prefix).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let p = parent.clone();
+            for problem in as_user(apache_uid, apache_gid, move || {
+                std::fs::create_dir_all(&p).ok();
+                unreadable(&p).into_iter().collect()
+            }) {
+                out.push(finding(
+                    Level::Error,
+                    format!("WSGISocketPrefix {prefix}: httpd children (running as {apache_user}) cannot reach the socket directory: {problem}; choose a prefix under a directory they can enter (the default is Apache's runtime directory)"),
+                ));
+            }
+        }
+    }
+    for (pg, list) in &per_process_groups {
+        let mut distinct = list.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            let place = if pg.is_empty() { "the httpd children (embedded mode)".to_string() } else { format!("daemon group {pg}") };
+            out.push(finding(
+                Level::Notice,
+                format!(
+                    "application groups {} share one Python interpreter in {place}: mod_rwsgi runs one interpreter per process; give each site its own WSGIDaemonProcess group for isolation",
+                    distinct.join(", ")
+                ),
+            ));
+        }
+    }
+    if selinux_enforcing() && out.iter().any(|f| f.message.contains("Permission denied")) {
+        out.push(finding(
+            Level::Error,
+            "SELinux is enforcing and access was denied: label the app and virtualenv with httpd_sys_content_t (semanage fcontext -a -t httpd_sys_content_t '/srv/app(/.*)?' && restorecon -R /srv/app), use httpd_sys_rw_content_t for directories the app writes, and set httpd_can_network_connect (or httpd_can_network_connect_db) if the app opens network connections: setsebool -P httpd_can_network_connect 1".to_string(),
+        ));
+    }
+    out
+}
