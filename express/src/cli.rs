@@ -2,7 +2,7 @@
 //! Owns only syntax (which option, how many values); what a value means is checked in `settings`.
 
 use crate::error::{Error, Result};
-use crate::options_table::{Arity, Group, OptSpec, State};
+use crate::options_table::{Arity, DAEMON_ONLY, Group, OptSpec, State};
 
 /// The subcommands, with the one-line summary `rwsgi-express --help` shows.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -50,13 +50,6 @@ impl Parsed {
     pub fn refuse_unbuilt(&self) -> Result<()> {
         for (spec, _) in &self.values {
             match spec.state {
-                State::NeedsDaemonMode => {
-                    return Err(Error::usage(format!(
-                        "--{} configures daemon mode, which mod_rwsgi does not provide yet (only embedded mode is \
-                         available); remove the option",
-                        spec.name
-                    )));
-                }
                 State::NotYet(why) => {
                     return Err(Error::usage(format!("--{} is not available yet in rwsgi-express: {why}", spec.name)));
                 }
@@ -152,8 +145,8 @@ pub fn command_help(usage: &str, about: &str, table: &[OptSpec]) -> String {
             };
             let mut help = spec.help.to_string();
             match spec.state {
-                State::NeedsDaemonMode => help.push_str(" [refused: needs daemon mode, not available yet]"),
                 State::NotYet(_) => help.push_str(" [refused: not available yet]"),
+                _ if DAEMON_ONLY.contains(&spec.name) => help.push_str(" [daemon mode only]"),
                 _ => {}
             }
             out.push_str(&head);
@@ -235,10 +228,12 @@ mod tests {
     }
 
     #[test]
-    fn refuses_daemon_and_unbuilt_options() {
-        let p = parse("s", &args(&["--queue-timeout", "5"]), SERVER_OPTIONS).expect("parses");
+    fn refuses_unbuilt_options_only() {
+        let p = parse("s", &args(&["--queue-timeout", "5", "--processes", "2"]), SERVER_OPTIONS).expect("parses");
+        assert!(p.refuse_unbuilt().is_ok(), "daemon options are built now");
+        let p = parse("s", &args(&["--eviction-timeout", "5"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
-        assert!(e.to_string().contains("daemon mode"), "{e}");
+        assert!(e.to_string().contains("does not implement it yet"), "{e}");
         let p = parse("s", &args(&["--trust-proxy-header", "X-Forwarded-For"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
         assert!(e.to_string().contains("not available yet"), "{e}");
@@ -253,6 +248,7 @@ mod tests {
         let timeouts = h.find("\nTimeouts:").expect("group");
         assert!(app < timeouts);
         assert!(h.contains("--queue-timeout SECONDS"));
-        assert!(h.contains("needs daemon mode"));
+        assert!(h.contains("[daemon mode only]"));
+        assert!(h.contains("[refused: not available yet]"));
     }
 }

@@ -14,8 +14,9 @@ use crate::settings::{App, Env, Settings};
 use crate::users::{self, Need, RunAs};
 
 const SERVER_ABOUT: &str = "Generate a server root (httpd.conf, apachectl, envvars, logs) that runs the WSGI \
-                            application with mod_rwsgi in embedded mode, then run httpd in the foreground. \
-                            Options that configure daemon mode are refused until daemon mode is available.";
+                            application with mod_rwsgi, then run httpd in the foreground. The application runs in \
+                            a daemon process group (WSGIDaemonProcess, titled (wsgi:GROUP)) unless --embedded-mode \
+                            is given. Options marked [refused] are not available yet.";
 const SETUP_ABOUT: &str = "Generate the server root like start-server but do not start httpd; run \
                            SERVER_ROOT/apachectl start|stop|restart|graceful|configtest to control it.";
 
@@ -168,6 +169,12 @@ struct Prepared {
 fn server(start: bool, parsed: &Parsed) -> Result<i32> {
     let env = Env { cwd: cwd()?, virtual_env: std::env::var("VIRTUAL_ENV").ok() };
     let settings = Settings::from_parsed(parsed, &env)?;
+    for w in &settings.warnings {
+        eprintln!("rwsgi-express: warning: {w}");
+    }
+    if settings.process_name.is_some() && settings.envvars_script.is_some() {
+        eprintln!("rwsgi-express: warning: --process-name is not applied with --envvars-script (httpd is started by /bin/sh)");
+    }
     let start = start && !settings.setup_only;
     if settings.reload_on_changes && !start {
         return Err(Error::usage(
@@ -197,6 +204,7 @@ fn server(start: bool, parsed: &Parsed) -> Result<i32> {
         env: &prepared.env,
         startup_log: prepared.layout.startup_log.as_deref(),
         source: prepared.settings.envvars_script.as_deref(),
+        arg0: prepared.settings.process_name.as_deref(),
     };
     run::config_test(&httpd)?;
     print_banner(&prepared);
@@ -267,7 +275,16 @@ fn prepare(settings: Settings) -> Result<Prepared> {
         }
     };
     let layout = Layout::new(&settings, &root, mime_types, module_path);
+    if !settings.embedded {
+        check_socket_path(&layout, &settings.process_group)?;
+    }
     server_root::make_dir(&layout.run_dir, 0o700)?;
+    if let (false, None, Some(run)) = (settings.embedded, &settings.socket_prefix, &run_as) {
+        // The httpd children (the run user) connect to the daemon sockets in run/rwsgi-PID/ (0700, theirs): they
+        // must pass through the server root and run/ (the module checks that they can read run/).
+        server_root::share_dir_with_run_group(&root, &layout.run_dir, run)?;
+        users::check_access(run, &[Need::dir("the daemon socket directory", &layout.run_dir)])?;
+    }
     server_root::make_dir(&layout.htdocs, 0o755)?;
 
     if let (App::Module { module, callable }, Some(handler)) = (&settings.app, &layout.handler_script) {
@@ -314,6 +331,9 @@ fn needs(s: &Settings) -> Vec<Need> {
     if let Some(d) = &s.document_root {
         needs.push(Need::dir("the document root", d));
     }
+    if let Some(d) = &s.socket_prefix {
+        needs.push(Need::dir("the --socket-prefix directory", d));
+    }
     for (_, path) in &s.url_aliases {
         needs.push(Need::read("the --url-alias target", path));
     }
@@ -327,6 +347,20 @@ fn virtualenv_base(home: &Path) -> Option<PathBuf> {
         .filter_map(|l| l.split_once('='))
         .find(|(k, _)| k.trim() == "home")
         .map(|(_, v)| PathBuf::from(v.trim()))
+}
+
+/// A UNIX socket path is at most 107 bytes: say so up front instead of letting httpd fail to start.
+fn check_socket_path(l: &Layout, group: &str) -> Result<()> {
+    // PREFIX-<pid>/<group>.sock, with room for a 7-digit pid.
+    let len = l.socket_prefix.as_os_str().len() + "-1234567/".len() + group.len() + ".sock".len();
+    if len > 107 {
+        return Err(Error::usage(format!(
+            "the daemon socket path under {} would be {len} bytes, longer than UNIX sockets allow (107): pass a \
+             shorter --socket-prefix or --server-root",
+            l.socket_prefix.display()
+        )));
+    }
+    Ok(())
 }
 
 fn print_banner(p: &Prepared) {
@@ -346,16 +380,25 @@ fn print_banner(p: &Prepared) {
     if s.access_log {
         println!("Access Log File    : {}", p.layout.access_log.display());
     }
-    println!("Operating Mode     : embedded");
+    println!("Operating Mode     : {}", if s.embedded { "embedded" } else { "daemon" });
+    if !s.embedded {
+        println!("Process Group      : {} (processes titled (wsgi:{}))", s.process_group, s.process_group);
+    }
     println!(
         "Request Capacity   : {} ({} process{} * {} thread{})",
-        s.processes * s.threads,
+        s.processes.saturating_mul(s.threads),
         s.processes,
         if s.processes == 1 { "" } else { "es" },
         s.threads,
         if s.threads == 1 { "" } else { "s" }
     );
-    println!("Request Timeout    : {} (seconds)", s.timeout);
+    if s.embedded {
+        println!("Request Timeout    : {} (seconds)", s.timeout);
+    } else {
+        println!("Request Timeout    : {} (seconds)", s.request_timeout);
+        let queue = s.daemon.queue_timeout;
+        println!("Queue Timeout      : {}", if queue == 0 { "off".to_string() } else { format!("{queue} (seconds)") });
+    }
     if let Some(run) = &p.run_as {
         println!("Running As         : {}:{}", run.user, run.group);
     }

@@ -35,6 +35,8 @@ pub struct Layout {
     pub envvars: PathBuf,
     /// httpd -E target (--startup-log).
     pub startup_log: Option<PathBuf>,
+    /// WSGISocketPrefix: the module makes `PREFIX-<httpd pid>/` (0700) and puts the daemon sockets in it.
+    pub socket_prefix: PathBuf,
 }
 
 impl Layout {
@@ -59,6 +61,7 @@ impl Layout {
             apachectl: server_root.join("apachectl"),
             envvars: server_root.join("envvars"),
             startup_log: s.startup_log.as_ref().map(|name| logs.join(name)),
+            socket_prefix: s.socket_prefix.as_deref().unwrap_or(&server_root.join("run")).join("rwsgi"),
         }
     }
 
@@ -230,13 +233,16 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     }
 
     emit!(w, "\n# Python and the application.");
-    if let Some(home) = &s.python_home {
-        emit!(w, "WSGIPythonHome {}", qp(home)?);
-    }
-    let pypath = python_path(s);
-    if !pypath.is_empty() {
-        let joined: Vec<String> = pypath.iter().map(|p| p.display().to_string()).collect();
-        emit!(w, "WSGIPythonPath {}", q(&joined.join(":"))?);
+    if s.embedded {
+        if let Some(home) = &s.python_home {
+            emit!(w, "WSGIPythonHome {}", qp(home)?);
+        }
+        let pypath = python_path(s);
+        if !pypath.is_empty() {
+            emit!(w, "WSGIPythonPath {}", q(&join_paths(&pypath)?)?);
+        }
+    } else {
+        daemon_process(w, s, l, run_as)?;
     }
     emit!(w, "WSGIPassAuthorization On");
     if s.disable_reloading {
@@ -341,8 +347,13 @@ fn site(w: &mut String, s: &Settings, l: &Layout) -> Result<()> {
         emit!(w, "RewriteRule ^(/.*)$ {root}$1 [L]");
     }
     let mut options = Vec::new();
-    if let Some(g) = &s.application_group {
-        options.push(format!("application-group={g}"));
+    if !s.embedded {
+        options.push(q(&format!("process-group={}", s.process_group))?);
+    }
+    match &s.application_group {
+        Some(g) => options.push(q(&format!("application-group={g}"))?),
+        None if !s.embedded => options.push("application-group=%{GLOBAL}".to_string()),
+        None => {}
     }
     let callable = match &s.app {
         App::Script(_) => s.callable_object.as_str(),
@@ -362,6 +373,77 @@ fn site(w: &mut String, s: &Settings, l: &Layout) -> Result<()> {
     Ok(())
 }
 
+/// Daemon mode (the default), as mod_wsgi-express: no Python in the httpd children, one process group running
+/// the application with the working directory as its home, mounted with process-group=.
+fn daemon_process(w: &mut String, s: &Settings, l: &Layout, run_as: Option<&RunAs>) -> Result<()> {
+    let d = &s.daemon;
+    emit!(w, "WSGIRestrictEmbedded On");
+    emit!(w, "WSGISocketPrefix {}", qp(&l.socket_prefix)?);
+    let mut opts = vec![
+        format!("processes={} threads={}", s.processes, s.threads),
+        "display-name=%{GROUP}".to_string(),
+        q(&format!("home={}", path_str(&s.working_directory)?))?,
+    ];
+    if !s.python_path.is_empty() {
+        opts.push(q(&format!("python-path={}", join_paths(&s.python_path)?))?);
+    }
+    if let Some(home) = &s.python_home {
+        opts.push(q(&format!("python-home={}", path_str(home)?))?);
+    }
+    if let Some(run) = run_as {
+        opts.push(format!("{} {}", q(&format!("user={}", run.user))?, q(&format!("group={}", run.group))?));
+    }
+    if let Some(lang) = s.lang.as_ref().or(s.locale.as_ref()) {
+        opts.push(q(&format!("lang={lang}"))?);
+    }
+    if let Some(locale) = &s.locale {
+        opts.push(q(&format!("locale={locale}"))?);
+    }
+    let mut timing = vec![format!("request-timeout={}", s.request_timeout), format!("queue-timeout={}", d.queue_timeout)];
+    if s.maximum_requests > 0 {
+        timing.push(format!("maximum-requests={}", s.maximum_requests));
+    }
+    for (key, value) in [
+        ("socket-timeout", d.socket_timeout),
+        ("connect-timeout", d.connect_timeout),
+        ("inactivity-timeout", d.inactivity_timeout),
+        ("graceful-timeout", d.graceful_timeout),
+        ("shutdown-timeout", d.shutdown_timeout),
+        ("deadlock-timeout", d.deadlock_timeout),
+        ("startup-timeout", d.startup_timeout),
+        ("restart-interval", d.restart_interval),
+        ("listen-backlog", d.listen_backlog),
+        ("header-buffer-size", d.header_buffer_size),
+    ] {
+        if let Some(v) = value {
+            timing.push(format!("{key}={v}"));
+        }
+    }
+    if let Some(m) = d.memory_limit {
+        timing.push(format!("memory-limit={m}"));
+    }
+    opts.push(timing.join(" "));
+    emit!(w, "WSGIDaemonProcess {} \\\n    {}", q(&s.process_group)?, opts.join(" \\\n    "));
+    Ok(())
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str().ok_or_else(|| Error::usage(format!("path is not valid UTF-8: {}", p.display())))
+}
+
+/// A colon-separated path list (a directory whose name has a ':' cannot be in one).
+fn join_paths(paths: &[PathBuf]) -> Result<String> {
+    let mut parts = Vec::new();
+    for p in paths {
+        let s = path_str(p)?;
+        if s.contains(':') {
+            return Err(Error::usage(format!("{s}: a directory with ':' in its name cannot be on the Python path")));
+        }
+        parts.push(s);
+    }
+    Ok(parts.join(":"))
+}
+
 /// sys.path additions: the working directory first, then --python-path, as mod_wsgi-express does.
 pub fn python_path(s: &Settings) -> Vec<PathBuf> {
     let mut out = vec![s.working_directory.clone()];
@@ -373,8 +455,45 @@ pub fn python_path(s: &Settings) -> Vec<PathBuf> {
     out
 }
 
-/// Embedded mode: processes x threads become the MPM's fixed pool.
+/// Daemon mode: the httpd children only pass requests on, so they are sized like mod_wsgi-express sizes them:
+/// room for 1.5 x the daemon capacity (at least 20 more), in children of up to 20 threads.
 fn mpm_block(w: &mut String, s: &Settings) {
+    if s.embedded {
+        return embedded_mpm_block(w, s);
+    }
+    let capacity = s.processes.saturating_mul(s.threads);
+    let clients = match s.max_clients {
+        Some(m) => m.max(capacity),
+        None => 10 + 10u32.max(capacity.saturating_mul(3) / 2),
+    };
+    let per_child = if clients > 20 { clients / (clients / 20 + 1) } else { 10 };
+    let server_limit = clients.div_ceil(per_child);
+    let workers = server_limit * per_child;
+    let start = (server_limit / 5).max(1);
+    let min_spare = per_child.max(server_limit / 5 * per_child);
+    let max_spare = per_child.max(server_limit * 3 / 5 * per_child);
+    emit!(w, "\n# Daemon mode: {} daemon process(es) x {} thread(s) run the application; the httpd children", s.processes, s.threads);
+    emit!(w, "# ({workers} threads at most) only pass requests on.");
+    for mpm in ["mpm_event_module", "mpm_worker_module"] {
+        emit!(
+            w,
+            "<IfModule {mpm}>\n    StartServers {start}\n    ServerLimit {server_limit}\n    ThreadLimit {per_child}\n    \
+             ThreadsPerChild {per_child}\n    MaxRequestWorkers {workers}\n    MinSpareThreads {min_spare}\n    \
+             MaxSpareThreads {max_spare}\n    MaxConnectionsPerChild 0\n</IfModule>"
+        );
+    }
+    emit!(
+        w,
+        "<IfModule mpm_prefork_module>\n    StartServers {}\n    ServerLimit {clients}\n    MaxRequestWorkers \
+         {clients}\n    MinSpareServers {}\n    MaxSpareServers {}\n    MaxConnectionsPerChild 0\n</IfModule>",
+        (clients / 20).max(1),
+        (clients / 20).max(1),
+        (clients / 10).max(1)
+    );
+}
+
+/// Embedded mode: processes x threads become the MPM's fixed pool.
+fn embedded_mpm_block(w: &mut String, s: &Settings) {
     let threads = s.threads;
     let workers = s.max_request_workers();
     let server_limit = workers.div_ceil(threads).max(1);

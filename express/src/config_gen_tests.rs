@@ -46,7 +46,7 @@ fn basic_config_has_everything_debian_needs() {
         "ErrorLog \"/srv/rx/error_log\"",
         "Timeout 60",
         "WSGIScriptAlias \"/\" \"",
-        "tests/apps/hello.wsgi\"\n",
+        "tests/apps/hello.wsgi\" \"process-group=localhost:8000\" application-group=%{GLOBAL}\n",
         "Require all granted",
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
@@ -68,22 +68,80 @@ fn run_user_and_listen_host() {
 }
 
 #[test]
-fn capacity_maps_to_the_mpm() {
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--processes", "3", "--threads", "4", "--maximum-requests", "100"], None);
+fn embedded_capacity_maps_to_the_mpm() {
+    let (c, _) = conf_for(
+        &["tests/apps/hello.wsgi", "--embedded-mode", "--processes", "3", "--threads", "4", "--maximum-requests", "100"],
+        None,
+    );
     assert!(c.contains("StartServers 3\n    ServerLimit 3\n    ThreadLimit 4\n    ThreadsPerChild 4\n    MaxRequestWorkers 12"));
     assert!(c.contains("MaxConnectionsPerChild 100"));
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--threads", "4", "--max-clients", "10"], None);
+    assert!(!c.contains("WSGIDaemonProcess") && !c.contains("WSGIRestrictEmbedded") && !c.contains("process-group="));
+    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--embedded-mode", "--threads", "4", "--max-clients", "10"], None);
     assert!(c.contains("ServerLimit 3\n") && c.contains("MaxRequestWorkers 12\n"), "rounded up to whole processes");
+}
+
+#[test]
+fn daemon_mode_is_the_default() {
+    let run = RunAs { user: "www-data".into(), group: "www-data".into(), uid: 33, gid: 33, groups: vec![33] };
+    let (c, l) = conf_for(
+        &["tests/apps/hello.wsgi", "--processes", "3", "--threads", "4", "--maximum-requests", "100",
+          "--python-path", "tests", "--python-home", "/usr", "--locale", "C.UTF-8", "--request-timeout", "30"],
+        Some(&run),
+    );
+    assert_eq!(l.socket_prefix, PathBuf::from("/srv/rx/run/rwsgi"));
+    for needle in [
+        "WSGIRestrictEmbedded On\n",
+        "WSGISocketPrefix \"/srv/rx/run/rwsgi\"\n",
+        "WSGIDaemonProcess \"localhost:8000\" \\\n    processes=3 threads=4 \\\n    display-name=%{GROUP} \\\n",
+        &format!("\"home={MANIFEST}\""),
+        &format!("\"python-path={MANIFEST}/tests\""),
+        "\"python-home=/usr\"",
+        "\"user=www-data\" \"group=www-data\"",
+        "\"lang=C.UTF-8\" \\\n    \"locale=C.UTF-8\"",
+        "request-timeout=30 queue-timeout=45 maximum-requests=100\n",
+        "\" \"process-group=localhost:8000\" application-group=%{GLOBAL}\n",
+        "MaxConnectionsPerChild 0",
+    ] {
+        assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+    }
+    assert!(!c.contains("WSGIPythonPath") && !c.contains("WSGIPythonHome"), "Python settings go to the daemon group");
+    let daemon = c.find("WSGIDaemonProcess").expect("defined");
+    assert!(c.match_indices("process-group=").all(|(i, _)| i > daemon), "the group is defined before it is used");
+    // httpd children only pass requests on: 10 + 1.5 x 12 = 28 clients in children of 14 threads.
+    assert!(c.contains("ServerLimit 2\n    ThreadLimit 14\n    ThreadsPerChild 14\n    MaxRequestWorkers 28\n"), "{c}");
+}
+
+#[test]
+fn daemon_options_map_to_wsgi_daemon_process() {
+    let (c, _) = conf_for(
+        &["tests/apps/hello.wsgi", "--process-group", "mysite", "--queue-timeout", "0", "--socket-timeout", "20",
+          "--connect-timeout", "3", "--inactivity-timeout", "600", "--graceful-timeout", "7", "--shutdown-timeout",
+          "4", "--deadlock-timeout", "30", "--startup-timeout", "20", "--restart-interval", "3600",
+          "--daemon-backlog", "50", "--header-buffer-size", "65536", "--memory-limit", "500000000",
+          "--socket-prefix", "tests", "--application-group", "site1"],
+        None,
+    );
+    for needle in [
+        "WSGIDaemonProcess \"mysite\"",
+        "request-timeout=60 queue-timeout=0 socket-timeout=20 connect-timeout=3 inactivity-timeout=600 \
+         graceful-timeout=7 shutdown-timeout=4 deadlock-timeout=30 startup-timeout=20 restart-interval=3600 \
+         listen-backlog=50 header-buffer-size=65536 memory-limit=500000000\n",
+        &format!("WSGISocketPrefix \"{MANIFEST}/tests/rwsgi\""),
+        "\"process-group=mysite\" \"application-group=site1\"\n",
+        "Timeout 20\n",
+    ] {
+        assert!(c.contains(needle), "missing {needle:?} in\n{c}");
+    }
 }
 
 #[test]
 fn mount_point_callable_and_python() {
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--mount-point", "/app/", "--callable-object", "app", "--python-path", "tests",
-          "--application-group", "site1", "--disable-reloading", "--chunked-request"],
+        &["tests/apps/hello.wsgi", "--embedded-mode", "--mount-point", "/app/", "--callable-object", "app",
+          "--python-path", "tests", "--application-group", "site1", "--disable-reloading", "--chunked-request"],
         None,
     );
-    assert!(c.contains("\" application-group=site1 callable-object=app\n"), "{c}");
+    assert!(c.contains("\" \"application-group=site1\" callable-object=app\n"), "{c}");
     assert!(c.contains("WSGIScriptAlias \"/app\" "));
     assert!(c.contains(&format!("WSGIPythonPath \"{MANIFEST}:{MANIFEST}/tests\"")));
     assert!(c.contains("WSGIScriptReloading Off") && c.contains("WSGIChunkedRequest On"));
@@ -94,7 +152,7 @@ fn module_type_mounts_the_generated_handler() {
     let (c, layout) = conf_for(&["--application-type", "module", "pkg.webapp:app", "--callable-object", "ignored"], None);
     let handler = layout.handler_script.expect("handler");
     assert_eq!(handler, PathBuf::from("/srv/rx/handler.wsgi"));
-    assert!(c.contains("WSGIScriptAlias \"/\" \"/srv/rx/handler.wsgi\"\n"), "{c}");
+    assert!(c.contains("WSGIScriptAlias \"/\" \"/srv/rx/handler.wsgi\" \"process-group="), "{c}");
     assert!(c.contains("<Files \"handler.wsgi\">"));
     assert!(!c.contains("callable-object="));
 }

@@ -59,8 +59,6 @@ pub enum State {
     Supported,
     /// Works, with the difference given.
     Partial(&'static str),
-    /// Refused: it configures a daemon process group and daemon mode is not built yet.
-    NeedsDaemonMode,
     /// Refused: the feature is not built yet (the note says what is missing).
     NotYet(&'static str),
     /// rwsgi-express's own option (not in mod_wsgi-express).
@@ -93,8 +91,29 @@ use Arity::{Flag, One, Two};
 use Group::*;
 use State::*;
 
-const DAEMON: State = NeedsDaemonMode;
 const NO_MODULE_DIRECTIVE: &str = "the module has no directive for it yet";
+/// WSGIDaemonProcess options mod_rwsgi accepts but does not implement (they would have no effect).
+const MODULE_IGNORES: &str = "mod_rwsgi accepts the WSGIDaemonProcess option but does not implement it yet";
+/// Passed on to WSGIDaemonProcess; the module parses it but does not act on it yet (a warning says so).
+pub const NOT_ENFORCED: &str = "passed to WSGIDaemonProcess, but mod_rwsgi does not enforce it yet (a warning says so)";
+const NO_SERVICES: &str = "service scripts are not built yet";
+
+/// Options that configure the daemon process group: refused with --embedded-mode (where they would do nothing).
+pub const DAEMON_ONLY: &[&str] = &[
+    "process-group",
+    "startup-timeout",
+    "shutdown-timeout",
+    "graceful-timeout",
+    "deadlock-timeout",
+    "inactivity-timeout",
+    "connect-timeout",
+    "queue-timeout",
+    "restart-interval",
+    "daemon-backlog",
+    "header-buffer-size",
+    "memory-limit",
+    "socket-prefix",
+];
 
 /// Every option start-server and setup-server know, in help order within each group.
 pub static SERVER_OPTIONS: &[OptSpec] = &[
@@ -129,8 +148,8 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
       "Handle files with an extension in the document root by a WSGI handler script."),
     o("application-group", One, "NAME", Application, Partial("accepted and reported; apps share the process's interpreter"),
       "WSGI application group (interpreter name) of the application (default: %{GLOBAL})."),
-    o("process-group", One, "NAME", Application, DAEMON,
-      "Name of the daemon process group."),
+    o("process-group", One, "NAME", Application, Supported,
+      "Name of the daemon process group (default: HOST:PORT); the processes are titled (wsgi:NAME)."),
     // Network
     o("host", One, "IP-ADDRESS", Network, Supported,
       "Address to listen on (default: all interfaces)."),
@@ -177,10 +196,11 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
     o("proxy-virtual-host", Two, "HOSTNAME URL", Network, NotYet("not built yet"),
       "Reverse-proxy a host name to another server."),
     // Capacity
-    o("processes", One, "NUMBER", Capacity, Partial("embedded mode: number of httpd child processes (MPM event)"),
-      "Number of processes that run the application (default: 1)."),
-    o("threads", One, "NUMBER", Capacity, Partial("embedded mode: threads per httpd child (ThreadsPerChild)"),
-      "Number of threads per process (default: 5)."),
+    o("processes", One, "NUMBER", Capacity, Supported,
+      "Number of daemon processes that run the application (default: 1); with --embedded-mode, httpd child \
+       processes."),
+    o("threads", One, "NUMBER", Capacity, Supported,
+      "Number of request threads per process (default: 5)."),
     o("max-clients", One, "NUMBER", Capacity, Supported,
       "Maximum number of requests httpd handles at once (MaxRequestWorkers; default: processes x threads)."),
     o("initial-workers", One, "NUMBER", Capacity, NotYet("not built yet"),
@@ -189,10 +209,12 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
       "Fraction of idle workers kept."),
     o("maximum-spare-workers", One, "NUMBER", Capacity, NotYet("not built yet"),
       "Fraction of idle workers allowed."),
-    o("embedded-mode", Flag, "", Capacity, Partial("embedded mode is the only mode today, so this is the default"),
-      "Run the application inside the httpd child processes."),
-    o("maximum-requests", One, "NUMBER", Capacity, Partial("embedded mode: MaxConnectionsPerChild, which counts connections"),
-      "Recycle a process after this many requests (0: never)."),
+    o("embedded-mode", Flag, "", Capacity, Supported,
+      "Run the application inside the httpd child processes instead of daemon processes (the default is daemon \
+       mode: WSGIDaemonProcess)."),
+    o("maximum-requests", One, "NUMBER", Capacity,
+      Partial("with --embedded-mode: MaxConnectionsPerChild, which counts connections"),
+      "Recycle a process after this many requests (0: never; maximum-requests= of the daemon process group)."),
     o("limit-request-body", One, "NUMBER", Capacity, Supported,
       "Largest request body accepted, in bytes (default: 10485760)."),
     o("keep-alive-timeout", One, "SECONDS", Capacity, Supported,
@@ -210,10 +232,11 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
     o("server-mpm", One, "NAME", Capacity, Supported,
       "Apache MPM to load: event (default), worker or prefork (repeatable: the first one available wins)."),
     // Timeouts
-    o("request-timeout", One, "SECONDS", Timeouts, Partial("embedded mode: httpd Timeout (I/O), not a cap on app run time"),
-      "Maximum time for a request (default: 60)."),
+    o("request-timeout", One, "SECONDS", Timeouts,
+      Partial("with --embedded-mode: httpd Timeout (I/O), not a cap on app run time"),
+      "Maximum time a request may run (default: 60); a request over it gets 504 and its Python stack is logged."),
     o("socket-timeout", One, "SECONDS", Timeouts, Supported,
-      "Apache I/O timeout (Timeout); overrides --request-timeout for it."),
+      "I/O timeout of httpd (Timeout) and of the daemon sockets (default: --request-timeout)."),
     o("header-timeout", One, "SECONDS", Timeouts, Supported,
       "Time to receive the request headers (mod_reqtimeout; default: 15)."),
     o("header-max-timeout", One, "SECONDS", Timeouts, Supported,
@@ -228,34 +251,49 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
       "Minimum body data rate in bytes per second (default: 500)."),
     o("proxy-timeout", One, "SECONDS", Timeouts, NotYet("proxying is not built yet"),
       "Timeout of proxied requests."),
-    o("startup-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon process start-up timeout."),
-    o("shutdown-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon process shutdown timeout."),
-    o("graceful-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon process graceful restart timeout."),
-    o("eviction-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon process eviction timeout."),
-    o("deadlock-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon process deadlock timeout."),
-    o("inactivity-timeout", One, "SECONDS", Timeouts, DAEMON, "Restart an idle daemon process after this time."),
-    o("ignore-activity", One, "URL-PATH", Timeouts, DAEMON, "URL ignored by the inactivity timeout."),
-    o("interrupt-timeout", One, "SECONDS", Timeouts, DAEMON, "Time given to interrupt a stuck request."),
-    o("connect-timeout", One, "SECONDS", Timeouts, DAEMON, "Time to connect to a daemon process."),
-    o("queue-timeout", One, "SECONDS", Timeouts, DAEMON, "Time a request may wait for a daemon process."),
-    o("restart-interval", One, "SECONDS", Timeouts, DAEMON, "Restart daemon processes at this interval."),
-    o("cpu-time-limit", One, "SECONDS", Timeouts, DAEMON, "CPU time limit of a daemon process."),
-    o("daemon-backlog", One, "NUMBER", Timeouts, DAEMON, "Listen backlog of the daemon socket."),
-    o("send-buffer-size", One, "NUMBER", Timeouts, DAEMON, "Daemon socket send buffer size."),
-    o("receive-buffer-size", One, "NUMBER", Timeouts, DAEMON, "Daemon socket receive buffer size."),
-    o("header-buffer-size", One, "NUMBER", Timeouts, DAEMON, "Daemon response header buffer size."),
-    o("response-buffer-size", One, "NUMBER", Timeouts, DAEMON, "Daemon response buffer size."),
-    o("response-socket-timeout", One, "SECONDS", Timeouts, DAEMON, "Daemon response socket timeout."),
-    o("response-flush-delay", One, "MILLISECONDS", Timeouts, DAEMON, "Daemon response flush delay."),
+    o("startup-timeout", One, "SECONDS", Timeouts, Partial(NOT_ENFORCED),
+      "Time a daemon process may take to load the application (startup-timeout=)."),
+    o("shutdown-timeout", One, "SECONDS", Timeouts, Supported,
+      "Time a daemon process may take to stop before it is killed (default: 5)."),
+    o("graceful-timeout", One, "SECONDS", Timeouts, Supported,
+      "Time in-flight requests get to finish when a daemon process is recycled (default: 15)."),
+    o("eviction-timeout", One, "SECONDS", Timeouts, NotYet(MODULE_IGNORES), "Daemon process eviction timeout."),
+    o("deadlock-timeout", One, "SECONDS", Timeouts, Partial(NOT_ENFORCED),
+      "Restart a daemon process whose Python is deadlocked for this long (deadlock-timeout=)."),
+    o("inactivity-timeout", One, "SECONDS", Timeouts, Supported,
+      "Restart a daemon process that received no request for this long (0: never)."),
+    o("ignore-activity", One, "URL-PATH", Timeouts, NotYet(NO_MODULE_DIRECTIVE), "URL ignored by the inactivity timeout."),
+    o("interrupt-timeout", One, "SECONDS", Timeouts, NotYet(MODULE_IGNORES), "Time given to interrupt a stuck request."),
+    o("connect-timeout", One, "SECONDS", Timeouts, Supported,
+      "Time an httpd child may wait to connect to a daemon process before answering 503 (default: 15)."),
+    o("queue-timeout", One, "SECONDS", Timeouts, Supported,
+      "Time a request may wait for a free daemon thread before it is answered with 504 (default: 45)."),
+    o("restart-interval", One, "SECONDS", Timeouts, Supported,
+      "Recycle the daemon processes at this interval (0: never)."),
+    o("cpu-time-limit", One, "SECONDS", Timeouts, NotYet(MODULE_IGNORES), "CPU time limit of a daemon process."),
+    o("daemon-backlog", One, "NUMBER", Timeouts, Supported,
+      "Listen backlog of the daemon socket (listen-backlog=; default: 100)."),
+    o("send-buffer-size", One, "NUMBER", Timeouts, NotYet(MODULE_IGNORES), "Daemon socket send buffer size."),
+    o("receive-buffer-size", One, "NUMBER", Timeouts, NotYet(MODULE_IGNORES), "Daemon socket receive buffer size."),
+    o("header-buffer-size", One, "NUMBER", Timeouts, Supported,
+      "Largest response header block a daemon process may send, in bytes (0: the default of 32768)."),
+    o("response-buffer-size", One, "NUMBER", Timeouts, NotYet(MODULE_IGNORES), "Daemon response buffer size."),
+    o("response-socket-timeout", One, "SECONDS", Timeouts, NotYet(MODULE_IGNORES), "Daemon response socket timeout."),
+    o("response-flush-delay", One, "MILLISECONDS", Timeouts, NotYet(NO_MODULE_DIRECTIVE), "Daemon response flush delay."),
+    o("memory-limit", One, "BYTES", Timeouts, Rwsgi,
+      "Recycle a daemon process gracefully when its resident memory exceeds this many bytes (memory-limit=)."),
     // Python
     o("python-home", One, "DIRECTORY-PATH", Python, Rwsgi,
       "Python prefix or virtualenv for the application (WSGIPythonHome; default: $VIRTUAL_ENV if set, \
        else the Python the module was built against)."),
     o("python-path", One, "DIRECTORY-PATH", Python, Supported,
       "Directory added to the front of sys.path (repeatable)."),
-    o("working-directory", One, "DIRECTORY-PATH", Python, Partial("embedded mode: put on sys.path, httpd's cwd is not changed"),
-      "Directory the application imports from (default: the current directory)."),
-    o("reload-on-changes", Flag, "", Python, Partial("rwsgi-express polls .py files and gracefully restarts httpd"),
+    o("working-directory", One, "DIRECTORY-PATH", Python,
+      Partial("with --embedded-mode: put on sys.path only, httpd's cwd is not changed"),
+      "Working directory of the daemon processes and first entry of sys.path (home=; default: the current \
+       directory)."),
+    o("reload-on-changes", Flag, "", Python,
+      Partial("rwsgi-express polls .py files and gracefully restarts httpd, which restarts the daemon processes"),
       "Restart the application when a Python file of it changes (start-server only)."),
     o("disable-reloading", Flag, "", Python, Supported,
       "Do not reload the script when it changes (WSGIScriptReloading Off)."),
@@ -264,9 +302,9 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
     o("passenv", One, "KEY", Python, Supported,
       "Pass a variable of rwsgi-express's environment into the WSGI environ (PassEnv; repeatable)."),
     o("locale", One, "NAME", Python, Supported,
-      "Locale of the httpd processes (LANG and LC_ALL), for example C.UTF-8."),
+      "Locale of the httpd and daemon processes (LANG and LC_ALL; locale=), for example C.UTF-8."),
     o("lang", One, "NAME", Python, Supported,
-      "LANG of the httpd processes."),
+      "LANG of the httpd and daemon processes (lang=)."),
     o("envvars-script", One, "FILE-PATH", Python, Supported,
       "Shell script sourced before httpd starts (by start-server and by SERVER_ROOT/apachectl)."),
     o("python-eggs", One, "DIRECTORY-PATH", Python, Supported,
@@ -353,10 +391,12 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
       "Stay the parent of httpd and forward signals even without a terminal (default: exec httpd)."),
     o("shell-executable", One, "FILE-PATH", Installation, NotYet("apachectl always uses /bin/sh"),
       "Shell for the generated scripts."),
-    o("process-name", One, "NAME", Installation, DAEMON,
-      "Display name of the daemon processes."),
-    o("socket-prefix", One, "DIRECTORY-PATH", Installation, DAEMON,
-      "Directory of the daemon sockets."),
+    o("process-name", One, "NAME", Installation,
+      Partial("names httpd when rwsgi-express starts it, not when apachectl does"),
+      "Name of the httpd parent process (its argv[0], what ps shows); the daemon processes are titled \
+       (wsgi:GROUP)."),
+    o("socket-prefix", One, "DIRECTORY-PATH", Installation, Supported,
+      "Directory for the daemon sockets (WSGISocketPrefix DIRECTORY-PATH/rwsgi; default: SERVER_ROOT/run)."),
     // Development
     o("debug-mode", Flag, "", Development, NotYet("not built yet"), "Single-process debug mode."),
     o("enable-debugger", Flag, "", Development, NotYet("not built yet"), "Post-mortem debugger."),
@@ -371,10 +411,10 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
     o("gdb-executable", One, "FILE-PATH", Development, NotYet("not built yet"), "Path of gdb."),
     o("enable-docs", Flag, "", Development, NotYet("not built yet"), "Serve the mod_wsgi documentation."),
     o("with-cgi", Flag, "", Development, NotYet("not built yet"), "Run CGI scripts of the document root."),
-    o("service-script", Two, "NAME SCRIPT-PATH", Development, DAEMON, "Run a managed service script."),
-    o("service-user", Two, "NAME USERNAME", Development, DAEMON, "User of a service script."),
-    o("service-group", Two, "NAME GROUP", Development, DAEMON, "Group of a service script."),
-    o("service-log-file", Two, "NAME FILE-NAME", Development, DAEMON, "Log file of a service script."),
+    o("service-script", Two, "NAME SCRIPT-PATH", Development, NotYet(NO_SERVICES), "Run a managed service script."),
+    o("service-user", Two, "NAME USERNAME", Development, NotYet(NO_SERVICES), "User of a service script."),
+    o("service-group", Two, "NAME GROUP", Development, NotYet(NO_SERVICES), "Group of a service script."),
+    o("service-log-file", Two, "NAME FILE-NAME", Development, NotYet(NO_SERVICES), "Log file of a service script."),
 ];
 
 /// Options of the small subcommands (module-config, install-module, module-location).
@@ -410,7 +450,6 @@ pub fn markdown_table() -> String {
         let (state, note) = match spec.state {
             Supported => ("supported", String::new()),
             Partial(n) => ("partial", n.to_string()),
-            NeedsDaemonMode => ("not yet", "needs daemon mode, which is not built yet".to_string()),
             NotYet(n) => ("not yet", n.to_string()),
             Rwsgi => ("supported (rwsgi only)", "not a mod_wsgi-express option".to_string()),
         };
@@ -434,6 +473,14 @@ mod tests {
             assert!(seen.insert(spec.name), "duplicate option --{}", spec.name);
             assert!(!spec.name.starts_with('-'));
             assert_eq!(spec.arity == Flag, spec.metavar.is_empty(), "--{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn daemon_only_options_exist_and_are_built() {
+        for name in DAEMON_ONLY {
+            let spec = SERVER_OPTIONS.iter().find(|s| s.name == *name).expect("in the table");
+            assert!(!matches!(spec.state, NotYet(_)), "--{name}");
         }
     }
 

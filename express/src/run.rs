@@ -53,6 +53,8 @@ pub struct Httpd<'a> {
     pub startup_log: Option<&'a Path>,
     /// A shell script sourced first (--envvars-script); httpd then replaces the shell, keeping its PID.
     pub source: Option<&'a Path>,
+    /// argv[0] of httpd (--process-name); not applied through the shell of --envvars-script.
+    pub arg0: Option<&'a str>,
 }
 
 impl Httpd<'_> {
@@ -64,7 +66,13 @@ impl Httpd<'_> {
                 c.arg("-c").arg(". \"$0\" && exec \"$@\"").arg(script).arg(self.binary);
                 c
             }
-            None => Command::new(self.binary),
+            None => {
+                let mut c = Command::new(self.binary);
+                if let Some(name) = self.arg0 {
+                    c.arg0(name);
+                }
+                c
+            }
         };
         cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd

@@ -103,7 +103,17 @@ pub fn make_dir(path: &Path, mode: u32) -> Result<()> {
 /// Let the httpd children (running as `run`) reach one file in the otherwise private server root: the root
 /// becomes 0710 with the run user's group, the file 0640 with that group. Nobody else gains anything.
 pub fn share_with_run_group(server_root: &Path, file: &Path, run: &RunAs) -> Result<()> {
-    for (path, mode) in [(server_root, 0o710), (file, 0o640)] {
+    share(&[(server_root, 0o710), (file, 0o640)], run)
+}
+
+/// Let the run user pass through the server root (0710) and list one directory in it (0750), both with the run
+/// user's group; nothing else in the server root becomes readable to it.
+pub fn share_dir_with_run_group(server_root: &Path, dir: &Path, run: &RunAs) -> Result<()> {
+    share(&[(server_root, 0o710), (dir, 0o750)], run)
+}
+
+fn share(paths: &[(&Path, u32)], run: &RunAs) -> Result<()> {
+    for &(path, mode) in paths {
         std::os::unix::fs::chown(path, None, Some(run.gid)).map_err(|e| io_context("chown", path, e))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io_context("chmod", path, e))?;
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
+use crate::options_table::{DAEMON_ONLY, NOT_ENFORCED, State};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum App {
@@ -40,6 +41,24 @@ pub struct ReadTimeouts {
     pub body_min_rate: u32,
 }
 
+/// WSGIDaemonProcess options beyond processes/threads. None: not given, the module's default applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DaemonOptions {
+    /// queue-timeout= (mod_wsgi-express's default is 45; 0 turns it off).
+    pub queue_timeout: u32,
+    pub socket_timeout: Option<u32>,
+    pub connect_timeout: Option<u32>,
+    pub inactivity_timeout: Option<u32>,
+    pub graceful_timeout: Option<u32>,
+    pub shutdown_timeout: Option<u32>,
+    pub deadlock_timeout: Option<u32>,
+    pub startup_timeout: Option<u32>,
+    pub restart_interval: Option<u32>,
+    pub listen_backlog: Option<u32>,
+    pub header_buffer_size: Option<u32>,
+    pub memory_limit: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub app: App,
@@ -57,6 +76,15 @@ pub struct Settings {
     pub port: u16,
     pub ssl: Option<Ssl>,
     pub server_name: Option<String>,
+    /// --embedded-mode: the app runs in the httpd children; otherwise (the default) in a WSGIDaemonProcess group.
+    pub embedded: bool,
+    /// Name of the daemon process group (--process-group, default HOST:PORT).
+    pub process_group: String,
+    pub daemon: DaemonOptions,
+    /// --socket-prefix: directory of the daemon sockets.
+    pub socket_prefix: Option<PathBuf>,
+    /// --process-name: argv[0] of httpd.
+    pub process_name: Option<String>,
     pub processes: u32,
     pub threads: u32,
     pub max_clients: Option<u32>,
@@ -68,6 +96,8 @@ pub struct Settings {
     pub compress_responses: bool,
     /// httpd `Timeout`: --socket-timeout, else --request-timeout.
     pub timeout: u32,
+    /// --request-timeout: request-timeout= in daemon mode.
+    pub request_timeout: u32,
     pub read_timeouts: ReadTimeouts,
     pub python_home: Option<PathBuf>,
     pub python_path: Vec<PathBuf>,
@@ -104,6 +134,8 @@ pub struct Settings {
     pub mime_types: Option<PathBuf>,
     pub setup_only: bool,
     pub supervise: bool,
+    /// Things to tell the user before starting (options passed on that the module does not enforce yet).
+    pub warnings: Vec<String>,
 }
 
 /// What the settings depend on besides the command line (passed in so tests control it).
@@ -187,14 +219,44 @@ impl Settings {
             p.all("include-file").into_iter().map(|f| existing(abs(f), "--include-file")).collect::<Result<_>>()?;
 
         let port = port(p.last("port").unwrap_or("8000"), "--port")?;
+        let process_group = match p.last("process-group") {
+            Some(g) => {
+                if !is_group_name(g) {
+                    return Err(Error::usage(format!(
+                        "--process-group {g:?}: use letters, digits and . _ - : @ + only"
+                    )));
+                }
+                g.to_string()
+            }
+            None => format!("{}:{port}", p.last("host").filter(|h| !h.is_empty()).unwrap_or("localhost")),
+        };
         let ssl = ssl_settings(p, &abs, port)?;
 
         let processes = bounded(p.last("processes"), 1, 1, 1000, "--processes")?;
         let threads = bounded(p.last("threads"), 5, 1, 1000, "--threads")?;
         let max_clients = p.last("max-clients").map(|v| bounded(Some(v), 0, 1, 100_000, "--max-clients")).transpose()?;
 
+        let embedded = p.flag("embedded-mode");
+        if embedded && let Some(name) = DAEMON_ONLY.iter().find(|n| p.values.iter().any(|(s, _)| s.name == **n)) {
+            return Err(Error::usage(format!(
+                "--{name} configures the daemon processes, which --embedded-mode turns off: drop one of them"
+            )));
+        }
         let request_timeout = bounded(p.last("request-timeout"), 60, 1, 86_400, "--request-timeout")?;
         let timeout = bounded(p.last("socket-timeout"), request_timeout, 1, 86_400, "--socket-timeout")?;
+        let daemon = daemon_options(p)?;
+        let mut warnings = Vec::new();
+        for (spec, _) in &p.values {
+            if spec.state == State::Partial(NOT_ENFORCED) {
+                let line = format!(
+                    "--{0} is passed on as {0}=, but mod_rwsgi does not enforce it yet",
+                    spec.name
+                );
+                if !warnings.contains(&line) {
+                    warnings.push(line);
+                }
+            }
+        }
         let read_timeouts = ReadTimeouts {
             header: bounded(p.last("header-timeout"), 15, 0, 86_400, "--header-timeout")?,
             header_max: bounded(p.last("header-max-timeout"), 30, 0, 86_400, "--header-max-timeout")?,
@@ -277,6 +339,16 @@ impl Settings {
             port,
             ssl,
             server_name: p.last("server-name").map(str::to_string),
+            embedded,
+            process_group,
+            daemon,
+            socket_prefix: p.last("socket-prefix").map(|d| existing_dir(abs(d), "--socket-prefix")).transpose()?,
+            process_name: match p.last("process-name") {
+                Some(n) if n.is_empty() || n.chars().any(char::is_control) => {
+                    return Err(Error::usage(format!("--process-name {n:?}: empty or contains control characters")));
+                }
+                n => n.map(str::to_string),
+            },
             processes,
             threads,
             max_clients,
@@ -287,6 +359,7 @@ impl Settings {
             chunked_request: p.flag("chunked-request"),
             compress_responses: p.flag("compress-responses"),
             timeout,
+            request_timeout,
             read_timeouts,
             python_home,
             python_path,
@@ -331,6 +404,7 @@ impl Settings {
             mime_types: p.last("mime-types").map(|f| existing(abs(f), "--mime-types")).transpose()?,
             setup_only: p.flag("setup-only"),
             supervise: p.flag("supervise"),
+            warnings,
         };
         for (what, value) in [
             ("--host", &settings.host),
@@ -365,6 +439,40 @@ impl Settings {
             _ => "localhost".to_string(),
         }
     }
+}
+
+/// The WSGIDaemonProcess options, with the module's ranges (so httpd never rejects what passed here).
+fn daemon_options(p: &Parsed) -> Result<DaemonOptions> {
+    const DAY: u32 = 86_400;
+    let opt = |name: &str, min: u32, max: u32| -> Result<Option<u32>> {
+        p.last(name).map(|v| bounded(Some(v), 0, min, max, &format!("--{name}"))).transpose()
+    };
+    Ok(DaemonOptions {
+        queue_timeout: bounded(p.last("queue-timeout"), 45, 0, DAY, "--queue-timeout")?,
+        socket_timeout: opt("socket-timeout", 1, DAY)?,
+        connect_timeout: opt("connect-timeout", 1, DAY)?,
+        inactivity_timeout: opt("inactivity-timeout", 0, DAY)?,
+        graceful_timeout: opt("graceful-timeout", 0, DAY)?,
+        shutdown_timeout: opt("shutdown-timeout", 0, DAY)?,
+        deadlock_timeout: opt("deadlock-timeout", 0, DAY)?,
+        startup_timeout: opt("startup-timeout", 0, DAY)?,
+        restart_interval: opt("restart-interval", 0, DAY)?,
+        listen_backlog: opt("daemon-backlog", 1, 65_535)?,
+        // mod_wsgi-express's 0 means "the default".
+        header_buffer_size: match opt("header-buffer-size", 0, 1 << 20)? {
+            Some(0) | None => None,
+            Some(n) if n < 1024 => {
+                return Err(Error::usage(format!("--header-buffer-size {n}: must be 0 (default) or at least 1024")));
+            }
+            n => n,
+        },
+        memory_limit: p.last("memory-limit").map(|v| number::<u64>(v, "--memory-limit")).transpose()?,
+    })
+}
+
+/// A daemon process group name that is safe in httpd.conf and as a socket file name.
+fn is_group_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-:@+".contains(c))
 }
 
 fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Result<Option<Ssl>> {

@@ -56,7 +56,12 @@ fn bad_values_are_usage_errors_naming_the_option() {
         (vec!["missing.wsgi"], "not found"),
         (vec![], "no application"),
         (vec![APP, "--application-type", "static"], "--application-type"),
-        (vec![APP, "--graceful-timeout", "5"], "daemon mode"),
+        (vec![APP, "--embedded-mode", "--graceful-timeout", "5"], "--embedded-mode"),
+        (vec![APP, "--process-group", "a/b"], "--process-group"),
+        (vec![APP, "--header-buffer-size", "100"], "--header-buffer-size"),
+        (vec![APP, "--connect-timeout", "0"], "--connect-timeout"),
+        (vec![APP, "--memory-limit", "lots"], "--memory-limit"),
+        (vec![APP, "--eviction-timeout", "5"], "not available yet"),
         (vec![APP, "--host", "a b"], "--host"),
     ] {
         let e = settings(&args).expect_err(needle);
@@ -64,6 +69,22 @@ fn bad_values_are_usage_errors_naming_the_option() {
         assert!(!e.to_string().contains('\n'));
         assert_eq!(e.exit_code(), 2);
     }
+}
+
+#[test]
+fn daemon_mode_defaults_like_mod_wsgi_express() {
+    let s = settings(&[APP]).expect("valid");
+    assert!(!s.embedded);
+    assert_eq!(s.process_group, "localhost:8000");
+    assert_eq!((s.request_timeout, s.daemon.queue_timeout, s.daemon.socket_timeout), (60, 45, None));
+    assert!(s.warnings.is_empty());
+    let s = settings(&[APP, "--host", "127.0.0.1", "--port", "9000", "--header-buffer-size", "0"]).expect("valid");
+    assert_eq!((s.process_group.as_str(), s.daemon.header_buffer_size), ("127.0.0.1:9000", None));
+    let s = settings(&[APP, "--deadlock-timeout", "10", "--startup-timeout", "10"]).expect("valid");
+    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    assert!(s.warnings[0].contains("--deadlock-timeout") && s.warnings[0].contains("does not enforce"));
+    let s = settings(&[APP, "--embedded-mode", "--maximum-requests", "5"]).expect("valid");
+    assert!(s.embedded && s.maximum_requests == 5);
 }
 
 #[test]
