@@ -234,6 +234,13 @@ fn group_of(user: &str) -> String {
 }
 
 impl Server {
+    /// A server started by a test itself (e.g. from a packaged layout): stopped and cleaned up like ours.
+    pub fn adopt(root: PathBuf, port: u16, conf: PathBuf, child: Child) -> Server {
+        let mut s = Server { root, port, conf, child: Some(child) };
+        s.wait_ready();
+        s
+    }
+
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -255,7 +262,9 @@ impl Server {
     }
 
     pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.root.join("logs/error_log")).unwrap_or_default()
+        std::fs::read_to_string(self.root.join("logs/error_log"))
+            .or_else(|_| std::fs::read_to_string(self.root.join("logs/error.log")))
+            .unwrap_or_default()
     }
 
     /// Waits up to `secs` for `needle` to appear in error_log.

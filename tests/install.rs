@@ -1,0 +1,80 @@
+//! Issue 7: the Debian install (`./dev install` + `a2enmod rwsgi`) into a scratch copy of /etc/apache2 (never
+//! the machine's own), then httpd started from that tree serves an app through the installed module.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn debian_install_into_a_scratch_tree_serves_an_app() {
+    if !std::path::Path::new("/etc/apache2/mods-available").is_dir() {
+        panic!("this test needs Debian's apache2 package (/etc/apache2)");
+    }
+    let root = common::temp_root("install");
+    common::copy_apps(&root);
+    let etc = root.join("etc/apache2");
+    std::fs::create_dir_all(root.join("etc")).expect("etc");
+    let st = Command::new("cp").arg("-a").arg("/etc/apache2").arg(&etc).status().expect("cp");
+    assert!(st.success());
+    let st = Command::new(common::repo_dir().join("dev")).args(["install", "--root"]).arg(&root).status().expect("dev install");
+    assert!(st.success(), "./dev install --root failed");
+    let libexec = common::modules_dir();
+    let installed = root.join(libexec.trim_start_matches('/')).join("mod_rwsgi.so");
+    assert!(installed.is_file(), "module installed at {}", installed.display());
+    let load = std::fs::read_to_string(etc.join("mods-available/rwsgi.load")).expect("rwsgi.load");
+    assert!(load.contains(&installed.display().to_string()), "{load}");
+    assert!(etc.join("mods-available/rwsgi.conf").is_file());
+
+    // a2enmod works on the scratch tree.
+    let out = Command::new("a2enmod").arg("rwsgi").env("APACHE_CONFDIR", &etc).output().expect("a2enmod");
+    assert!(out.status.success(), "a2enmod: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(etc.join("mods-enabled/rwsgi.load").exists());
+
+    let port = common::free_port();
+    std::fs::write(etc.join("ports.conf"), format!("Listen 127.0.0.1:{port}\n")).expect("ports");
+    for e in std::fs::read_dir(etc.join("sites-enabled")).expect("sites").flatten() {
+        let _ = std::fs::remove_file(e.path());
+    }
+    let apps = root.join("apps");
+    std::fs::write(
+        etc.join("sites-enabled/app.conf"),
+        format!(
+            "<VirtualHost 127.0.0.1:{port}>\nServerName app.test\nWSGIDaemonProcess app processes=1 threads=4\nWSGIScriptAlias / {0}/hello.wsgi process-group=app application-group=%{{GLOBAL}}\n<Directory {0}>\nRequire all granted\n</Directory>\n</VirtualHost>\n",
+            apps.display()
+        ),
+    )
+    .expect("site");
+    for d in ["run", "lock", "logs"] {
+        std::fs::create_dir_all(root.join(d)).expect("dir");
+    }
+    let user = common::run_user();
+    let env = [
+        ("APACHE_CONFDIR", etc.display().to_string()),
+        ("APACHE_RUN_USER", user.to_string()),
+        ("APACHE_RUN_GROUP", user.to_string()),
+        ("APACHE_PID_FILE", root.join("run/apache2.pid").display().to_string()),
+        ("APACHE_RUN_DIR", root.join("run").display().to_string()),
+        ("APACHE_LOCK_DIR", root.join("lock").display().to_string()),
+        ("APACHE_LOG_DIR", root.join("logs").display().to_string()),
+    ];
+    let conf = etc.join("apache2.conf");
+    let check = Command::new(common::httpd_bin()).arg("-d").arg(&etc).arg("-f").arg(&conf).arg("-t").envs(env.iter().map(|(k, v)| (*k, v))).output().expect("-t");
+    assert!(check.status.success(), "config test of the installed tree: {}", String::from_utf8_lossy(&check.stderr));
+    use std::os::unix::process::CommandExt;
+    let child = Command::new(common::httpd_bin())
+        .arg("-d")
+        .arg(&etc)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-DFOREGROUND")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start httpd");
+    let s = common::Server::adopt(root.clone(), port, conf, child);
+    let r = s.get("/");
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello World!"), "{}", s.error_log());
+    assert!(s.error_log().contains("mod_rwsgi/"), "the installed module is loaded: {}", s.error_log());
+}
