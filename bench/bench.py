@@ -686,6 +686,10 @@ def main():
         raise SystemExit(f'{src_so} is missing: build it with ./dev build (or set RWSGI_MODULE)')
     rwsgi_so = root / 'mod_rwsgi.so'
     shutil.copy(src_so, rwsgi_so)
+    git = subprocess.run(['git', '-C', str(REPO), 'log', '-1', '--format=%h %s'], text=True, capture_output=True).stdout
+    rwsgi_desc = (f'{src_so} (sha256 {hashlib.sha256(rwsgi_so.read_bytes()).hexdigest()[:12]}, built '
+                  f'{datetime.datetime.fromtimestamp(src_so.stat().st_mtime, datetime.timezone.utc):%Y-%m-%d %H:%M} '
+                  f'UTC; tree at {git.strip()})')
     os.chmod(rwsgi_so, 0o755)
     write_tree(root, venv)
     ctx = {
@@ -725,7 +729,6 @@ def main():
             configs.append((f'{s.label}: httpd.conf', s.config_text()))
         else:
             configs.append((f'{s.label}: command', ' '.join(s.command())))
-    git = subprocess.run(['git', '-C', str(REPO), 'log', '-1', '--format=%h %s'], text=True, capture_output=True).stdout
     meta = {
         'command': 'bench/run' + (' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''),
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
@@ -733,9 +736,7 @@ def main():
         'httpd_version': run([ctx['httpd'], '-v']).splitlines()[0].split(':', 1)[1].strip(),
         'python': run(['/usr/bin/python3', '-V']).strip(), 'packages': venv_versions(venv),
         'wrk': (subprocess.run(['wrk', '-v'], text=True, capture_output=True).stdout.split('[')[0].strip() or 'wrk'),
-        'rwsgi': f'{src_so} (sha256 {hashlib.sha256(src_so.read_bytes()).hexdigest()[:12]}, '
-                 f'built {datetime.datetime.fromtimestamp(src_so.stat().st_mtime, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; '
-                 f'tree at {git.strip()})',
+        'rwsgi': rwsgi_desc,
         'rounds': args.rounds, 'duration': args.duration, 'warmup': args.warmup, 'threads': args.threads,
         'rss_requests': args.rss_requests, 'max_keepalive': args.max_keepalive,
         'wall': time.monotonic() - t_start,

@@ -21,6 +21,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 
 
+def parse_script(text):
+    """perf script output -> list of stacks, each a list of 'symbol (dso)' from the root (thread start) to the leaf."""
+    stacks = []
+    for block in text.split('\n\n'):
+        lines = [ln.strip() for ln in block.strip().splitlines()]
+        if len(lines) < 2:
+            continue
+        frames = []
+        for ln in lines[1:]:
+            parts = ln.split(' ', 1)
+            if len(parts) < 2:
+                continue
+            sym, _, dso = parts[1].rpartition(' (')
+            dso = os.path.basename(dso.rstrip(')'))
+            if sym in ('[unknown]', ''):
+                sym = '?'
+            frames.append(f'{sym} [{dso}]')
+        stacks.append(frames[::-1])
+    return stacks
+
+
+def summarise(stacks, root_symbol, depth):
+    """Inclusive % of all samples of the server's processes: top functions, then the call tree under root_symbol."""
+    n = len(stacks) or 1
+    incl = {}
+    for st in stacks:
+        for f in set(st):
+            incl[f] = incl.get(f, 0) + 1
+    out = [f'{len(stacks)} samples (cpu-clock) over every thread of the server process tree\n',
+           'Top functions by inclusive share of all samples:']
+    for f, c in sorted(incl.items(), key=lambda kv: -kv[1])[:60]:
+        if not f.startswith('?'):
+            out.append(f'  {100 * c / n:6.2f}%  {f}')
+    # Call tree below root_symbol: merge all occurrences (outermost one per sample), children up to depth.
+    tree = {}
+    under = 0
+    for st in stacks:
+        idx = next((i for i, f in enumerate(st) if f.startswith(root_symbol + ' ')), None)
+        if idx is None:
+            continue
+        under += 1
+        node = tree
+        for f in st[idx + 1:idx + 1 + depth]:
+            entry = node.setdefault(f, [0, {}])
+            entry[0] += 1
+            node = entry[1]
+    out.append(f'\nCall tree under {root_symbol}: {100 * under / n:.2f}% of all samples '
+               '(each line: inclusive % of all samples; children below 0.3% omitted)')
+
+    def walk(node, indent):
+        for f, (c, kids) in sorted(node.items(), key=lambda kv: -kv[1][0]):
+            if 100 * c / n < 0.3:
+                continue
+            out.append(f'{"  " * indent}{100 * c / n:6.2f}%  {f}')
+            walk(kids, indent + 1)
+    walk(tree, 1)
+    return '\n'.join(out) + '\n'
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--server', default='rwsgi', choices=['static', 'rwsgi', 'mod_wsgi', 'gunicorn'])
@@ -28,6 +87,9 @@ def main():
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--freq', type=int, default=999)
     ap.add_argument('--out', default=str(bench.BENCH / 'results/profile'))
+    ap.add_argument('--root-symbol', default='mod_rwsgi::apache::module::handler',
+                    help='the function whose call tree summary.txt breaks down')
+    ap.add_argument('--depth', type=int, default=4)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,6 +122,11 @@ def main():
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+    script = subprocess.run(['perf', 'script', '-i', str(out / 'perf.data'), '-F', 'comm,tid,period,ip,sym,dso',
+                             '--no-inline'], capture_output=True, text=True, check=True).stdout
+    summary = summarise(parse_script(script), args.root_symbol, args.depth)
+    (out / 'summary.txt').write_text(summary)
+    print(summary)
     common = ['perf', 'report', '-i', str(out / 'perf.data'), '--stdio']
     with open(out / 'report-children.txt', 'w') as f:
         subprocess.run(common + ['--children', '-g', 'none', '--percent-limit', '0.5',
