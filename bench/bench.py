@@ -370,11 +370,9 @@ class RwsgiDaemon(ApacheServer):
     kind = 'rwsgi-daemon'
     label = 'rwsgi daemon'
     description = 'mod_rwsgi, daemon mode: 2 processes x 4 threads'
-    daemon_lines = ('WSGIDaemonProcess bench processes=2 threads=4\nWSGIProcessGroup bench\n')
-
     def config_text(self):
         return self.wsgi_conf(f'LoadModule rwsgi_module {self.ctx["rwsgi_so"]}\nWSGIPythonHome {self.ctx["venv"]}\n',
-                              self.daemon_lines)
+                              daemon_lines(self))
 
     def available(self):
         return daemon_probe(self)
@@ -386,11 +384,17 @@ class ModWsgiDaemon(ApacheServer):
     description = 'mod_wsgi, daemon mode: 2 processes x 4 threads'
 
     def config_text(self):
-        return self.wsgi_conf(self.ctx['mod_wsgi_config'], RwsgiDaemon.daemon_lines)
+        return self.wsgi_conf(self.ctx['mod_wsgi_config'], daemon_lines(self))
 
     def available(self):
         # Only worth measuring next to rwsgi's daemon mode.
         return self.ctx['rwsgi_daemon_reason']
+
+
+def daemon_lines(server):
+    # Sockets in the server root (mod_wsgi's compiled-in default, /var/run/apache2, is shared with the system's httpd).
+    return (f'WSGISocketPrefix {server.root}/run/wsgi\n'
+            'WSGIDaemonProcess bench processes=2 threads=4\nWSGIProcessGroup bench\n')
 
 
 def daemon_probe(server):
