@@ -69,6 +69,19 @@ impl Brigade {
         self.pass(req)
     }
 
+    /// Sends all `parts` and the end of the response in one pass (transient buckets: the caller keeps the
+    /// bytes alive for the call).
+    pub fn write_final(&self, req: Request<'_>, parts: &[&[u8]]) -> Result<(), IoError> {
+        for data in parts.iter().filter(|d| !d.is_empty()) {
+            // SAFETY: data outlives this call; filters set transient buckets aside (copy) before returning.
+            let b = unsafe { ffi::apr_bucket_transient_create(data.as_ptr().cast(), data.len(), alloc(req)) };
+            self.push(b);
+        }
+        // SAFETY: fresh EOS bucket.
+        self.push(unsafe { ffi::apr_bucket_eos_create(alloc(req)) });
+        self.pass(req)
+    }
+
     /// Sends `len` bytes of the open file `fd` from `offset` (sendfile where the platform has it). The fd is
     /// duplicated and the duplicate closed when the request pool goes, after httpd has sent the data.
     pub fn send_file(&self, req: Request<'_>, fd: i32, offset: i64, len: i64) -> Result<(), IoError> {

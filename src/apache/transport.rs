@@ -62,6 +62,11 @@ impl Transport for ApacheTransport<'_> {
         self.brigade().abort(req);
     }
 
+    fn write_final(&mut self, parts: &[&[u8]]) -> Result<(), IoError> {
+        let req = self.req;
+        self.brigade().write_final(req, parts)
+    }
+
     fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError> {
         super::io::read_body(self.req, out, max)
     }

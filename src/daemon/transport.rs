@@ -66,6 +66,13 @@ impl Transport for DaemonTransport {
         self.conn.send_with_fd(&frame, fd).map_err(Self::gone)
     }
 
+    fn write_final(&mut self, parts: &[&[u8]]) -> Result<(), IoError> {
+        for p in parts.iter().filter(|p| !p.is_empty()) {
+            self.write(p, false)?;
+        }
+        self.finish()
+    }
+
     fn finish(&mut self) -> Result<(), IoError> {
         self.ended = true;
         self.conn.send(&Frame::End).map_err(Self::gone)

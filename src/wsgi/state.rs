@@ -14,6 +14,8 @@ pub struct Response {
     pub content_length: Option<u64>,
     pub sent: u64,
     pub client_gone: bool,
+    /// The end of the response was sent (write_final).
+    pub finished: bool,
 }
 
 #[derive(Default)]
@@ -113,8 +115,43 @@ impl ReqState {
         })
     }
 
+    /// The whole (remaining) body and the end of the response in one go. Parts beyond a declared
+    /// Content-Length are cut; a body shorter than it ends as an abort.
+    pub fn write_final(&mut self, parts: &[&[u8]]) -> Result<(), OutputError> {
+        self.apply_headers()?;
+        if self.resp.client_gone {
+            return Err(OutputError::Client("the client closed the connection".to_string()));
+        }
+        let mut kept: Vec<&[u8]> = Vec::with_capacity(parts.len());
+        let mut total = self.resp.sent;
+        for p in parts {
+            let n = match self.resp.content_length {
+                Some(cl) => p.len().min(usize::try_from(cl.saturating_sub(total)).unwrap_or(usize::MAX)),
+                None => p.len(),
+            };
+            total += n as u64;
+            kept.push(&p[..n]);
+        }
+        if self.resp.content_length.is_some_and(|cl| total < cl) && !self.transport.header_only() {
+            // Short: send what there is, then the usual truncation path.
+            for p in kept {
+                self.write(p, false)?;
+            }
+            return self.finish();
+        }
+        self.resp.sent = total;
+        self.resp.finished = true;
+        self.transport.write_final(&kept).map_err(|e| {
+            self.resp.client_gone = true;
+            OutputError::Client(e.to_string())
+        })
+    }
+
     /// Ends the response: complete, or cut short when a declared Content-Length was not reached.
     pub fn finish(&mut self) -> Result<(), OutputError> {
+        if self.resp.finished {
+            return Ok(());
+        }
         self.apply_headers()?;
         if let Some(cl) = self.resp.content_length {
             if self.resp.sent < cl && !self.transport.header_only() {

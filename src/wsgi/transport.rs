@@ -30,6 +30,14 @@ pub trait Transport: Send {
     fn send_file(&mut self, fd: i32, offset: i64, len: i64) -> Result<(), IoError>;
     /// The response is complete.
     fn finish(&mut self) -> Result<(), IoError>;
+    /// All remaining body parts and the end of the response at once (one pass through httpd's filters; lets
+    /// httpd add Content-Length itself).
+    fn write_final(&mut self, parts: &[&[u8]]) -> Result<(), IoError> {
+        for p in parts {
+            self.write(p, false)?;
+        }
+        self.finish()
+    }
     /// The response was cut short: make that visible to the client.
     fn abort(&mut self);
     /// Appends up to `max` body bytes to `out`; Ok(0) at the end of the body.
