@@ -342,3 +342,20 @@ fn vhost_group_is_private_to_its_vhost() {
     assert_eq!(r.status, 500);
     assert!(s.wait_log("can only be used there", 5));
 }
+
+#[test]
+fn deadlock_timeout_replaces_a_process_whose_gil_is_stuck() {
+    let s = ServerBuilder::new("d-deadlock")
+        .conf("WSGIDaemonProcess site processes=1 threads=2 deadlock-timeout=2 socket-timeout=20\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site")
+        .start();
+    let before = s.daemon_pids("(wsgi:site)");
+    let port = s.port;
+    let stuck = std::thread::spawn(move || common::get(port, "/d/hold-gil").status);
+    assert!(s.wait_log("deadlock-timeout=2", 15), "{}", s.error_log());
+    assert_eq!(stuck.join().expect("stuck request"), 502, "the stuck request fails as a daemon failure");
+    wait_for("a replacement process", 10, || {
+        let now = s.daemon_pids("(wsgi:site)");
+        now.len() == 1 && now != before
+    });
+    assert_eq!(s.get("/d/sleep?0").status, 200);
+}

@@ -29,6 +29,8 @@ struct Busy {
 }
 
 struct State {
+    /// Last time the GIL watchdog thread got the GIL (microseconds since the epoch).
+    gil_tick: AtomicI64,
     stopping: AtomicBool,
     active: AtomicUsize,
     requests: AtomicU64,
@@ -126,6 +128,7 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
     let state = Arc::new(State {
+        gil_tick: AtomicI64::new(now_us()),
         stopping: AtomicBool::new(false),
         active: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
@@ -159,6 +162,15 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
             unsafe { libc::_exit(1) };
         }
     }
+    if python_ok {
+        // deadlock-timeout: a thread that takes the GIL every second; if it cannot, something holds the GIL.
+        let st = state.clone();
+        let _ = std::thread::Builder::new().name("rwsgi-gil-watch".to_string()).spawn(move || loop {
+            let _ = crate::python::with_python(|_, _| ());
+            st.gil_tick.store(now_us(), Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(1));
+        });
+    }
     let _ = index;
     monitor(g, &state, &handled, python_ok)
 }
@@ -190,6 +202,22 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
         }
         if recycle_requested {
             continue;
+        }
+        if python_ok && cfg.deadlock_timeout > 0 {
+            let stalled = (now_us() - state.gil_tick.load(Ordering::SeqCst)) / 1_000_000;
+            if stalled >= cfg.deadlock_timeout as i64 {
+                log::server(
+                    Level::Crit,
+                    &format!(
+                        "mod_rwsgi: deadlock-timeout={}: no thread of daemon process {} (group {}) could take the Python GIL for {stalled} s; the process exits and is replaced",
+                        cfg.deadlock_timeout,
+                        std::process::id(),
+                        cfg.name
+                    ),
+                );
+                // SAFETY: a process whose GIL is stuck cannot drain; end it (the supervisor restarts it).
+                unsafe { libc::_exit(70) };
+            }
         }
         let reason = recycle_reason(g, state);
         if let Some(why) = reason {

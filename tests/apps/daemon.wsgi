@@ -62,3 +62,23 @@ def application(environ, start_response):
         return [str(total).encode()]
     start_response('404 Not Found', [('Content-Type', 'text/plain')])
     return [b'unknown']
+
+
+def _hold_gil_forever():
+    # A C-level busy loop that never releases the GIL (simulates a C extension deadlock).
+    import ctypes
+    libc = ctypes.CDLL(None)
+    libc.sleep.argtypes = [ctypes.c_uint]
+    # ctypes releases the GIL around foreign calls; PyDLL does not.
+    pylibc = ctypes.PyDLL(None)
+    pylibc.sleep.argtypes = [ctypes.c_uint]
+    pylibc.sleep(3600)
+
+
+_original = application
+
+
+def application(environ, start_response):
+    if environ['PATH_INFO'] == '/hold-gil':
+        _hold_gil_forever()
+    return _original(environ, start_response)
