@@ -359,3 +359,16 @@ fn deadlock_timeout_replaces_a_process_whose_gil_is_stuck() {
     });
     assert_eq!(s.get("/d/sleep?0").status, 200);
 }
+
+#[test]
+fn stopping_httpd_stops_every_daemon_process() {
+    let mut s = ServerBuilder::new("d-stop")
+        .conf("WSGIDaemonProcess site processes=3 threads=2 shutdown-timeout=2\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site")
+        .start();
+    assert_eq!(s.get("/d/sleep?0").status, 200);
+    let daemons = s.daemon_pids("(wsgi:site)");
+    let all = s.descendants();
+    assert_eq!(daemons.len(), 3);
+    s.stop();
+    wait_for("every daemon process to exit", 15, || all.iter().all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists() || std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| st.contains(") Z "))));
+}
