@@ -372,3 +372,35 @@ fn stopping_httpd_stops_every_daemon_process() {
     s.stop();
     wait_for("every daemon process to exit", 15, || all.iter().all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists() || std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| st.contains(") Z "))));
 }
+
+#[test]
+fn changed_script_restarts_the_daemon_process() {
+    let b = ServerBuilder::new("d-reload");
+    let script = b.apps().join("live.wsgi");
+    let app = |v: &str| format!("import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v} %d' % os.getpid()]\n");
+    std::fs::write(&script, app("v1")).expect("script");
+    let s = b.conf("WSGIDaemonProcess site processes=1 threads=2\nWSGIScriptAlias /live {apps}/live.wsgi process-group=site").start();
+    let first = s.get("/live").text();
+    assert!(first.starts_with("v1 "), "{first}");
+    std::fs::write(&script, app("v2")).expect("edit");
+    let f = std::fs::File::options().write(true).open(&script).expect("open");
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(2)).expect("mtime");
+    assert!(s.get("/live").text().starts_with("v2 "), "the edit is served at once");
+    assert!(s.wait_log("changed (WSGIScriptReloading)", 5), "{}", s.error_log());
+    let old_pid = first.split(' ').nth(1).unwrap_or_default().to_string();
+    wait_for("a fresh daemon process serving v2", 10, || {
+        let t = s.get("/live").text();
+        t.starts_with("v2 ") && !t.ends_with(&format!(" {old_pid}"))
+    });
+}
+
+#[test]
+fn first_load_by_graceful_restart_starts_daemon_groups() {
+    let b = ServerBuilder::new("d-firstload").without_module().conf("WSGIDaemonProcess site\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site");
+    let full = b.full_config_text();
+    let s = b.start();
+    assert_eq!(s.get("/d/whoami").status, 404, "no module yet");
+    std::fs::write(&s.conf, full).expect("rewrite config");
+    s.apachectl("graceful");
+    wait_for("the daemon group to serve after the graceful restart", 15, || s.get("/d/whoami").status == 200);
+}

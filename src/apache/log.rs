@@ -65,6 +65,8 @@ thread_local! {
 }
 
 /// Marks the request this thread serves until the guard is dropped: Python output is tagged with it.
+// The tag is boxed so that its address stays fixed while CURRENT_TAG points at it.
+#[allow(clippy::box_collection)]
 pub struct CurrentRequest {
     prev: *const ffi::request_rec,
     prev_tag: *const String,

@@ -184,7 +184,7 @@ unsafe extern "C" fn post_config(
         unsafe { ffi::ap_add_version_component(pconf, super::pstrdup(pconf, component.as_bytes())) };
         // SAFETY: s is the main server httpd passes to post_config.
         let main = unsafe { super::process::Server::from_raw(s) };
-        if main.kept("started").is_some() {
+        if !super::process::preliminary_config_pass() {
             for f in crate::checks::run(main) {
                 log::server(f.level, &format!("mod_rwsgi: {}", f.message));
             }

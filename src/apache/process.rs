@@ -11,7 +11,7 @@ use crate::ffi;
 pub fn apache_identity() -> (u32, u32, String) {
     // SAFETY: ap_unixd_config is a plain global set while reading the config; read-only afterwards.
     unsafe {
-        let c = &*(&raw const ffi::ap_unixd_config);
+        let c = (&raw const ffi::ap_unixd_config).read();
         let name = cstr_bytes(c.user_name).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         (c.user_id, c.group_id, name)
     }
@@ -74,6 +74,14 @@ impl Server {
             ffi::apr_pool_userdata_set(v as *const c_void, k, None, pool);
         }
     }
+}
+
+/// True during httpd's first, preliminary configuration pass at start-up (before it re-reads the config
+/// for real): nothing long-lived may be started then. A module first loaded by a graceful restart never sees
+/// this pass, which is why this asks httpd instead of remembering a flag.
+pub fn preliminary_config_pass() -> bool {
+    // SAFETY: ap_state_query only reads httpd's state.
+    unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE) == ffi::AP_SQ_MS_CREATE_PRE_CONFIG }
 }
 
 /// The runtime directory (DefaultRuntimeDir) joined with `name`.

@@ -37,7 +37,6 @@ pub struct FileInfo {
     pub kind: FileKind,
     /// Modification time in microseconds since the epoch.
     pub mtime: i64,
-    pub size: i64,
 }
 
 impl<'r> Request<'r> {
@@ -110,9 +109,6 @@ impl<'r> Request<'r> {
     pub fn header_only(&self) -> bool {
         self.rec().header_only != 0
     }
-    pub fn is_initial(&self) -> bool {
-        self.rec().main.is_null()
-    }
     /// Request start time in microseconds since the epoch.
     pub fn request_time(&self) -> i64 {
         self.rec().request_time
@@ -126,7 +122,7 @@ impl<'r> Request<'r> {
             0 => FileKind::Missing,
             _ => FileKind::Other,
         };
-        FileInfo { kind, mtime: f.mtime, size: f.size }
+        FileInfo { kind, mtime: f.mtime }
     }
 
     pub fn header_in(&self, name: &CStr) -> Option<&'r [u8]> {
@@ -198,14 +194,6 @@ impl<'r> Request<'r> {
         unsafe { ffi::ap_set_content_length(self.raw(), n) };
     }
 
-    pub fn client_port(&self) -> u16 {
-        let a = self.rec().useragent_addr;
-        if a.is_null() {
-            return 0;
-        }
-        // SAFETY: useragent_addr points to a live apr_sockaddr_t.
-        unsafe { (*a).port }
-    }
 
     pub fn connection_aborted(&self) -> bool {
         // SAFETY: every request has a live connection.
@@ -222,9 +210,6 @@ impl<'r> Request<'r> {
         log::request_raw(self.raw(), level, 0, msg);
     }
 
-    pub fn log_status(&self, level: Level, status: i32, msg: &str) {
-        log::request_raw(self.raw(), level, status, msg);
-    }
 
     /// mod_rwsgi's per-directory config for this request.
     pub fn dir_config(&self) -> Option<&'r DirConfig> {
@@ -257,10 +242,6 @@ impl<'r> Request<'r> {
         opts & ffi::OPT_EXECCGI != 0
     }
 
-    pub fn set_path_info(&self, p: &[u8]) {
-        // SAFETY: copied into r->pool.
-        unsafe { (*self.raw()).path_info = pstrdup(self.pool(), p) };
-    }
 
     pub(crate) fn pool_ptr(&self) -> *mut ffi::apr_pool_t {
         self.pool()
@@ -278,16 +259,7 @@ impl<'r> Request<'r> {
         self.rec().input_filters
     }
 
-    /// Limit set by LimitRequestBody (0 = unlimited).
-    pub fn limit_request_body(&self) -> i64 {
-        // SAFETY: live request.
-        unsafe { ffi::ap_get_limit_req_body(self.raw()) }
-    }
 
-    pub fn server_banner() -> &'static [u8] {
-        // SAFETY: httpd returns a static string.
-        unsafe { cstr_bytes(ffi::ap_get_server_banner()) }.unwrap_or(b"Apache")
-    }
 }
 
 /// The httpd version as "2.4.71".

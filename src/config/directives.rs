@@ -73,7 +73,7 @@ pub const DIRECTIVES: &[Directive] = &[
         parse: |ctx, args| {
             let alias = parse::script_alias(args, |p| std::path::Path::new(p).is_dir())?;
             if let Some(g) = alias.options.process_group.as_deref() {
-                if g != "%{GLOBAL}" && !ctx.defined_groups.iter().any(|d| d == g) {
+                if g != "%{GLOBAL}" && !ctx.defined_groups.iter().any(|d| d.as_str() == g) {
                     return Err(format!(
                         "process-group={g} names no daemon process group defined so far: put \"WSGIDaemonProcess {g} ...\" before this line"
                     ));
@@ -150,7 +150,7 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Define a daemon process group that runs apps in its own processes",
         parse: |ctx, args| {
             let g = super::daemon::parse(args)?;
-            if ctx.defined_groups.iter().any(|d| *d == g.name) {
+            if ctx.defined_groups.contains(&g.name) {
                 return Err(format!("a daemon process group named {:?} is already defined (names are unique server-wide)", g.name));
             }
             if !g.ignored.is_empty() {

@@ -58,13 +58,12 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
     let _ = sock.set_read_timeout(Some(Duration::from_secs(socket_timeout)));
     let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));
     let mut conn = Conn::new(sock);
-    let daemon_pid = conn.peer().map_or(0, |(pid, _)| pid);
     let sent = conn
         .queue(&Frame::Hello { version: VERSION, secret: table.secret })
         .and_then(|_| conn.queue(&Frame::Request(head.clone())))
         .and_then(|_| conn.flush());
     if let Err(e) = sent {
-        req.log(Level::Error, &format!("mod_rwsgi: sending the request to daemon process {daemon_pid} of group {name} failed: {e}"));
+        req.log(Level::Error, &format!("mod_rwsgi: sending the request to daemon group {name} failed: {e}"));
         return ffi::HTTP_BAD_GATEWAY;
     }
     let mut t = ApacheTransport::new(req);
@@ -86,10 +85,10 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     } else {
                         format!("socket-timeout={socket_timeout} s")
                     };
-                    format!("timeout ({which}) waiting for daemon process {daemon_pid} of group {name}")
+                    format!("timeout ({which}) waiting for daemon group {name}")
                 } else {
                     format!(
-                        "daemon process {daemon_pid} of group {name} closed the connection {} ({e}); it crashed or was killed (see the supervisor's log line)",
+                        "a daemon process of group {name} closed the connection {} ({e}); it crashed or was killed (the supervisor's log line names the process and the signal)",
                         if started { "mid-response" } else { "before responding" }
                     )
                 };
@@ -114,7 +113,7 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     Err(IoError::ClientGone(msg)) => Frame::BodyError { status: 400, message: msg.into_bytes() },
                 };
                 if conn.send(&reply).is_err() {
-                    req.log(Level::Error, &format!("mod_rwsgi: daemon process {daemon_pid} of group {name} went away while reading the request body"));
+                    req.log(Level::Error, &format!("mod_rwsgi: a daemon process of group {name} went away while reading the request body"));
                     return if started { ffi::OK } else { ffi::HTTP_BAD_GATEWAY };
                 }
             }

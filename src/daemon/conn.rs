@@ -95,11 +95,6 @@ impl Conn {
         protocol::encode(frame, &mut bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         super::fdpass::send_with_fd(&self.sock, &bytes, fd)
     }
-
-    /// The peer's (pid, uid) from SO_PEERCRED.
-    pub fn peer(&self) -> Option<(i32, u32)> {
-        peer_cred(&self.sock)
-    }
 }
 
 pub fn peer_cred(sock: &UnixStream) -> Option<(i32, u32)> {

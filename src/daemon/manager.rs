@@ -211,7 +211,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
         }
     }
     // The first post_config of a start is a dry run (httpd then re-reads the config): start nothing yet.
-    let first = main.kept("started").is_none();
+    let first = process::preliminary_config_pass();
     main.keep("started", "1");
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = None;
     if defs.is_empty() || first {

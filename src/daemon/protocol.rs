@@ -9,6 +9,8 @@
 #![deny(unsafe_code)]
 
 pub const MAGIC: [u8; 4] = *b"RWSG";
+/// Name/value pairs (environ, response headers) as bytes.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 pub const VERSION: u8 = 1;
 pub const SECRET_LEN: usize = 32;
 /// Upper bound of one frame's payload (a body or response chunk, or the whole request head).
@@ -201,7 +203,7 @@ impl<'a> Reader<'a> {
         let n = self.u32()? as usize;
         Ok(self.take(n)?.to_vec())
     }
-    fn pairs(&mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DecodeError> {
+    fn pairs(&mut self) -> Result<Pairs, DecodeError> {
         let n = self.u32()? as usize;
         // Each pair needs at least 8 bytes: refuse counts the payload cannot hold before allocating.
         if n > self.buf.len() / 8 {

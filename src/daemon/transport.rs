@@ -1,8 +1,6 @@
 //! The daemon side of a request: the WSGI `Transport` over the socket to the httpd child. Response frames are
 //! queued and written in batches (at a flush, at 256 KiB, at the end); body bytes are pulled with `Read`.
 
-use std::os::fd::AsRawFd;
-
 use super::conn::Conn;
 use super::protocol::{Frame, MAX_FRAME};
 use crate::apache::log::{self, Level};
@@ -121,8 +119,3 @@ impl Transport for DaemonTransport {
     }
 }
 
-impl DaemonTransport {
-    pub fn raw_fd(&self) -> i32 {
-        self.conn.sock.as_raw_fd()
-    }
-}

@@ -64,7 +64,7 @@ fn prepare_environment(g: &GroupRuntime) {
             let _ = std::env::set_current_dir("/");
         }
     }
-    // SAFETY (set_var): no other threads exist yet in this process.
+    // SAFETY: set_var is sound here: no other threads exist yet in this process.
     unsafe {
         for (k, v) in &g.cfg.env {
             std::env::set_var(k, v);
@@ -231,6 +231,11 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
 
 fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
     let cfg = &g.cfg;
+    if let Some(script) = crate::python::loader::take_reloaded() {
+        // The script was re-imported for the request that noticed the change; a fresh process also picks up
+        // every module the script imports.
+        return Some(format!("{} changed (WSGIScriptReloading)", String::from_utf8_lossy(&script)));
+    }
     if let Some(max) = cfg.maximum_requests {
         let n = state.requests.load(Ordering::SeqCst);
         if n >= max {

@@ -18,15 +18,29 @@ pub enum LoadError {
     NoCallable(String),
 }
 
-static CACHE: Mutex<Vec<(Vec<u8>, i64, Py<PyAny>)>> = Mutex::new(Vec::new());
+/// (script path, modification time, module) of every script loaded in this process.
+type Loaded = Vec<(Vec<u8>, i64, Py<PyAny>)>;
+
+static CACHE: Mutex<Loaded> = Mutex::new(Vec::new());
 
 fn cached(py: Python<'_>, path: &[u8], mtime: i64, reloading: bool) -> Option<Py<PyAny>> {
     let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     cache.iter().find(|(p, m, _)| p == path && (!reloading || *m == mtime)).map(|(_, _, module)| module.clone_ref(py))
 }
 
+/// A script that was loaded before was imported again because it changed (or reload_required said so).
+static RELOADED: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+
+/// Which script was re-imported since the last call (daemon processes restart then, like mod_wsgi).
+pub fn take_reloaded() -> Option<Vec<u8>> {
+    RELOADED.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
 fn remember(path: &[u8], mtime: i64, module: Py<PyAny>) {
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.iter().any(|(p, _, _)| p == path) {
+        *RELOADED.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.to_vec());
+    }
     cache.retain(|(p, _, _)| p != path);
     cache.push((path.to_vec(), mtime, module));
 }

@@ -187,7 +187,9 @@ pub fn format_error(py: Python<'_>, rt: &Runtime, err: &PyErr) -> String {
 /// Python's identifier of the current thread (threading.get_ident()).
 pub fn thread_ident(_py: Python<'_>) -> u64 {
     // SAFETY: the caller is attached (holds a Python token).
-    u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64)
+    // c_ulong is u64 on the 64-bit Linux targets httpd runs on.
+    #[allow(clippy::useless_conversion)]
+    u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() })
 }
 
 /// Runs `f` attached to Python on a helper thread, giving up after `secs` (a thread stuck holding the GIL

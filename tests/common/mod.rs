@@ -114,6 +114,7 @@ pub struct ServerBuilder {
     mpm: &'static str,
     threads: u32,
     servers: u32,
+    without_module: bool,
 }
 
 pub struct Server {
@@ -127,7 +128,7 @@ impl ServerBuilder {
     pub fn new(tag: &str) -> ServerBuilder {
         let root = temp_root(tag);
         copy_apps(&root);
-        ServerBuilder { root, port: free_port(), extra: String::new(), globals: String::new(), mpm: "event", threads: 8, servers: 2 }
+        ServerBuilder { root, port: free_port(), extra: String::new(), globals: String::new(), mpm: "event", threads: 8, servers: 2, without_module: false }
     }
 
     pub fn apps(&self) -> PathBuf {
@@ -145,6 +146,12 @@ impl ServerBuilder {
     pub fn global(mut self, text: &str) -> Self {
         self.globals.push_str(&self.expand(text));
         self.globals.push('\n');
+        self
+    }
+
+    /// Starts httpd without mod_rwsgi (and without the `conf` lines) — to load it later with a graceful restart.
+    pub fn without_module(mut self) -> Self {
+        self.without_module = true;
         self
     }
 
@@ -175,19 +182,26 @@ impl ServerBuilder {
                 self.servers * self.threads
             ),
         };
+        let module_line = if self.without_module { String::new() } else { format!("LoadModule rwsgi_module {}\n", module_path().display()) };
+        let extra = if self.without_module { "" } else { self.extra.as_str() };
         format!(
             "ServerRoot {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\nErrorLog {root}/logs/error_log\n\
              LogLevel info\nServerName 127.0.0.1\nDefaultRuntimeDir {root}/run\nMutex file:{root}/run default\n{user}\
              LoadModule mpm_{mpm}_module {mods}/mod_mpm_{mpm}.so\n{mpm_conf}\
              <IfModule !mod_authz_core.c>\nLoadModule authz_core_module {mods}/mod_authz_core.so\n</IfModule>\n\
-             {globals}LoadModule rwsgi_module {module}\n\
+             {globals}{module_line}\
              <Directory {root}/apps>\nRequire all granted\n</Directory>\n{extra}",
             port = self.port,
             mpm = self.mpm,
             globals = self.globals,
-            module = module_path().display(),
-            extra = self.extra,
         )
+    }
+
+    /// The full configuration (with mod_rwsgi and every `conf` line), e.g. to write before a graceful restart.
+    pub fn full_config_text(&self) -> String {
+        let mut b = ServerBuilder { root: self.root.clone(), port: self.port, extra: self.extra.clone(), globals: self.globals.clone(), mpm: self.mpm, threads: self.threads, servers: self.servers, without_module: false };
+        b.without_module = false;
+        b.config_text()
     }
 
     fn write_conf(&self) -> PathBuf {
