@@ -404,3 +404,32 @@ fn first_load_by_graceful_restart_starts_daemon_groups() {
     s.apachectl("graceful");
     wait_for("the daemon group to serve after the graceful restart", 15, || s.get("/d/whoami").status == 200);
 }
+
+#[test]
+fn a_group_cannot_reach_another_groups_socket() {
+    let s = ServerBuilder::new("d-isolate")
+        .conf("WSGIDaemonProcess one\nWSGIDaemonProcess two\nWSGIScriptAlias /one {apps}/daemon.wsgi process-group=one\nWSGIScriptAlias /two {apps}/daemon.wsgi process-group=two")
+        .start();
+    assert_eq!(s.get("/one/sleep?0").status, 200);
+    assert_eq!(s.get("/two/sleep?0").status, 200);
+    for pid in s.daemon_pids("(wsgi:one)") {
+        let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("fds")
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|l| l.display().to_string())
+            .collect();
+        let sockets = fds.iter().filter(|l| l.starts_with("socket:")).count();
+        // Its own listening socket plus at most the connections it serves; never group two's listener:
+        // compare the socket inodes with the ones group two's processes listen on.
+        let two: Vec<String> = s
+            .daemon_pids("(wsgi:two)")
+            .iter()
+            .flat_map(|p| std::fs::read_dir(format!("/proc/{p}/fd")).into_iter().flatten().flatten().filter_map(|e| std::fs::read_link(e.path()).ok()))
+            .map(|l| l.display().to_string())
+            .filter(|l| l.starts_with("socket:"))
+            .collect();
+        let shared: Vec<&String> = fds.iter().filter(|l| l.starts_with("socket:") && two.contains(l)).collect();
+        assert!(shared.is_empty(), "group one's process {pid} shares sockets with group two: {shared:?} ({sockets} sockets)");
+    }
+}

@@ -112,6 +112,13 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
     let parent = unsafe { libc::getppid() };
     detach_from_parent(parent);
     crate::apache::process::close_listeners();
+    // Other groups' sockets must not be reachable from this group's (possibly differently privileged) code.
+    for other in &table.groups {
+        if other.listen_fd != g.listen_fd {
+            // SAFETY: closing an inherited descriptor this process does not use.
+            unsafe { libc::close(other.listen_fd) };
+        }
+    }
     set_name(&format!("rwsgi:{}", g.cfg.name));
     if let Err(e) = drop_privileges(g) {
         log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: {e}", g.cfg.name));
