@@ -164,3 +164,25 @@ fn graceful_restart_five_times_with_requests_after_each() {
     assert_eq!(s.error_log().matches("AH00493").count(), 5);
     assert!(!s.error_log().contains("exit signal"), "{}", s.error_log());
 }
+
+#[test]
+fn module_exports_only_its_record_and_pins_libpython() {
+    let so = common::module_path();
+    let out = std::process::Command::new("nm").args(["-D", "--defined-only"]).arg(&so).output().expect("nm");
+    let exported: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect();
+    assert_eq!(exported, vec!["rwsgi_module".to_string()], "exported symbols");
+    let out = std::process::Command::new("readelf").arg("-d").arg(&so).output().expect("readelf");
+    let dynamic = String::from_utf8_lossy(&out.stdout).to_string();
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let libdir = std::process::Command::new(&python)
+        .args(["-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))"])
+        .output()
+        .expect("python");
+    let libdir = String::from_utf8_lossy(&libdir.stdout).trim().to_string();
+    let runpath = dynamic.lines().find(|l| l.contains("RUNPATH") || l.contains("RPATH")).unwrap_or_default();
+    assert!(runpath.contains(&libdir), "RUNPATH names {libdir}: {runpath}");
+    assert!(dynamic.contains("libpython3."), "links libpython: {dynamic}");
+}
