@@ -24,14 +24,18 @@ fn root_without_user_runs_the_app_unprivileged_with_a_warning() {
     let dir = TempDir::new("rootuser");
     let script = dir.apps().join("hello.wsgi");
     let server = Server::start(&dir, &[script.to_str().expect("utf-8")], "/");
-    assert_eq!(server.get("/").0, 200);
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}");
+    let served_by: i32 = common::field(&body, "PID").and_then(|p| p.parse().ok()).expect("PID");
+    assert_ne!(uid_of(served_by), Some(0), "the daemon process that ran the app runs as root");
+    assert_ne!(common::field(&body, "UID"), Some("0"));
     let logs = server.logs();
     assert!(logs.contains("warning: running as root without --user"), "{logs}");
     assert!(server.stdout().contains("Running As         : "), "{}", server.stdout());
     let httpd = server.httpd_pid().expect("pid");
     common::wait_until(Duration::from_secs(5), || !common::children_of(httpd).is_empty());
-    let children = common::children_of(httpd);
-    assert!(!children.is_empty());
+    let children = common::descendants_of(httpd);
+    assert!(children.contains(&served_by), "the daemon process is below httpd");
     for child in children {
         assert_ne!(uid_of(child), Some(0), "httpd child {child} runs as root");
     }

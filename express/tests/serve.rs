@@ -22,13 +22,15 @@ fn serves_a_script_and_prints_the_banner() {
     assert!(body.contains("SCRIPT_NAME=\n"), "mounted at / gives SCRIPT_NAME ''\n{body}");
     assert!(body.contains("PATH_INFO=/some/path\n"), "{body}");
     assert!(body.contains("SETENV=from setenv\n"), "{body}");
+    let group = format!("127.0.0.1:{}", server.port);
+    assert_eq!(common::field(&body, "PROCESS_GROUP"), Some(group.as_str()), "daemon mode is the default: {body}");
     let banner = server.stdout();
     for needle in [
         format!("Server URL         : http://127.0.0.1:{}/", server.port).as_ref(),
         "Server Root        : ",
         "Server Conf        : ",
         "Error Log File     : ",
-        "Operating Mode     : embedded",
+        "Operating Mode     : daemon",
         "Request Capacity   : 5 (1 process * 5 threads)",
         "Request Timeout    : 60 (seconds)",
         "Control Script     : ",

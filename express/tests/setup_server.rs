@@ -46,11 +46,21 @@ fn setup_server_then_apachectl_start_and_stop() {
     let (status, body) = http_get(port, "/").expect("answer");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("hello from rwsgi-express"));
+    let daemon_pid = |body: &str| common::field(body, "PID").and_then(|p| p.parse::<i32>().ok()).expect("PID");
+    let before = daemon_pid(&body);
+    assert!(common::cmdline(before).starts_with("(wsgi:"), "daemon mode: {}", common::cmdline(before));
     let pid: i32 = std::fs::read_to_string(sr.join("httpd.pid")).expect("pid").trim().parse().expect("number");
     ctl("graceful");
-    assert!(wait_until(Duration::from_secs(20), || http_get(port, "/").is_some_and(|(s, _)| s == 200)));
+    // A graceful restart also replaces the daemon processes (new code is loaded), without failing requests.
+    let restarted = wait_until(Duration::from_secs(30), || {
+        http_get(port, "/").is_some_and(|(s, b)| s == 200 && daemon_pid(&b) != before)
+    });
+    assert!(restarted, "the daemon process was not replaced by apachectl graceful");
+    let mut all = vec![pid];
+    all.extend(common::descendants_of(pid));
     ctl("stop");
     assert!(wait_until(Duration::from_secs(20), || !alive(pid)), "httpd still running after apachectl stop");
+    assert!(wait_until(Duration::from_secs(10), || all.iter().all(|p| !alive(*p))), "processes left after stop");
 }
 
 fn modules_dir() -> &'static str {
@@ -137,6 +147,17 @@ fn install_module_copies_into_the_modules_directory() {
 #[test]
 fn every_supported_option_passes_httpd_configtest() {
     let module = require_module!();
+    every_option_configtest(&module, &["--embedded-mode"]);
+    every_option_configtest(
+        &module,
+        &["--process-group", "allopts", "--queue-timeout", "30", "--connect-timeout", "5", "--inactivity-timeout", "600",
+          "--graceful-timeout", "10", "--shutdown-timeout", "3", "--deadlock-timeout", "60", "--startup-timeout", "15",
+          "--restart-interval", "3600", "--daemon-backlog", "50", "--header-buffer-size", "65536", "--memory-limit",
+          "1000000000", "--process-name", "httpd-allopts"],
+    );
+}
+
+fn every_option_configtest(module: &Path, mode: &[&str]) {
     let dir = TempDir::new("alloptions");
     let apps = dir.apps();
     let script = apps.join("hello.wsgi");
@@ -167,7 +188,7 @@ fn every_supported_option_passes_httpd_configtest() {
         "--ssl-ca-certificate-file", &s(&cert), "--ssl-verify-client", "/secure", "--ssl-environment",
         "--https-only", "--hsts-policy", "max-age=60", "--http2", "--server-name", "localhost",
         "--server-alias", "www.localhost", "--allow-localhost", "--processes", "2", "--threads", "3",
-        "--max-clients", "8", "--embedded-mode", "--maximum-requests", "1000", "--limit-request-body", "1000000",
+        "--max-clients", "8", "--maximum-requests", "1000", "--limit-request-body", "1000000",
         "--keep-alive-timeout", "3", "--server-backlog", "100", "--chunked-request", "--compress-responses",
         "--server-mpm", "event", "--request-timeout", "30", "--socket-timeout", "40", "--header-timeout", "10",
         "--header-max-timeout", "20", "--header-min-rate", "100", "--body-timeout", "10", "--body-max-timeout",
@@ -179,6 +200,7 @@ fn every_supported_option_passes_httpd_configtest() {
         &s(&dir.path("sr/custom.pid")), "--mime-types", "/etc/mime.types",
     ]
     .iter()
+    .chain(mode)
     .map(|a| a.to_string())
     .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -187,4 +209,5 @@ fn every_supported_option_passes_httpd_configtest() {
     let out = Command::new(dir.path("sr/apachectl")).arg("configtest").output().expect("apachectl");
     let conf = std::fs::read_to_string(dir.path("sr/httpd.conf")).unwrap_or_default();
     assert!(out.status.success(), "{}\n{conf}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(conf.contains("WSGIDaemonProcess"), !mode.contains(&"--embedded-mode"), "{conf}");
 }

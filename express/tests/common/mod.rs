@@ -148,6 +148,32 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     out
 }
 
+/// Every process below `pid` (children, their children, ...): httpd's workers and the daemon processes.
+pub fn descendants_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            if !out.contains(&c) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The value of a `KEY=value` line in a test app's answer.
+pub fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    body.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// /proc/PID/cmdline with the NULs as spaces (what ps shows).
+pub fn cmdline(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_string()
+}
+
 pub fn signal(pid: i32, sig: i32) {
     // SAFETY: kill has no memory-safety preconditions; callers pass PIDs of processes this test started.
     unsafe {
@@ -222,10 +248,11 @@ impl Server {
         std::fs::read_to_string(self.server_root.join("httpd.pid")).ok()?.trim().parse().ok()
     }
 
-    /// Remember httpd's parent and its worker children so the test can check they all went away.
+    /// Remember httpd's parent, its worker children and the daemon processes below them, so the test can check
+    /// they all went away.
     pub fn note_httpd_pids(&mut self) {
         if let Some(pid) = self.httpd_pid() {
-            for p in std::iter::once(pid).chain(children_of(pid)) {
+            for p in std::iter::once(pid).chain(descendants_of(pid)) {
                 if !self.httpd_pids.contains(&p) {
                     self.httpd_pids.push(p);
                 }
@@ -294,12 +321,33 @@ impl Drop for PidGuard {
     }
 }
 
-/// Run rwsgi-express to completion: (exit code, stdout, stderr).
+/// Run rwsgi-express to completion: (exit code, stdout, stderr). A command that unexpectedly starts a server
+/// (it execs httpd, keeping its PID) is stopped with SIGTERM after 60 s and the test fails.
 pub fn run_express(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(EXPRESS).args(args).current_dir(cwd).stdin(Stdio::null()).output().expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let base = std::env::temp_dir().join(format!("rwsgi-express-it-run-{}-{n}", std::process::id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let mut child = Command::new(EXPRESS)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("out file"))
+        .stderr(std::fs::File::create(&err_path).expect("err file"))
+        .spawn()
+        .expect("run");
+    let pid = child.id() as i32;
+    let finished = wait_until(Duration::from_secs(60), || matches!(child.try_wait(), Ok(Some(_))));
+    if !finished {
+        signal(pid, libc::SIGTERM);
+        let _reaped = child.wait();
+    }
+    let status = child.wait().expect("wait");
+    let read = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let _cleanup = std::fs::remove_file(p);
+        text
+    };
+    let (out, err) = (read(&out_path), read(&err_path));
+    assert!(finished, "rwsgi-express {args:?} did not finish (a server started?)\n{out}\n{err}");
+    (status.code().unwrap_or(-1), out, err)
 }
