@@ -37,6 +37,8 @@ pub struct Layout {
     pub startup_log: Option<PathBuf>,
     /// WSGISocketPrefix: the module makes `PREFIX-<httpd pid>/` (0700) and puts the daemon sockets in it.
     pub socket_prefix: PathBuf,
+    /// uid/gid of whoever runs rwsgi-express: httpd's identity when it is not started as root.
+    pub invoker: (u32, u32),
 }
 
 impl Layout {
@@ -62,6 +64,7 @@ impl Layout {
             envvars: server_root.join("envvars"),
             startup_log: s.startup_log.as_ref().map(|name| logs.join(name)),
             socket_prefix: s.socket_prefix.as_deref().unwrap_or(&server_root.join("run")).join("rwsgi"),
+            invoker: (crate::users::effective_uid(), crate::users::effective_gid()),
         }
     }
 
@@ -116,8 +119,12 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     emit!(w, "Mutex {} default", qp(&PathBuf::from(format!("file:{}", l.run_dir.display())))?);
     emit!(w, "ServerName {}", q(&s.url_host())?);
     emit!(w, "ServerTokens ProductOnly\nServerSignature Off\nHostnameLookups Off\nUseCanonicalName Off");
-    if let Some(run) = run_as {
-        emit!(w, "User {}\nGroup {}", q(&run.user)?, q(&run.group)?);
+    match run_as {
+        Some(run) => emit!(w, "User {}\nGroup {}", q(&run.user)?, q(&run.group)?),
+        // Not root: httpd cannot switch users and ignores these, but they tell mod_rwsgi who the daemon
+        // processes run as (without them it would expect Apache's default, uid -1).
+        None if !s.embedded => emit!(w, "User #{}\nGroup #{}", l.invoker.0, l.invoker.1),
+        None => {}
     }
     emit!(w, "Listen {}", listen_addr(s.host.as_deref(), s.port));
     if let Some(ssl) = &s.ssl {

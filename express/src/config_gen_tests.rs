@@ -51,7 +51,9 @@ fn basic_config_has_everything_debian_needs() {
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
     }
-    assert!(!c.contains("User "), "User only when root");
+    assert!(!c.contains("User \""), "User by name only when root");
+    let (uid, gid) = (crate::users::effective_uid(), crate::users::effective_gid());
+    assert!(c.contains(&format!("User #{uid}\nGroup #{gid}\n")), "daemon mode names the invoking user: {c}");
     assert!(!c.contains("${"), "no ${{APACHE_...}} references");
     assert!(!c.contains("CustomLog"), "access log off by default");
     assert!(!c.contains("SSLEngine"));

@@ -99,6 +99,11 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+pub fn effective_gid() -> u32 {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    unsafe { libc::getegid() }
+}
+
 /// Decide the run user. Returns None when not root (httpd then runs everything as the invoking user), and a
 /// warning to print when root gave no --user.
 pub fn resolve(user: Option<&str>, group: Option<&str>, euid: u32) -> Result<(Option<RunAs>, Option<String>)> {

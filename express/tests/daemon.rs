@@ -134,3 +134,39 @@ fn daemon_only_options_are_refused_with_embedded_mode() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--queue-timeout") && err.contains("--embedded-mode"), "{err}");
 }
+
+/// Not root (a developer's machine): httpd and the daemon processes run as the invoking user, no User switch.
+#[test]
+fn not_root_the_daemon_runs_as_the_invoking_user() {
+    require_module!();
+    if !common::is_root() {
+        // Already not root: every other test here covers this case.
+        return;
+    }
+    let id = |flag: &str| -> Option<u32> {
+        let out = std::process::Command::new("id").args([flag, "nobody"]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    let (Some(uid), Some(gid)) = (id("-u"), id("-g")) else {
+        eprintln!("SKIPPED: no user nobody");
+        return;
+    };
+    let dir = TempDir::new("notroot");
+    let script = dir.apps().join("hello.wsgi");
+    let sr = dir.path("sr");
+    std::fs::create_dir(&sr).expect("server root");
+    std::os::unix::fs::chown(&sr, Some(uid), Some(gid)).expect("chown");
+    std::fs::set_permissions(&sr, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    let server = Server::start_with(&dir, &[script.to_str().expect("utf-8"), "--process-name", "rwsgi-test-httpd"], "/", |cmd| {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(gid).env_remove("VIRTUAL_ENV");
+    });
+    let (status, body) = server.get("/");
+    assert_eq!(status, 200, "{body}\n{}", server.logs());
+    assert_eq!(field(&body, "UID"), Some(uid.to_string().as_str()), "{body}");
+    let pid = pid_of(&body);
+    assert!(cmdline(pid).starts_with("(wsgi:"), "{}", cmdline(pid));
+    let httpd = server.httpd_pid().expect("pid file");
+    assert!(cmdline(httpd).starts_with("rwsgi-test-httpd "), "--process-name is httpd's argv[0]: {}", cmdline(httpd));
+    assert!(!server.stdout().contains("Running As"), "{}", server.stdout());
+}
