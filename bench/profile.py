@@ -89,7 +89,7 @@ def main():
     ap.add_argument('--out', default=str(bench.BENCH / 'results/profile'))
     ap.add_argument('--root-symbol', default='mod_rwsgi::apache::module::handler',
                     help='the function whose call tree summary.txt breaks down')
-    ap.add_argument('--depth', type=int, default=4)
+    ap.add_argument('--depth', type=int, default=8)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
