@@ -5,7 +5,7 @@
 
 use crate::apache::Request;
 use crate::config::{AppGroup, CallableName, Effective};
-use crate::daemon::protocol::RequestHead;
+use crate::daemon::protocol::{Environ, RequestHead};
 
 fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
@@ -47,16 +47,17 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
     };
     let process_group = eff.process_group.clone().unwrap_or_default().into_bytes();
 
-    let mut env: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(vars.len() + 24);
+    let bytes: usize = vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 1024;
+    let mut env = Environ::with_capacity(vars.len() + 24, bytes);
     for (k, v) in &vars {
         // PATH is the server's, not the request's; HTTP_PROXY is attacker-controlled (httpoxy);
         // PATH_TRANSLATED would cost a sub-request. Authorization only when allowed, below.
         if matches!(*k, b"PATH" | b"HTTP_PROXY" | b"HTTP_AUTHORIZATION" | b"PATH_TRANSLATED") {
             continue;
         }
-        env.push((k.to_vec(), v.to_vec()));
+        env.push(k, v);
     }
-    let mut set = |k: &[u8], v: &[u8]| env.push((k.to_vec(), v.to_vec()));
+    let mut set = |k: &[u8], v: &[u8]| env.push(k, v);
     set(b"REQUEST_METHOD", req.method().unwrap_or(b"GET"));
     set(b"SERVER_PROTOCOL", req.protocol().unwrap_or(b"HTTP/1.0"));
     set(b"GATEWAY_INTERFACE", b"CGI/1.1");

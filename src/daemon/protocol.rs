@@ -9,8 +9,47 @@
 #![deny(unsafe_code)]
 
 pub const MAGIC: [u8; 4] = *b"RWSG";
-/// Name/value pairs (environ, response headers) as bytes.
+/// Name/value pairs (response headers) as bytes.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Name/value byte pairs kept in one buffer: a whole environ costs two allocations, not two per variable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Environ {
+    data: Vec<u8>,
+    /// (key start, key end = value start, value end) into `data`.
+    spans: Vec<[u32; 3]>,
+}
+
+impl Environ {
+    pub fn with_capacity(pairs: usize, bytes: usize) -> Environ {
+        Environ { data: Vec::with_capacity(bytes), spans: Vec::with_capacity(pairs) }
+    }
+
+    pub fn push(&mut self, k: &[u8], v: &[u8]) {
+        let a = self.data.len() as u32;
+        self.data.extend_from_slice(k);
+        let b = self.data.len() as u32;
+        self.data.extend_from_slice(v);
+        self.spans.push([a, b, self.data.len() as u32]);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans.iter().map(|[a, b, c]| (&self.data[*a as usize..*b as usize], &self.data[*b as usize..*c as usize]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    #[allow(dead_code)]
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    pub fn get(&self, k: &[u8]) -> Option<&[u8]> {
+        self.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
+    }
+}
 pub const VERSION: u8 = 1;
 pub const SECRET_LEN: usize = 32;
 /// Upper bound of one frame's payload (a body or response chunk, or the whole request head).
@@ -27,7 +66,7 @@ pub struct RequestHead {
     pub header_only: bool,
     /// When the request arrived at httpd, microseconds since the epoch (for queue-timeout).
     pub start_us: i64,
-    pub environ: Vec<(Vec<u8>, Vec<u8>)>,
+    pub environ: Environ,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +124,14 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+fn put_environ(out: &mut Vec<u8>, env: &Environ) {
+    out.extend_from_slice(&(env.len() as u32).to_be_bytes());
+    for (k, v) in env.iter() {
+        put_bytes(out, k);
+        put_bytes(out, v);
+    }
+}
+
 fn put_pairs(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
     out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
     for (k, v) in pairs {
@@ -112,7 +159,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             put_bytes(out, &h.process_group);
             out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1));
             out.extend_from_slice(&h.start_us.to_be_bytes());
-            put_pairs(out, &h.environ);
+            put_environ(out, &h.environ);
             kind::REQUEST
         }
         Frame::Read(n) => {
@@ -215,6 +262,22 @@ impl<'a> Reader<'a> {
         }
         Ok(out)
     }
+    fn environ(&mut self) -> Result<Environ, DecodeError> {
+        let n = self.u32()? as usize;
+        if n > self.buf.len() / 8 {
+            return Err(DecodeError::Malformed("pair count larger than the frame"));
+        }
+        let mut env = Environ::with_capacity(n, self.buf.len());
+        for _ in 0..n {
+            let kn = self.u32()? as usize;
+            let k = self.take(kn)?;
+            let vn = self.u32()? as usize;
+            let v = self.take(vn)?;
+            env.push(k, v);
+        }
+        Ok(env)
+    }
+
     fn rest(&mut self) -> Vec<u8> {
         let v = self.buf.to_vec();
         self.buf = &[];
@@ -258,7 +321,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
             let process_group = r.bytes()?;
             let flags = r.u8()?;
             let start_us = r.u64()? as i64;
-            let environ = r.pairs()?;
+            let environ = r.environ()?;
             Frame::Request(RequestHead {
                 script,
                 mtime,
@@ -330,7 +393,12 @@ mod tests {
             script_reloading: true,
             header_only: false,
             start_us: 1_700_000_000_000_000,
-            environ: vec![(b"REQUEST_METHOD".to_vec(), b"GET".to_vec()), (b"X".to_vec(), vec![0, 255, 10])],
+            environ: {
+                let mut e = Environ::default();
+                e.push(b"REQUEST_METHOD", b"GET");
+                e.push(b"X", &[0, 255, 10]);
+                e
+            },
         }));
         roundtrip(Frame::Read(65536));
         roundtrip(Frame::Body(vec![1, 2, 3]));
@@ -393,7 +461,11 @@ mod tests {
                 script_reloading: false,
                 header_only: true,
                 start_us: 2,
-                environ: vec![(b"K".to_vec(), b"V".to_vec())],
+                environ: {
+                    let mut e = Environ::default();
+                    e.push(b"K", b"V");
+                    e
+                },
             }),
         ] {
             let mut b = Vec::new();

@@ -382,7 +382,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
             return;
         }
     };
-    let find = |k: &[u8]| head.environ.iter().find(|(key, _)| key == k).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    let find = |k: &[u8]| head.environ.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
     let tag = format!("[client {}:{}] ", find(b"REMOTE_ADDR").unwrap_or_default(), find(b"REMOTE_PORT").unwrap_or_default());
     let uri = find(b"REQUEST_URI").unwrap_or_default();
     if let Some(qt) = g.cfg.queue_timeout {

@@ -13,6 +13,8 @@ import mod_wsgi
 
 _log = mod_wsgi._log
 APLOG_ERR = 3
+# Threads that may have a partial line buffered in stdout/stderr (checked cheaply after each request).
+dirty = {}
 _load_lock = threading.RLock()
 _loaded = {}  # script path -> (mtime, module)
 
@@ -89,6 +91,8 @@ class LogStream(io.TextIOBase):
             for line in lines:
                 _log(self._level, line)
         self._local.buf = buf
+        if buf:
+            dirty[threading.get_ident()] = True
         return len(s)
 
     def writelines(self, lines):

@@ -61,7 +61,8 @@ pub fn application<'py>(
     let mut module = cached(py, path, mtime, reloading).map(|m| m.into_bound(py));
     if let Some(m) = &module {
         if reloading {
-            if let Ok(hook) = m.getattr("reload_required") {
+            // getattr_opt: no AttributeError is raised (and thrown away) on every request for scripts without one.
+            if let Ok(Some(hook)) = m.getattr_opt("reload_required") {
                 match hook.call1((path_obj,)).and_then(|v| v.is_truthy()) {
                     Ok(true) => {
                         let _ = rt.bootstrap.bind(py).getattr("forget_script").and_then(|f| f.call1((path_obj,)));
@@ -97,9 +98,9 @@ pub fn application<'py>(
             }
         }
     };
-    match module.getattr(name) {
-        Ok(app) => Ok(app),
-        Err(_) => Err(LoadError::NoCallable(format!(
+    match module.getattr_opt(name) {
+        Ok(Some(app)) => Ok(app),
+        _ => Err(LoadError::NoCallable(format!(
             "WSGI script {} does not contain WSGI application {name:?}",
             shown
         ))),

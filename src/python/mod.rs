@@ -26,7 +26,57 @@ pub struct Runtime {
     pub multithread: bool,
     pub multiprocess: bool,
     /// environ keys as interned str objects, made once per process.
-    keys: Mutex<HashMap<Vec<u8>, Py<PyString>>>,
+    keys: Mutex<KeyMap>,
+}
+
+type KeyMap = HashMap<Vec<u8>, Py<PyString>, std::hash::BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: environ keys are short and not attacker-chosen in number (the map is bounded), so a fast hash
+/// beats SipHash here.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+fn key_in<'py>(keys: &mut KeyMap, py: Python<'py>, k: &[u8]) -> Bound<'py, PyString> {
+    if let Some(s) = keys.get(k) {
+        return s.bind(py).clone();
+    }
+    let s = latin1(py, k);
+    // Bounded: a hostile client could send many distinct header names, so only the first few hundred keys
+    // are kept.
+    if keys.len() < 512 {
+        keys.insert(k.to_vec(), s.clone().unbind());
+    }
+    s
+}
+
+/// A new dict with room for `n` items (no resizing while the environ is filled).
+pub fn dict_with_capacity(py: Python<'_>, n: usize) -> Bound<'_, pyo3::types::PyDict> {
+    unsafe extern "C" {
+        fn _PyDict_NewPresized(minused: pyo3::ffi::Py_ssize_t) -> *mut pyo3::ffi::PyObject;
+    }
+    // SAFETY: attached to Python; _PyDict_NewPresized returns a new reference or null (then a plain dict).
+    unsafe {
+        let p = _PyDict_NewPresized(n as pyo3::ffi::Py_ssize_t);
+        if p.is_null() {
+            pyo3::ffi::PyErr_Clear();
+            return pyo3::types::PyDict::new(py);
+        }
+        Bound::from_owned_ptr(py, p).cast_into_unchecked()
+    }
 }
 
 impl Runtime {
@@ -38,26 +88,34 @@ impl Runtime {
         multithread: bool,
         multiprocess: bool,
     ) -> Runtime {
-        Runtime { bootstrap, stdout, stderr, file_wrapper, multithread, multiprocess, keys: Mutex::new(HashMap::new()) }
+        Runtime { bootstrap, stdout, stderr, file_wrapper, multithread, multiprocess, keys: Mutex::new(KeyMap::default()) }
     }
 
     /// The environ key for `k` (latin-1), created once per process and shared by every request.
     pub fn key<'py>(&self, py: Python<'py>, k: &[u8]) -> Bound<'py, PyString> {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = keys.get(k) {
-            return s.bind(py).clone();
-        }
-        let s = latin1(py, k);
-        // Bounded: a hostile client could send many distinct header names, so only the first few hundred keys
-        // are kept.
-        if keys.len() < 512 {
-            keys.insert(k.to_vec(), s.clone().unbind());
-        }
-        s
+        key_in(&mut keys, py, k)
     }
 
-    /// Emits partial lines the app left in sys.stdout / sys.stderr, tagged with the request just served.
+    /// Every key of `pairs` at once (one lock for the whole environ).
+    pub fn keys<'py>(&self, py: Python<'py>, env: &crate::daemon::protocol::Environ) -> Vec<Bound<'py, PyString>> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        env.iter().map(|(k, _)| key_in(&mut keys, py, k)).collect()
+    }
+
+    /// Emits partial lines the app left in sys.stdout / sys.stderr, tagged with the request just served. Costs a
+    /// dict lookup unless this thread left a partial line.
     pub fn flush_output(&self, py: Python<'_>) {
+        let ident = thread_ident(py);
+        let dirty = match self.bootstrap.bind(py).getattr("dirty") {
+            Ok(d) => d,
+            Err(_) => return,
+        };
+        let Ok(dirty) = dirty.cast_into::<pyo3::types::PyDict>() else { return };
+        if !matches!(dirty.contains(ident), Ok(true)) {
+            return;
+        }
+        let _ = dirty.del_item(ident);
         for stream in [&self.stdout, &self.stderr] {
             if let Err(e) = stream.bind(py).call_method0("flush") {
                 crate::apache::log::current(crate::apache::log::Level::Error, &format!("mod_rwsgi: flushing app output failed: {e}"));

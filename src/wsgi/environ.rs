@@ -9,10 +9,11 @@ use crate::apache::apache_version;
 use crate::python::{Runtime, latin1, modwsgi};
 
 pub fn build<'py>(py: Python<'py>, rt: &Runtime, info: &RequestInfo, input: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
+    let d = crate::python::dict_with_capacity(py, info.environ.len() + 12);
     let mut scheme: &[u8] = b"http";
-    for (k, v) in &info.environ {
-        match k.as_slice() {
+    let keys = rt.keys(py, &info.environ);
+    for ((k, v), key) in info.environ.iter().zip(keys) {
+        match k {
             // HTTPS only decides the scheme (FEATURES.md §4); it is not passed on.
             b"HTTPS" => {
                 if v.eq_ignore_ascii_case(b"on") {
@@ -21,9 +22,9 @@ pub fn build<'py>(py: Python<'py>, rt: &Runtime, info: &RequestInfo, input: Boun
             }
             b"REQUEST_SCHEME" => {
                 scheme = v;
-                d.set_item(rt.key(py, k), latin1(py, v))?;
+                d.set_item(key, latin1(py, v))?;
             }
-            _ => d.set_item(rt.key(py, k), latin1(py, v))?,
+            _ => d.set_item(key, latin1(py, v))?,
         }
     }
     let (a, b, c) = modwsgi::version_tuple();
