@@ -141,6 +141,19 @@ def process_tree(pid):
     return out
 
 
+def cpu_seconds(pids):
+    """utime + stime of every process in pids (all its threads), in seconds."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f'/proc/{p}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf('SC_CLK_TCK')
+
+
 def rss_kib(pids):
     total = 0
     for p in pids:
@@ -250,6 +263,7 @@ class Server:
         deadline = t0 + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.proc = None
                 raise RuntimeError(f'{self.label} exited during start-up:\n{self.logs()}')
             try:
                 status, _ = http_get(self.port, self.hello_path(), timeout=5)
@@ -258,6 +272,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.005)
+        self.stop()
         raise RuntimeError(f'{self.label} gave no 200 within 30 s:\n{self.logs()}')
 
     def hello_path(self):
@@ -489,8 +504,8 @@ def measure_round(servers, workloads, args, results, rnd):
     started = []
     try:
         for s in servers:
-            t = s.start()
             started.append(s)
+            t = s.start()
             results.setdefault(s.kind, {}).setdefault('start', []).append(t)
             log(f'  {s.label}: first 200 after {t * 1000:.0f} ms')
         for s in servers:
@@ -505,11 +520,15 @@ def measure_round(servers, workloads, args, results, rnd):
                 url = f'http://127.0.0.1:{s.port}{s.path(w)}'
                 if args.warmup > 0:
                     wrk(url, w['conns'], f'{args.warmup}s', args.threads, w.get('script'))
+                pids = s.pids()
+                cpu0 = cpu_seconds(pids)
                 r, out = wrk(url, w['conns'], f'{args.duration}s', args.threads, w.get('script'))
+                # Server CPU per request: less sensitive than req/s to what else the shared machine is running.
+                r['cpu_us'] = (cpu_seconds(pids) - cpu0) * 1e6 / r['requests'] if r['requests'] else None
                 results[s.kind].setdefault(w['name'], []).append(r)
                 bad = r['errors'] + r['non2xx']
                 log(f'  {w["name"]:9} {s.label:18} {r["rps"]:10.1f} req/s  p50 {r["p50"]:.2f} ms  '
-                    f'p99 {r["p99"]:.2f} ms  resets {r["resets"]}'
+                    f'p99 {r["p99"]:.2f} ms  cpu {r["cpu_us"] or 0:.0f} us/req  resets {r["resets"]}'
                     + (f'  ERRORS {r["errors"]} non-2xx {r["non2xx"]}' if bad else ''))
                 if bad and args.verbose:
                     log(out)
@@ -533,7 +552,7 @@ def summarise(results, servers, workloads):
         for w in workloads:
             runs = r.get(w['name'])
             if runs:
-                d[w['name']] = {k: med([x[k] for x in runs]) for k in ('rps', 'p50', 'p99')}
+                d[w['name']] = {k: med([x.get(k) for x in runs]) for k in ('rps', 'p50', 'p99', 'cpu_us')}
                 d[w['name']]['errors'] = sum(x['errors'] + x['non2xx'] for x in runs)
                 d[w['name']]['resets'] = med([x['requests'] and x['resets'] / (x['requests'] + x['resets'])
                                               for x in runs])
@@ -546,6 +565,10 @@ def summarise(results, servers, workloads):
 
 def ratio(a, b):
     return f'{a / b:.2f}x' if a is not None and b else '-'
+
+
+def fmt_us(v):
+    return '-' if v is None else f'{v:.0f}'
 
 
 def fmt_ms(v):
@@ -573,12 +596,15 @@ def render(meta, summary, servers, skipped, workloads, configs):
              'median share of requests wrk sent on a kept-alive connection that the server had just closed (wrk '
              'reports them as read errors and reconnects): the event MPM closes every idle keep-alive connection '
              'when all of a child\'s 4 workers are busy, so it hits all three Apache servers. "failed" counts '
-             'connect errors, timeouts and non-2xx responses over all rounds (0 expected).\n')
+             'connect errors, timeouts and non-2xx responses over all rounds (0 expected). "CPU us/req" is the CPU '
+             'time (user + system, all threads) of the server\'s whole process tree during the run divided by the '
+             'requests completed: what the server spends per request, which the load on a shared machine disturbs '
+             'less than req/s (wrk\'s own CPU is not in it; for post8m hashing dominates).\n')
     for w in workloads:
         L.append(f'### {w["name"]}: {w["desc"]}\n')
         L.append('| server | req/s | ' + ('MiB/s | ' if w.get('mib') else '')
-                 + 'x static | x mod_wsgi | p50 ms | p99 ms | p99 x mod_wsgi | resets | failed |')
-        L.append('|---|---:|' + ('---:|' if w.get('mib') else '') + '---:|---:|---:|---:|---:|---:|---:|')
+                 + 'x static | x mod_wsgi | p50 ms | p99 ms | p99 x mod_wsgi | CPU us/req | x static | resets | failed |')
+        L.append('|---|---:|' + ('---:|' if w.get('mib') else '') + '---:|' * 9)
         st = summary.get('static', {}).get(w['name'])
         mw = summary.get('mod_wsgi', {}).get(w['name'])
         for s in servers:
@@ -589,9 +615,10 @@ def render(meta, summary, servers, skipped, workloads, configs):
             L.append(f'| {s.label} | {d["rps"]:.0f} | {mib}'
                      f'{ratio(d["rps"], st["rps"]) if st else "n/a"} | {ratio(d["rps"], mw["rps"]) if mw else "-"} | '
                      f'{fmt_ms(d["p50"])} | {fmt_ms(d["p99"])} | {ratio(d["p99"], mw["p99"]) if mw else "-"} | '
+                     f'{fmt_us(d["cpu_us"])} | {ratio(d["cpu_us"], st["cpu_us"]) if st else "n/a"} | '
                      f'{d["resets"] * 100:.0f}% | {d["errors"]} |')
         for label, reason in skipped:
-            L.append(f'| {label} | {reason} |' + ' |' * (8 if w.get('mib') else 7))
+            L.append(f'| {label} | {reason} |' + ' |' * (10 if w.get('mib') else 9))
         L.append('')
     L.append('### Memory and start-up\n')
     L.append('RSS is the sum of VmRSS over the server\'s process tree (httpd parent + children; gunicorn master + '
