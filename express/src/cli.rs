@@ -2,7 +2,7 @@
 //! Owns only syntax (which option, how many values); what a value means is checked in `settings`.
 
 use crate::error::{Error, Result};
-use crate::options_table::{Arity, DAEMON_ONLY, Group, OptSpec, State};
+use crate::options_table::{Arity, DAEMON_ONLY, Group, NOT_ENFORCED, OptSpec, State};
 
 /// The subcommands, with the one-line summary `rwsgi-express --help` shows.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -146,6 +146,7 @@ pub fn command_help(usage: &str, about: &str, table: &[OptSpec]) -> String {
             let mut help = spec.help.to_string();
             match spec.state {
                 State::NotYet(_) => help.push_str(" [refused: not available yet]"),
+                State::Partial(NOT_ENFORCED) => help.push_str(" [daemon mode only; not enforced by mod_rwsgi yet]"),
                 _ if DAEMON_ONLY.contains(&spec.name) => help.push_str(" [daemon mode only]"),
                 _ => {}
             }

@@ -170,3 +170,23 @@ fn not_root_the_daemon_runs_as_the_invoking_user() {
     assert!(cmdline(httpd).starts_with("rwsgi-test-httpd "), "--process-name is httpd's argv[0]: {}", cmdline(httpd));
     assert!(!server.stdout().contains("Running As"), "{}", server.stdout());
 }
+
+#[test]
+fn maximum_requests_recycles_the_daemon_process() {
+    require_module!();
+    let dir = TempDir::new("maxreq");
+    let script = dir.apps().join("hello.wsgi");
+    let server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--maximum-requests", "3", "--threads", "1", "--log-level", "info"], "/");
+    let first = pid_of(&server.get("/").1);
+    // The module recycles in the background after the third request; requests keep succeeding meanwhile.
+    let mut pids = Vec::new();
+    let recycled = common::wait_until(Duration::from_secs(20), || {
+        let (status, body) = server.get("/");
+        assert_eq!(status, 200, "no request fails because of a recycle: {body}\n{}", server.logs());
+        pids.push(pid_of(&body));
+        pids.last() != Some(&first)
+    });
+    assert!(recycled, "still the same process: {first} then {pids:?}\n{}", server.logs());
+    let log = std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
+    assert!(log.contains("maximum-requests=3 reached"), "{log}");
+}
