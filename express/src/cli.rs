@@ -49,11 +49,8 @@ impl Parsed {
     /// Refuse any option whose feature is not built, naming the first one given.
     pub fn refuse_unbuilt(&self) -> Result<()> {
         for (spec, _) in &self.values {
-            match spec.state {
-                State::NotYet(why) => {
-                    return Err(Error::usage(format!("--{} is not available yet in rwsgi-express: {why}", spec.name)));
-                }
-                _ => {}
+            if let State::NotYet(why) = spec.state {
+                return Err(Error::usage(format!("--{} is not available yet in rwsgi-express: {why}", spec.name)));
             }
         }
         Ok(())

@@ -179,7 +179,7 @@ fn every_option_configtest(module: &Path, mode: &[&str]) {
     let https = free_port().to_string();
     let args: Vec<String> = [
         "setup-server", &s(&script), "--host", "127.0.0.1", "--port", &port, "--server-root", &s(&dir.path("sr")),
-        "--module-path", &s(&module), "--callable-object", "application", "--mount-point", "/app",
+        "--module-path", &s(module), "--callable-object", "application", "--mount-point", "/app",
         "--url-alias", "/docs", &s(&dir.path("docs")), "--document-root", &s(&dir.path("docs")),
         "--directory-index", "index.html", "--directory-listing", "--allow-override", "None",
         "--error-document", "404", "/docs/index.html", "--include-file", &s(&dir.path("extra.conf")),
