@@ -45,6 +45,14 @@ fn remember(path: &[u8], mtime: i64, module: Py<PyAny>) {
     cache.push((path.to_vec(), mtime, module));
 }
 
+/// `module.name` without raising AttributeError when it is missing.
+fn module_attr<'py>(module: &Bound<'py, PyAny>, name: &Bound<'py, pyo3::types::PyString>) -> Option<Bound<'py, PyAny>> {
+    match module.cast::<PyModule>() {
+        Ok(m) => m.dict().get_item(name).ok().flatten(),
+        Err(_) => module.getattr_opt(name).ok().flatten(),
+    }
+}
+
 /// The app callable `name` of the script at `path` (re-imported when `reloading` and the mtime changed, or when
 /// the script's `reload_required(resource)` says so).
 pub fn application<'py>(
@@ -61,8 +69,9 @@ pub fn application<'py>(
     let mut module = cached(py, path, mtime, reloading).map(|m| m.into_bound(py));
     if let Some(m) = &module {
         if reloading {
-            // getattr_opt: no AttributeError is raised (and thrown away) on every request for scripts without one.
-            if let Ok(Some(hook)) = m.getattr_opt("reload_required") {
+            // A lookup in the module's dict: getattr would build (and throw away) an AttributeError on every
+            // request for scripts without the hook.
+            if let Some(hook) = module_attr(m, pyo3::intern!(py, "reload_required")) {
                 match hook.call1((path_obj,)).and_then(|v| v.is_truthy()) {
                     Ok(true) => {
                         let _ = rt.bootstrap.bind(py).getattr("forget_script").and_then(|f| f.call1((path_obj,)));
@@ -98,9 +107,11 @@ pub fn application<'py>(
             }
         }
     };
-    match module.getattr_opt(name) {
-        Ok(Some(app)) => Ok(app),
-        _ => Err(LoadError::NoCallable(format!(
+    let name_obj = pyo3::types::PyString::new(py, name);
+    // Module-level __getattr__ (PEP 562) is honoured on the slow path only.
+    match module_attr(&module, &name_obj).or_else(|| module.getattr_opt(&name_obj).ok().flatten()) {
+        Some(app) => Ok(app),
+        None => Err(LoadError::NoCallable(format!(
             "WSGI script {} does not contain WSGI application {name:?}",
             shown
         ))),
