@@ -404,3 +404,24 @@ fn print_banner(p: &Prepared) {
     }
     println!("Control Script     : {}", p.layout.apachectl.display());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_socket_paths_must_fit_a_unix_socket() {
+        let s = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let p = cli::parse("start-server", &args, SERVER_OPTIONS).expect("parses");
+            Settings::from_parsed(&p, &Env { cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")), virtual_env: None })
+                .expect("valid")
+        };
+        let settings = s(&["tests/apps/hello.wsgi"]);
+        let layout = |root: &str| Layout::new(&settings, Path::new(root), PathBuf::from("/m"), PathBuf::from("/x.so"));
+        check_socket_path(&layout("/tmp/rwsgi-express-8000-abcdef"), &settings.process_group).expect("fits");
+        let long = format!("/tmp/{}", "d".repeat(80));
+        let e = check_socket_path(&layout(&long), &settings.process_group).expect_err("too long");
+        assert!(e.to_string().contains("--socket-prefix") && e.to_string().contains("107"), "{e}");
+    }
+}
