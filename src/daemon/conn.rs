@@ -11,6 +11,8 @@ use super::protocol::{self, Frame};
 
 pub struct Conn {
     pub sock: UnixStream,
+    /// Receive scratch space (not zeroed again for every read).
+    scratch: Box<[u8]>,
     buf: Vec<u8>,
     pos: usize,
     fds: VecDeque<OwnedFd>,
@@ -19,7 +21,7 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(sock: UnixStream) -> Conn {
-        Conn { sock, buf: Vec::with_capacity(65536), pos: 0, fds: VecDeque::new(), out: Vec::with_capacity(65536) }
+        Conn { sock, scratch: vec![0u8; 65536].into_boxed_slice(), buf: Vec::with_capacity(65536), pos: 0, fds: VecDeque::new(), out: Vec::with_capacity(65536) }
     }
 
     /// The next frame; an error for EOF, timeouts (WouldBlock/TimedOut) and protocol violations.
@@ -41,16 +43,8 @@ impl Conn {
                 self.buf.drain(..self.pos);
                 self.pos = 0;
             }
-            let old = self.buf.len();
-            self.buf.resize(old + 65536, 0);
-            let (n, fd) = match recv_with_fd(&self.sock, &mut self.buf[old..]) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
-            };
-            self.buf.truncate(old + n);
+            let (n, fd) = recv_with_fd(&self.sock, &mut self.scratch)?;
+            self.buf.extend_from_slice(&self.scratch[..n]);
             if let Some(fd) = fd {
                 self.fds.push_back(fd);
             }

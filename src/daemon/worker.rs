@@ -316,11 +316,29 @@ fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
 
 fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'static Table, state: &State, index: usize) {
     let fd = listener.as_raw_fd();
+    // One epoll instance per thread with EPOLLEXCLUSIVE: a new connection wakes one waiting thread, not every
+    // thread of every process of the group; the timeout lets a stop request be noticed.
+    // SAFETY: creates and configures this thread's own epoll descriptor.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep >= 0 {
+        let mut ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32, u64: 0 };
+        // SAFETY: registers the listening socket with our epoll instance.
+        if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            // SAFETY: closing our own descriptor; poll() is used below instead.
+            unsafe { libc::close(ep) };
+        }
+    }
     while !state.stopping.load(Ordering::SeqCst) {
-        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: polls one descriptor with a timeout, so that a stop request is noticed.
-        let n = unsafe { libc::poll(&mut pfd, 1, 200) };
-        if n <= 0 || state.stopping.load(Ordering::SeqCst) {
+        let ready = if ep >= 0 {
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: waits on our epoll instance for at most 200 ms.
+            unsafe { libc::epoll_wait(ep, &mut ev, 1, 200) }
+        } else {
+            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: polls one descriptor with a timeout.
+            unsafe { libc::poll(&mut pfd, 1, 200) }
+        };
+        if ready <= 0 || state.stopping.load(Ordering::SeqCst) {
             continue;
         }
         let stream = match listener.accept() {
@@ -339,6 +357,10 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
         state.requests.fetch_add(1, Ordering::SeqCst);
         state.last_activity.store(now_us(), Ordering::SeqCst);
         state.active.fetch_sub(1, Ordering::SeqCst);
+    }
+    if ep >= 0 {
+        // SAFETY: closing our own epoll descriptor.
+        unsafe { libc::close(ep) };
     }
 }
 
