@@ -29,6 +29,8 @@ struct Busy {
 }
 
 struct State {
+    /// Accept loops still running (a stop waits for them: a woken loop always serves what it accepted).
+    loops: AtomicUsize,
     /// Last time the GIL watchdog thread got the GIL (microseconds since the epoch).
     gil_tick: AtomicI64,
     stopping: AtomicBool,
@@ -128,6 +130,7 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
     let state = Arc::new(State {
+        loops: AtomicUsize::new(g.cfg.threads as usize),
         gil_tick: AtomicI64::new(now_us()),
         stopping: AtomicBool::new(false),
         active: AtomicUsize::new(0),
@@ -299,7 +302,7 @@ fn resident_bytes() -> u64 {
 fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
     state.stopping.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + grace;
-    while state.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    while (state.active.load(Ordering::SeqCst) > 0 || state.loops.load(Ordering::SeqCst) > 0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let left = state.active.load(Ordering::SeqCst);
@@ -338,9 +341,11 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
             // SAFETY: polls one descriptor with a timeout.
             unsafe { libc::poll(&mut pfd, 1, 200) }
         };
-        if ready <= 0 || state.stopping.load(Ordering::SeqCst) {
+        if ready <= 0 {
             continue;
         }
+        // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other thread
+        // was woken for it).
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -362,6 +367,7 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
         // SAFETY: closing our own epoll descriptor.
         unsafe { libc::close(ep) };
     }
+    state.loops.fetch_sub(1, Ordering::SeqCst);
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
