@@ -10,7 +10,7 @@ use std::os::fd::FromRawFd;
 use crate::apache::log::Level;
 use crate::apache::process::{Server, apache_identity};
 use crate::config::AppGroup;
-use crate::python::home::{locate, unreadable};
+use crate::python::home::{locate, unreadable, unsearchable};
 
 pub struct Finding {
     pub level: Level,
@@ -95,6 +95,12 @@ pub fn run(main: Server) -> Vec<Finding> {
             } else if gid == u32::MAX {
                 gid = apache_gid;
             }
+            if uid == 0 {
+                out.push(finding(
+                    Level::Error,
+                    format!("WSGIDaemonProcess {}: daemon processes must not run as root (uid 0); set user= to an unprivileged user", g.name),
+                ));
+            }
             let user = g.user.clone().unwrap_or_else(|| apache_user.clone());
             let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
             groups.insert(g.name.clone(), (uid, gid, user, home));
@@ -156,10 +162,10 @@ pub fn run(main: Server) -> Vec<Finding> {
     if !groups.is_empty() {
         if let Some(prefix) = &main_cfg.socket_prefix {
             let parent = std::path::Path::new(prefix).parent().map(|p| p.to_path_buf()).unwrap_or_default();
-            let p = parent.clone();
+            // Missing directories are created at start (searchable); check the part that exists.
+            let existing = parent.ancestors().find(|a| a.exists()).map(|a| a.to_path_buf()).unwrap_or_default();
             for problem in as_user(apache_uid, apache_gid, move || {
-                std::fs::create_dir_all(&p).ok();
-                unreadable(&p).into_iter().collect()
+                unsearchable(&existing).into_iter().collect()
             }) {
                 out.push(finding(
                     Level::Error,

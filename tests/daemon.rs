@@ -433,3 +433,11 @@ fn a_group_cannot_reach_another_groups_socket() {
         assert!(shared.is_empty(), "group one's process {pid} shares sockets with group two: {shared:?} ({sockets} sockets)");
     }
 }
+
+#[test]
+fn root_daemon_user_is_refused_by_the_config_test() {
+    let (ok, out) = ServerBuilder::new("d-rootchk")
+        .conf("WSGIDaemonProcess broken user=#0\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=broken")
+        .config_test();
+    assert!(!ok && out.contains("must not run as root"), "{out}");
+}

@@ -7,8 +7,22 @@ use std::ffi::{CString, c_int, c_void};
 use super::cstr_bytes;
 use crate::ffi;
 
-/// Apache's `User` / `Group` (uid, gid, user name).
+/// Apache's `User` / `Group` (uid, gid, user name): who httpd children run as. When httpd is not started as
+/// root it cannot switch users, so that is the current user.
 pub fn apache_identity() -> (u32, u32, String) {
+    // SAFETY: geteuid/getegid have no preconditions; getpwuid's static result is read at once.
+    unsafe {
+        if libc::geteuid() != 0 {
+            let (uid, gid) = (libc::geteuid(), libc::getegid());
+            let pw = libc::getpwuid(uid);
+            let name = if pw.is_null() || (*pw).pw_name.is_null() {
+                format!("#{uid}")
+            } else {
+                std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+            };
+            return (uid, gid, name);
+        }
+    }
     // SAFETY: ap_unixd_config is a plain global set while reading the config; read-only afterwards.
     unsafe {
         let c = (&raw const ffi::ap_unixd_config).read();

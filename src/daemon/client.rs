@@ -24,6 +24,9 @@ fn connect(g: &GroupRuntime) -> Result<UnixStream, String> {
         match UnixStream::connect(&g.socket_path) {
             Ok(s) => return Ok(s),
             Err(e) => {
+                if let Ok(why) = std::fs::read_to_string(format!("{}.failed", g.socket_path)) {
+                    return Err(why);
+                }
                 let retry = matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::Interrupted)
                     || e.raw_os_error() == Some(libc::EAGAIN);
                 if !retry || Instant::now() >= deadline {

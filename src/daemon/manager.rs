@@ -341,6 +341,9 @@ fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Ar
             }
             if status == EXIT_FATAL {
                 log::server(Level::Crit, &format!("mod_rwsgi: daemon group {} cannot run (see the error above); not restarting it", g.cfg.name));
+                // Requests to it are answered at once (503) instead of waiting for a process that never comes.
+                let _ = std::fs::write(format!("{}.failed", g.socket_path), format!("daemon group {} could not start (see the error log at start-up)", g.cfg.name));
+                let _ = std::fs::remove_file(&g.socket_path);
                 return;
             }
             log::server(

@@ -22,6 +22,24 @@ pub fn run_user() -> String {
     }
 }
 
+/// Why the directory `path` cannot be entered (searched) by this process, naming the component that blocks it.
+pub fn unsearchable(path: &Path) -> Option<String> {
+    let mut cur = PathBuf::new();
+    for comp in path.components() {
+        cur.push(comp);
+        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else { return Some(format!("{} is not a valid path", path.display())) };
+        // SAFETY: c is a valid C string.
+        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::NotFound {
+                return Some(format!("{} does not exist", cur.display()));
+            }
+            return Some(format!("user {} cannot enter directory {}: {err}", run_user(), cur.display()));
+        }
+    }
+    None
+}
+
 /// Why `path` cannot be read (or searched, for a directory) by this process, naming the first component that
 /// blocks it.
 pub fn unreadable(path: &Path) -> Option<String> {
