@@ -11,6 +11,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("module-config", "Print the httpd.conf lines that load mod_rwsgi (paste them into an existing server)"),
     ("install-module", "Copy mod_rwsgi.so into the Apache modules directory and print the lines to use it"),
     ("module-location", "Print the path of the mod_rwsgi.so that would be used"),
+    ("check-config", "Test an httpd configuration and run mod_rwsgi's start-up checks on it"),
 ];
 
 /// A command line split into positional arguments and recognised options, in the order given.
