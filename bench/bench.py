@@ -774,7 +774,7 @@ def main():
     }
     block = render(meta, summary, servers, skipped, workloads, configs)
     write_doc(out, block)
-    raw = BENCH / 'results' / ('quick.json' if args.quick else 'latest.json')
+    raw = out.with_suffix('.json') if args.out else BENCH / 'results' / ('quick.json' if args.quick else 'latest.json')
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps({'meta': meta, 'results': results, 'summary': summary}, indent=1, default=str))
     log(f'wrote {out} and {raw}')
