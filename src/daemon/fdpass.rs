@@ -16,18 +16,28 @@ pub fn regular_file_size(fd: i32) -> Option<i64> {
     ((st.st_mode & libc::S_IFMT) == libc::S_IFREG).then_some(st.st_size)
 }
 
+/// Room for one descriptor in a control message.
+fn control_space() -> usize {
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) as usize }
+}
+
+/// A msghdr over one iovec and a control buffer (both must outlive its use).
+fn message(iov: &mut libc::iovec, cbuf: &mut [u8]) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; zeroed then pointed at the caller's buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = cbuf.len();
+    msg
+}
+
 /// Sends `data` with `fd` attached.
 pub fn send_with_fd(sock: &UnixStream, data: &[u8], fd: i32) -> io::Result<()> {
     let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
-    let mut cbuf = vec![0u8; space];
-    // SAFETY: msghdr is plain data; zeroed then filled with pointers to live local buffers.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    let mut cbuf = vec![0u8; control_space()];
+    let msg = message(&mut iov, &mut cbuf);
     // SAFETY: the control buffer has room for one cmsg carrying one int (CMSG_SPACE above).
     unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
@@ -61,15 +71,8 @@ pub fn send_with_fd(sock: &UnixStream, data: &[u8], fd: i32) -> io::Result<()> {
 /// Receives into `buf` (at least 1 byte), returning the byte count and a descriptor if one was attached.
 pub fn recv_with_fd(sock: &UnixStream, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    // SAFETY: pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
-    let mut cbuf = vec![0u8; space];
-    // SAFETY: msghdr zeroed then pointed at live local buffers.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    let mut cbuf = vec![0u8; control_space()];
+    let mut msg = message(&mut iov, &mut cbuf);
     let n = loop {
         // SAFETY: msg points at live buffers; MSG_CMSG_CLOEXEC keeps received descriptors out of children.
         let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
