@@ -93,8 +93,11 @@ impl Brigade {
         let pool = req.pool_ptr();
         let mut file: *mut ffi::apr_file_t = std::ptr::null_mut();
         let mut os_fd = dup;
+        // Like httpd's own file handler: the core output filter uses sendfile only for files opened with
+        // APR_FOPEN_SENDFILE_ENABLED, which EnableSendfile On asks for.
+        let flags = if req.sendfile_enabled() { ffi::APR_FOPEN_READ | ffi::APR_FOPEN_SENDFILE_ENABLED } else { ffi::APR_FOPEN_READ };
         // SAFETY: wraps our own dup'd descriptor in an apr_file_t in r->pool (APR does not close it).
-        let rv = unsafe { ffi::apr_os_file_put(&mut file, &mut os_fd, ffi::APR_FOPEN_READ, pool) };
+        let rv = unsafe { ffi::apr_os_file_put(&mut file, &mut os_fd, flags, pool) };
         if rv != 0 {
             // SAFETY: closing our own descriptor.
             unsafe { libc::close(dup) };

@@ -235,6 +235,15 @@ impl<'r> Request<'r> {
         unsafe { super::module::set_module_slot(self.rec().request_config, (idx + 1) as *mut std::ffi::c_void) };
     }
 
+    /// `EnableSendfile On` applies to this request (httpd's default is Off).
+    pub fn sendfile_enabled(&self) -> bool {
+        // SAFETY: core's per-dir config for this request (core always has one); read-only.
+        unsafe {
+            let c = ffi::ap_get_module_config(self.rec().per_dir_config, &raw const ffi::core_module) as *const ffi::core_dir_config;
+            !c.is_null() && (*c).enable_sendfile() == ffi::ENABLE_SENDFILE_ON as u32
+        }
+    }
+
     /// `Options ExecCGI` is on for this request's directory (needed for AddHandler/SetHandler mounting).
     pub fn allows_exec_cgi(&self) -> bool {
         // SAFETY: live request.

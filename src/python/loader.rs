@@ -36,9 +36,11 @@ pub fn take_reloaded() -> Option<Vec<u8>> {
     RELOADED.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
-fn remember(path: &[u8], mtime: i64, module: Py<PyAny>) {
+fn remember(path: &[u8], mtime: i64, module: Py<PyAny>, fresh: bool) {
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.iter().any(|(p, _, _)| p == path) {
+    // Only a real re-import of a script loaded before counts (two threads that both missed the cache on the
+    // first request get the same, once-imported module: fresh is false for the second).
+    if fresh && cache.iter().any(|(p, _, _)| p == path) {
         *RELOADED.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.to_vec());
     }
     cache.retain(|(p, _, _)| p != path);
@@ -91,10 +93,10 @@ pub fn application<'py>(
                 .bind(py)
                 .getattr("load_script")
                 .and_then(|f| f.call1((path_obj, mtime, reloading)))
-                .and_then(|t| t.get_item(0));
+                .and_then(|t| Ok((t.get_item(0)?, t.get_item(1)?.is_truthy()?)));
             match loaded {
-                Ok(m) => {
-                    remember(path, mtime, m.clone().unbind());
+                Ok((m, fresh)) => {
+                    remember(path, mtime, m.clone().unbind(), fresh);
                     m
                 }
                 Err(e) => {

@@ -2,7 +2,7 @@
 //! as latin-1, plus the wsgi.* keys of this process.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 
 use super::RequestInfo;
 use crate::apache::apache_version;
@@ -38,7 +38,7 @@ pub fn build<'py>(py: Python<'py>, rt: &Runtime, info: &RequestInfo, input: Boun
     d.set_item(rt.key(py, b"wsgi.multiprocess"), rt.multiprocess)?;
     d.set_item(rt.key(py, b"wsgi.run_once"), false)?;
     d.set_item(rt.key(py, b"wsgi.file_wrapper"), rt.file_wrapper.bind(py))?;
-    d.set_item(PyString::intern(py, "mod_wsgi.version"), PyTuple::new(py, [a, b, c])?)?;
-    d.set_item(PyString::intern(py, "apache.version"), PyTuple::new(py, [am, ai, ap])?)?;
+    d.set_item(rt.key(py, b"mod_wsgi.version"), PyTuple::new(py, [a, b, c])?)?;
+    d.set_item(rt.key(py, b"apache.version"), PyTuple::new(py, [am, ai, ap])?)?;
     Ok(d)
 }

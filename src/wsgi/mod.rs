@@ -81,11 +81,17 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
         Err(e) => return fail(py, slot, &format!("exception raised by the WSGI application:\n{}", format_error(py, rt, &e))),
     };
     let outcome = stream(py, rt, slot, &result);
-    // close() is called whatever happened (PEP 3333), also after an exception or a client disconnect.
-    let closed = match result.hasattr("close") {
-        Ok(true) => result.call_method0("close").map(|_| ()),
-        Ok(false) => Ok(()),
-        Err(e) => Err(e),
+    // close() is called whatever happened (PEP 3333), also after an exception or a client disconnect. A plain
+    // list/tuple has none (asking would build an AttributeError); getattr_opt asks without raising.
+    let plain = result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+    let closed = if plain {
+        Ok(())
+    } else {
+        match result.getattr_opt(pyo3::intern!(py, "close")) {
+            Ok(Some(close)) => close.call0().map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        }
     };
     if let Err(e) = closed {
         let text = format!("exception raised by close() of the application's iterable:\n{}", format_error(py, rt, &e));
