@@ -190,3 +190,12 @@ fn app_output_goes_to_the_error_log_with_levels() {
     assert!(line("an error from logging").contains("[rwsgi:error]"));
     assert!(line("a critical from logging").contains("[rwsgi:crit]"));
 }
+
+#[test]
+fn signal_handlers_from_the_app_are_ignored_with_a_warning() {
+    let s = server();
+    let r = s.get("/logs/signal");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().starts_with("ignored"), "{}", r.text());
+    assert!(s.wait_log("signal.signal(SIGTERM, ...) called by the application was ignored", 5), "{}", s.error_log());
+}

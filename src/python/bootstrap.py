@@ -125,6 +125,24 @@ class ApacheLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def _restricted_signal(signum, handler):
+    # WSGIRestrictSignal On (mod_wsgi's default): the server owns signal handling; an app's handler would break
+    # process management, so the call is ignored with a warning.
+    try:
+        import signal as _s
+        name = _s.Signals(signum).name
+        previous = _s.getsignal(signum)
+    except Exception:
+        name, previous = str(signum), None
+    logging.getLogger('mod_wsgi').warning(
+        'signal.signal(%s, ...) called by the application was ignored: the server owns signal handling '
+        '(WSGIRestrictSignal)', name)
+    return previous
+
+
+import signal as _signal_module  # noqa: E402
+_signal_module.signal = _restricted_signal
+
 stdout = LogStream('<wsgi.stdout>')
 stderr = LogStream('<wsgi.stderr>')
 sys.stdout = stdout

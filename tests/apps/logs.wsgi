@@ -15,3 +15,15 @@ def application(environ, start_response):
     logging.getLogger('app').critical('a critical from logging')
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [b'logged']
+
+
+_logs_application = application
+
+
+def application(environ, start_response):
+    if environ['PATH_INFO'] == '/signal':
+        import signal
+        previous = signal.signal(signal.SIGTERM, lambda *a: None)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [('ignored, previous=%r' % (previous,)).encode()]
+    return _logs_application(environ, start_response)
