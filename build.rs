@@ -38,9 +38,10 @@ fn find_apxs() -> PathBuf {
 }
 
 fn apxs_query(apxs: &Path, var: &str) -> String {
-    let out = Command::new(apxs).args(["-q", var]).output().unwrap_or_else(|e| {
-        fail(&format!("cannot run {} -q {var}: {e}", apxs.display()))
-    });
+    let out = Command::new(apxs)
+        .args(["-q", var])
+        .output()
+        .unwrap_or_else(|e| fail(&format!("cannot run {} -q {var}: {e}", apxs.display())));
     if !out.status.success() {
         fail(&format!(
             "{} -q {var} failed: {}",

@@ -43,7 +43,10 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
     };
     let callable = match &eff.callable_object {
         CallableName::Named(n) => n.as_bytes().to_vec(),
-        CallableName::Env(var) => find(&vars, var.as_bytes()).filter(|v| !v.is_empty()).unwrap_or(b"application").to_vec(),
+        CallableName::Env(var) => find(&vars, var.as_bytes())
+            .filter(|v| !v.is_empty())
+            .unwrap_or(b"application")
+            .to_vec(),
     };
     let process_group = eff.process_group.clone().unwrap_or_default().into_bytes();
 
@@ -75,7 +78,10 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
     set(b"mod_wsgi.callable_object", &callable);
     set(b"mod_wsgi.request_handler", req.handler().unwrap_or(b"wsgi-script"));
     set(b"mod_wsgi.handler_script", b"");
-    set(b"mod_wsgi.script_reloading", if eff.script_reloading { b"1" } else { b"0" });
+    set(
+        b"mod_wsgi.script_reloading",
+        if eff.script_reloading { b"1" } else { b"0" },
+    );
     set(b"mod_wsgi.script_name", script_name);
     set(b"mod_wsgi.path_info", path_info);
     set(b"mod_wsgi.request_id", req.log_id().unwrap_or_default());

@@ -30,7 +30,10 @@ fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> Vec<String>) -> Vec<String> {
     let mut fds = [0i32; 2];
     // SAFETY: pipe writes two descriptors into fds.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return vec![format!("cannot run the start-up checks: pipe failed: {}", std::io::Error::last_os_error())];
+        return vec![format!(
+            "cannot run the start-up checks: pipe failed: {}",
+            std::io::Error::last_os_error()
+        )];
     }
     // SAFETY: the httpd parent is single-threaded during configuration; the child only checks and _exits.
     let pid = unsafe { libc::fork() };
@@ -39,7 +42,11 @@ fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> Vec<String>) -> Vec<String> {
         unsafe {
             libc::close(fds[0]);
             let ok = libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0;
-            let lines = if ok { f() } else { vec![format!("cannot switch to uid {uid} to check access")] };
+            let lines = if ok {
+                f()
+            } else {
+                vec![format!("cannot switch to uid {uid} to check access")]
+            };
             let text = lines.join("\0");
             let mut out = std::fs::File::from_raw_fd(fds[1]);
             let _ = std::io::Write::write_all(&mut out, text.as_bytes());
@@ -120,13 +127,21 @@ pub fn run(main: Server) -> Vec<Finding> {
     let mut scripts: Vec<(String, String)> = Vec::new();
     for s in &servers {
         for a in s.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
-            let pg = a.options.process_group.clone().filter(|p| !p.is_empty() && p != "%{GLOBAL}").unwrap_or_default();
+            let pg = a
+                .options
+                .process_group
+                .clone()
+                .filter(|p| !p.is_empty() && p != "%{GLOBAL}")
+                .unwrap_or_default();
             if pg.is_empty() {
                 embedded_used = true;
             }
             match &a.options.application_group {
                 Some(AppGroup::Named(n)) => per_process_groups.entry(pg.clone()).or_default().push(n.clone()),
-                Some(AppGroup::Global) | None => per_process_groups.entry(pg.clone()).or_default().push("%{GLOBAL}".to_string()),
+                Some(AppGroup::Global) | None => per_process_groups
+                    .entry(pg.clone())
+                    .or_default()
+                    .push("%{GLOBAL}".to_string()),
                 Some(_) => {}
             }
             if !a.target_is_dir && !scripts.iter().any(|(t, g)| *t == a.target && *g == pg) {
@@ -137,14 +152,22 @@ pub fn run(main: Server) -> Vec<Finding> {
 
     if embedded_used && !restrict {
         let home = main_cfg.python_home.clone();
-        for line in as_user(apache_uid, apache_gid, move || locate(home.as_deref()).err().into_iter().collect()) {
-            out.push(finding(Level::Error, format!("embedded mode (httpd children run as {apache_user}): {line}")));
+        for line in as_user(apache_uid, apache_gid, move || {
+            locate(home.as_deref()).err().into_iter().collect()
+        }) {
+            out.push(finding(
+                Level::Error,
+                format!("embedded mode (httpd children run as {apache_user}): {line}"),
+            ));
         }
     }
     for (name, (uid, gid, user, home)) in &groups {
         let home = home.clone();
         for line in as_user(*uid, *gid, move || locate(home.as_deref()).err().into_iter().collect()) {
-            out.push(finding(Level::Error, format!("WSGIDaemonProcess {name} (runs as {user}): {line}")));
+            out.push(finding(
+                Level::Error,
+                format!("WSGIDaemonProcess {name} (runs as {user}): {line}"),
+            ));
         }
     }
     for (script, pg) in &scripts {
@@ -153,17 +176,33 @@ pub fn run(main: Server) -> Vec<Finding> {
             None => (apache_uid, apache_gid, apache_user.clone()),
         };
         let path = script.clone();
-        let problems = as_user(uid, gid, move || unreadable(std::path::Path::new(&path)).into_iter().collect());
+        let problems = as_user(uid, gid, move || {
+            unreadable(std::path::Path::new(&path)).into_iter().collect()
+        });
         for p in problems {
-            let fix = if p.ends_with("does not exist") { "correct the WSGIScriptAlias path" } else { "make the script and its directories readable by that user" };
-            out.push(finding(Level::Error, format!("WSGIScriptAlias target {script} (run as {user}): {p}; {fix}")));
+            let fix = if p.ends_with("does not exist") {
+                "correct the WSGIScriptAlias path"
+            } else {
+                "make the script and its directories readable by that user"
+            };
+            out.push(finding(
+                Level::Error,
+                format!("WSGIScriptAlias target {script} (run as {user}): {p}; {fix}"),
+            ));
         }
     }
     if !groups.is_empty() {
         if let Some(prefix) = &main_cfg.socket_prefix {
-            let parent = std::path::Path::new(prefix).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let parent = std::path::Path::new(prefix)
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
             // Missing directories are created at start (searchable); check the part that exists.
-            let existing = parent.ancestors().find(|a| a.exists()).map(|a| a.to_path_buf()).unwrap_or_default();
+            let existing = parent
+                .ancestors()
+                .find(|a| a.exists())
+                .map(|a| a.to_path_buf())
+                .unwrap_or_default();
             for problem in as_user(apache_uid, apache_gid, move || {
                 unsearchable(&existing).into_iter().collect()
             }) {
@@ -179,7 +218,11 @@ pub fn run(main: Server) -> Vec<Finding> {
         distinct.sort();
         distinct.dedup();
         if distinct.len() > 1 {
-            let place = if pg.is_empty() { "the httpd children (embedded mode)".to_string() } else { format!("daemon group {pg}") };
+            let place = if pg.is_empty() {
+                "the httpd children (embedded mode)".to_string()
+            } else {
+                format!("daemon group {pg}")
+            };
             out.push(finding(
                 Level::Notice,
                 format!(

@@ -15,7 +15,9 @@ pub fn translate(req: Request<'_>) -> i32 {
     if !uri.starts_with(b"/") {
         return ffi::DECLINED;
     }
-    let Some(sc) = req.server_config() else { return ffi::DECLINED };
+    let Some(sc) = req.server_config() else {
+        return ffi::DECLINED;
+    };
     for (i, alias) in sc.aliases.iter().enumerate() {
         if let Some(rest) = alias.matches(uri) {
             req.set_filename(&alias.filename_for(rest));
@@ -36,30 +38,47 @@ pub fn handle(req: Request<'_>) -> i32 {
     match req.file_info().kind {
         FileKind::Regular => {}
         FileKind::Missing => {
-            req.log(Level::Error, &format!("mod_rwsgi: target WSGI script not found or unable to stat: {script}"));
+            req.log(
+                Level::Error,
+                &format!("mod_rwsgi: target WSGI script not found or unable to stat: {script}"),
+            );
             return ffi::HTTP_NOT_FOUND;
         }
         FileKind::Directory => {
-            req.log(Level::Error, &format!("mod_rwsgi: attempt to invoke a directory as a WSGI application: {script}"));
+            req.log(
+                Level::Error,
+                &format!("mod_rwsgi: attempt to invoke a directory as a WSGI application: {script}"),
+            );
             return ffi::HTTP_FORBIDDEN;
         }
         FileKind::Other => {
-            req.log(Level::Error, &format!("mod_rwsgi: target WSGI script is not a regular file: {script}"));
+            req.log(
+                Level::Error,
+                &format!("mod_rwsgi: target WSGI script is not a regular file: {script}"),
+            );
             return ffi::HTTP_FORBIDDEN;
         }
     }
     let alias = req.matched_alias();
     if alias.is_none() && !req.allows_exec_cgi() {
-        req.log(Level::Error, &format!("mod_rwsgi: Options ExecCGI is off in this directory: {script}"));
+        req.log(
+            Level::Error,
+            &format!("mod_rwsgi: Options ExecCGI is off in this directory: {script}"),
+        );
         return ffi::HTTP_FORBIDDEN;
     }
     let default_dir = crate::config::DirConfig::default();
     let dir = req.dir_config().unwrap_or(&default_dir);
-    let alias_opts = alias.and_then(|i| req.server_config().and_then(|s| s.aliases.get(i))).map(|a| &a.options);
+    let alias_opts = alias
+        .and_then(|i| req.server_config().and_then(|s| s.aliases.get(i)))
+        .map(|a| &a.options);
     let eff = Effective::resolve(dir, alias_opts);
     if let Some(te) = req.header_in(c"Transfer-Encoding") {
         if !eff.chunked_request && te.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")) {
-            req.log(Level::Error, &format!("mod_rwsgi: chunked request body refused for {script}: enable it with WSGIChunkedRequest On"));
+            req.log(
+                Level::Error,
+                &format!("mod_rwsgi: chunked request body refused for {script}: enable it with WSGIChunkedRequest On"),
+            );
             return ffi::HTTP_LENGTH_REQUIRED;
         }
     }
@@ -85,7 +104,9 @@ pub fn handle(req: Request<'_>) -> i32 {
         return crate::daemon::client::handle(req, g, &table, &info);
     }
     let _current = CurrentRequest::enter(req);
-    let outcome = embedded_scope(req, |slot| crate::python::with_python(|py, rt| wsgi::run(py, rt, &info, slot)));
+    let outcome = embedded_scope(req, |slot| {
+        crate::python::with_python(|py, rt| wsgi::run(py, rt, &info, slot))
+    });
     match outcome {
         Ok(Outcome::Done) => ffi::OK,
         Ok(Outcome::Status(s)) => s,

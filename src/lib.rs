@@ -9,13 +9,13 @@
 //!
 //! Unit tests build only the pure parts (the rest needs httpd's symbols, resolved when httpd loads the module).
 
-mod config;
 #[cfg(not(test))]
 mod apache;
 #[cfg(not(test))]
 mod cgi;
 #[cfg(not(test))]
 mod checks;
+mod config;
 #[cfg(not(test))]
 mod daemon;
 #[cfg(not(test))]
@@ -28,11 +28,11 @@ mod python;
 mod wsgi;
 
 #[cfg(test)]
-#[path = "wsgi/headers.rs"]
-mod wsgi_headers;
-#[cfg(test)]
 #[path = "daemon/protocol.rs"]
 mod daemon_protocol;
+#[cfg(test)]
+#[path = "wsgi/headers.rs"]
+mod wsgi_headers;
 
 #[cfg(not(test))]
 pub use apache::module::rwsgi_module;

@@ -9,7 +9,11 @@ use common::ServerBuilder;
 
 fn fake_venv(dir: &std::path::Path, version: &str) {
     std::fs::create_dir_all(dir.join("bin")).expect("venv");
-    std::fs::write(dir.join("pyvenv.cfg"), format!("home = /usr/bin\nversion = {version}\n")).expect("cfg");
+    std::fs::write(
+        dir.join("pyvenv.cfg"),
+        format!("home = /usr/bin\nversion = {version}\n"),
+    )
+    .expect("cfg");
 }
 
 #[test]
@@ -17,10 +21,15 @@ fn python_version_mismatch() {
     let b = ServerBuilder::new("chk-ver");
     let venv = b.root.join("venv39");
     fake_venv(&venv, "3.9.2");
-    let b = b.global(&format!("WSGIPythonHome {}", venv.display())).conf("WSGIScriptAlias / {apps}/hello.wsgi");
+    let b = b
+        .global(&format!("WSGIPythonHome {}", venv.display()))
+        .conf("WSGIScriptAlias / {apps}/hello.wsgi");
     let (ok, out) = b.config_test();
     assert!(!ok, "{out}");
-    assert!(out.contains("is a Python 3.9.2 virtualenv but mod_rwsgi was built for Python 3.11"), "{out}");
+    assert!(
+        out.contains("is a Python 3.9.2 virtualenv but mod_rwsgi was built for Python 3.11"),
+        "{out}"
+    );
     assert!(out.contains("recreate the virtualenv"), "remedy named: {out}");
     // A real start still serves (500 with the reason), children do not crash-loop.
     let s = b.start();
@@ -45,22 +54,48 @@ fn unreadable_python_home_and_script_name_user_and_path() {
     let (ok, out) = b.config_test();
     assert!(!ok, "{out}");
     let user = common::run_user();
-    assert!(out.contains(&format!("user {user}")) && out.contains(&private.display().to_string()), "python home: {out}");
-    assert!(out.contains("WSGIScriptAlias target") && out.contains("secret.wsgi") && out.contains(&format!("run as {user}")), "script: {out}");
-    assert!(out.contains("chmod o+rx") || out.contains("make the script"), "remedy: {out}");
+    assert!(
+        out.contains(&format!("user {user}")) && out.contains(&private.display().to_string()),
+        "python home: {out}"
+    );
+    assert!(
+        out.contains("WSGIScriptAlias target")
+            && out.contains("secret.wsgi")
+            && out.contains(&format!("run as {user}")),
+        "script: {out}"
+    );
+    assert!(
+        out.contains("chmod o+rx") || out.contains("make the script"),
+        "remedy: {out}"
+    );
 }
 
 #[test]
 fn python_home_inside_lib_or_missing() {
-    let (ok, out) = ServerBuilder::new("chk-lib").global("WSGIPythonHome /usr/lib/python3.11").conf("WSGIScriptAlias / {apps}/hello.wsgi").config_test();
+    let (ok, out) = ServerBuilder::new("chk-lib")
+        .global("WSGIPythonHome /usr/lib/python3.11")
+        .conf("WSGIScriptAlias / {apps}/hello.wsgi")
+        .config_test();
     assert!(!ok && out.contains("points inside a lib/pythonX.Y directory"), "{out}");
-    let (ok, out) = ServerBuilder::new("chk-missing").global("WSGIPythonHome /nonexistent/venv").conf("WSGIScriptAlias / {apps}/hello.wsgi").config_test();
-    assert!(!ok && out.contains("/nonexistent does not exist") && out.contains("correct the path"), "{out}");
+    let (ok, out) = ServerBuilder::new("chk-missing")
+        .global("WSGIPythonHome /nonexistent/venv")
+        .conf("WSGIScriptAlias / {apps}/hello.wsgi")
+        .config_test();
+    assert!(
+        !ok && out.contains("/nonexistent does not exist") && out.contains("correct the path"),
+        "{out}"
+    );
     let b = ServerBuilder::new("chk-prefix");
     let prefix = b.root.join("py39");
     std::fs::create_dir_all(prefix.join("lib/python3.9")).expect("prefix");
-    let (ok, out) = b.global(&format!("WSGIPythonHome {}", prefix.display())).conf("WSGIScriptAlias / {apps}/hello.wsgi").config_test();
-    assert!(!ok && out.contains("is not a Python 3.11 installation (it has Python 3.9)"), "{out}");
+    let (ok, out) = b
+        .global(&format!("WSGIPythonHome {}", prefix.display()))
+        .conf("WSGIScriptAlias / {apps}/hello.wsgi")
+        .config_test();
+    assert!(
+        !ok && out.contains("is not a Python 3.11 installation (it has Python 3.9)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -74,15 +109,24 @@ fn socket_directory_not_reachable_by_httpd_children() {
         .conf("WSGIDaemonProcess site\nWSGIScriptAlias / {apps}/hello.wsgi process-group=site")
         .config_test();
     assert!(!ok, "{out}");
-    assert!(out.contains("WSGISocketPrefix") && out.contains("cannot reach the socket directory") && out.contains(common::run_user()), "{out}");
+    assert!(
+        out.contains("WSGISocketPrefix")
+            && out.contains("cannot reach the socket directory")
+            && out.contains(common::run_user()),
+        "{out}"
+    );
 }
 
 #[test]
 fn missing_locale_falls_back_to_c_utf8() {
-    let b = ServerBuilder::new("chk-locale").conf("WSGIDaemonProcess site locale=xx_NOPE.UTF-8\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site");
+    let b = ServerBuilder::new("chk-locale")
+        .conf("WSGIDaemonProcess site locale=xx_NOPE.UTF-8\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site");
     let (ok, out) = b.config_test();
     assert!(ok, "a missing locale is a warning: {out}");
-    assert!(out.contains("locale \"xx_NOPE.UTF-8\" is not installed") && out.contains("C.UTF-8"), "{out}");
+    assert!(
+        out.contains("locale \"xx_NOPE.UTF-8\" is not installed") && out.contains("C.UTF-8"),
+        "{out}"
+    );
     let s = b.start();
     let e = s.get("/d/whoami").pairs();
     assert_eq!(e["lang"], "C.UTF-8");
@@ -102,7 +146,12 @@ fn selinux_denials_name_the_remedy() {
         .conf("WSGIScriptAlias / {apps}/hello.wsgi")
         .config_test_env(&[("RWSGI_SELINUX_ENFORCE_FILE", &enforce.to_string_lossy())]);
     assert!(!ok);
-    assert!(out.contains("SELinux is enforcing") && out.contains("httpd_sys_content_t") && out.contains("httpd_can_network_connect"), "{out}");
+    assert!(
+        out.contains("SELinux is enforcing")
+            && out.contains("httpd_sys_content_t")
+            && out.contains("httpd_can_network_connect"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -114,10 +163,21 @@ fn broken_script_and_missing_callable_reported_at_preload() {
              WSGIScriptAlias /emb {apps}/broken.wsgi application-group=%{GLOBAL}",
         )
         .start();
-    assert!(s.wait_log("SyntaxError", 10), "the syntax error is logged before any request:\n{}", s.error_log());
+    assert!(
+        s.wait_log("SyntaxError", 10),
+        "the syntax error is logged before any request:\n{}",
+        s.error_log()
+    );
     assert!(s.wait_log("preloading", 5));
-    assert!(s.wait_log("does not contain WSGI application \"application\"", 5), "{}", s.error_log());
-    assert!(s.error_log().contains("broken.wsgi\", line 1"), "with the traceback location");
+    assert!(
+        s.wait_log("does not contain WSGI application \"application\"", 5),
+        "{}",
+        s.error_log()
+    );
+    assert!(
+        s.error_log().contains("broken.wsgi\", line 1"),
+        "with the traceback location"
+    );
     assert_eq!(s.get("/broken").status, 500);
     assert_eq!(s.get("/nocall").status, 404);
 }
@@ -128,5 +188,8 @@ fn application_groups_sharing_a_process_get_a_notice() {
         .conf("WSGIScriptAlias /a {apps}/hello.wsgi application-group=site-a\nWSGIScriptAlias /b {apps}/hello.wsgi application-group=site-b")
         .config_test();
     assert!(ok, "{out}");
-    assert!(out.contains("application groups site-a, site-b share one Python interpreter"), "{out}");
+    assert!(
+        out.contains("application groups site-a, site-b share one Python interpreter"),
+        "{out}"
+    );
 }

@@ -21,17 +21,28 @@ fn wsgiref_validator_sees_no_violation() {
     let r = s.request(b"HEAD /v/get HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(r.status, 200);
     let r = s.request(b"POST /v/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nab\ncd\r\n3\r\nef\n\r\n0\r\n\r\n");
-    assert_eq!((r.status, r.text().as_str()), (200, "lines:2:ab\ncdef\n"), "{}", s.error_log());
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "lines:2:ab\ncdef\n"),
+        "{}",
+        s.error_log()
+    );
     let r = s.get("/v/file");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("wsgiref.validate"));
     let log = s.error_log();
-    assert!(!log.contains("AssertionError") && !log.contains("Warning"), "validator complaints:\n{log}");
+    assert!(
+        !log.contains("AssertionError") && !log.contains("Warning"),
+        "validator complaints:\n{log}"
+    );
 }
 
 #[test]
 fn parallel_clients_all_correct_and_thread_locals_persist() {
-    let s = ServerBuilder::new("parallel").mpm("event", 2, 8).conf("WSGIScriptAlias /t {apps}/threads.wsgi").start();
+    let s = ServerBuilder::new("parallel")
+        .mpm("event", 2, 8)
+        .conf("WSGIScriptAlias /t {apps}/threads.wsgi")
+        .start();
     let port = s.port;
     let handles: Vec<_> = (0..32)
         .map(|client| {
@@ -78,6 +89,9 @@ fn parallel_clients_all_correct_and_thread_locals_persist() {
     assert_eq!(total, 32 * 50);
     // Python thread idents repeat across the two processes only by chance; counts per ident must grow.
     let max_count = per_thread.values().flat_map(|v| v.iter()).max().copied().unwrap_or(0);
-    assert!(max_count > 50, "threading.local must survive across requests (max count {max_count})");
+    assert!(
+        max_count > 50,
+        "threading.local must survive across requests (max count {max_count})"
+    );
     assert!(!s.error_log().contains("exit signal"));
 }

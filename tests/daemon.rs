@@ -32,16 +32,33 @@ fn environ_is_identical_to_embedded_mode() {
         .conf("WSGIDaemonProcess site processes=2 threads=4\nWSGIScriptAlias /emb {apps}/environ.wsgi\nWSGIScriptAlias /dmn {apps}/environ.wsgi process-group=site")
         .start();
     let raw = |p: &str| {
-        format!("POST {p}/x/y?a=1 HTTP/1.1\r\nHost: h.test\r\nX-Thing: v\r\nX-Thing: w\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab")
+        format!(
+            "POST {p}/x/y?a=1 HTTP/1.1\r\nHost: h.test\r\nX-Thing: v\r\nX-Thing: w\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab"
+        )
     };
     let emb = s.request(raw("/emb").as_bytes()).pairs();
     let dmn = s.request(raw("/dmn").as_bytes()).pairs();
-    let differ_by_design = ["SCRIPT_NAME", "REQUEST_URI", "mod_wsgi.script_name", "REMOTE_PORT", "process.pid", "process.thread", "mod_wsgi.process_group", "mod_wsgi.request_id", "mod_wsgi.request_start", "UNIQUE_ID"];
+    let differ_by_design = [
+        "SCRIPT_NAME",
+        "REQUEST_URI",
+        "mod_wsgi.script_name",
+        "REMOTE_PORT",
+        "process.pid",
+        "process.thread",
+        "mod_wsgi.process_group",
+        "mod_wsgi.request_id",
+        "mod_wsgi.request_start",
+        "UNIQUE_ID",
+    ];
     for (k, v) in &emb {
         if differ_by_design.contains(&k.as_str()) {
             continue;
         }
-        assert_eq!(dmn.get(k), Some(v), "environ[{k}] differs between embedded and daemon mode");
+        assert_eq!(
+            dmn.get(k),
+            Some(v),
+            "environ[{k}] differs between embedded and daemon mode"
+        );
     }
     assert_eq!(emb.len(), dmn.len(), "same keys:\nembedded {emb:?}\ndaemon {dmn:?}");
     assert_eq!(dmn["mod_wsgi.process_group"], "site");
@@ -66,28 +83,47 @@ fn options_user_home_env_display_name_and_python_path() {
         ))
         .start();
     let e = pairs(&s, "/d/whoami");
-    let nobody_uid = std::process::Command::new("id").args(["-u", "nobody"]).output().expect("id");
+    let nobody_uid = std::process::Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .expect("id");
     assert_eq!(e["uid"], String::from_utf8_lossy(&nobody_uid.stdout).trim());
     assert_eq!(e["cwd"], home.display().to_string(), "home= is the working directory");
     assert_eq!(e["path0"], home.display().to_string(), "home= is sys.path[0]");
     assert_eq!(e["env"], "hello=world");
-    assert_eq!((e["group"].as_str(), e["threads"].as_str(), e["processes"].as_str()), ("site", "3", "2"));
+    assert_eq!(
+        (e["group"].as_str(), e["threads"].as_str(), e["processes"].as_str()),
+        ("site", "3", "2")
+    );
     assert_eq!(e["lang"], "C.UTF-8");
     let pids = s.daemon_pids("(wsgi:site)");
     assert_eq!(pids.len(), 2, "two processes titled (wsgi:site)");
     let pid: u32 = e["pid"].parse().expect("pid");
     assert!(pids.contains(&pid));
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or_default().to_string();
-    assert!(uid_line.split_whitespace().skip(1).all(|u| u == e["uid"]), "real/effective/saved uid all dropped: {uid_line}");
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        uid_line.split_whitespace().skip(1).all(|u| u == e["uid"]),
+        "real/effective/saved uid all dropped: {uid_line}"
+    );
 }
 
 #[test]
 fn config_errors_name_the_problem() {
     let cases: &[(&str, &str)] = &[
-        ("WSGIDaemonProcess site bogus=1", "WSGIDaemonProcess: unknown option \"bogus\""),
+        (
+            "WSGIDaemonProcess site bogus=1",
+            "WSGIDaemonProcess: unknown option \"bogus\"",
+        ),
         ("WSGIDaemonProcess site processes=zero", "not a whole number"),
-        ("WSGIScriptAlias /a {apps}/hello.wsgi process-group=later\nWSGIDaemonProcess later", "put \"WSGIDaemonProcess later ...\" before this line"),
+        (
+            "WSGIScriptAlias /a {apps}/hello.wsgi process-group=later\nWSGIDaemonProcess later",
+            "put \"WSGIDaemonProcess later ...\" before this line",
+        ),
         ("WSGIDaemonProcess twice\nWSGIDaemonProcess twice", "already defined"),
     ];
     for (conf, want) in cases {
@@ -95,13 +131,22 @@ fn config_errors_name_the_problem() {
         assert!(!ok && out.contains(want), "{conf:?}: expected {want:?} in:\n{out}");
     }
     // user=root is refused at start-up, with the reason, instead of running apps as root.
-    let b = ServerBuilder::new("d-root").conf("WSGIDaemonProcess rooty user=root\nWSGIScriptAlias / {apps}/hello.wsgi process-group=rooty");
+    let b = ServerBuilder::new("d-root")
+        .conf("WSGIDaemonProcess rooty user=root\nWSGIScriptAlias / {apps}/hello.wsgi process-group=rooty");
     let conf = b.root.join("httpd.conf");
     let _ = b.config_test();
-    let out = std::process::Command::new(common::httpd_bin()).arg("-f").arg(&conf).arg("-DFOREGROUND").output().expect("run httpd");
+    let out = std::process::Command::new(common::httpd_bin())
+        .arg("-f")
+        .arg(&conf)
+        .arg("-DFOREGROUND")
+        .output()
+        .expect("run httpd");
     let log = std::fs::read_to_string(b.root.join("logs/error_log")).unwrap_or_default();
     assert!(!out.status.success());
-    assert!(log.contains("must not run as root") || String::from_utf8_lossy(&out.stderr).contains("must not run as root"), "{log}");
+    assert!(
+        log.contains("must not run as root") || String::from_utf8_lossy(&out.stderr).contains("must not run as root"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -126,9 +171,19 @@ fn killed_daemon_fails_only_its_in_flight_requests_and_is_replaced() {
     let statuses = load.finish();
     let (ok, bad) = summary(&statuses);
     assert!(ok > 100, "load ran ({ok} ok)");
-    assert!(bad.iter().all(|s| *s == 502), "only 502s for the killed process's in-flight requests: {bad:?}");
-    assert!(bad.len() <= 8, "at most one process's worth of threads failed: {} failures", bad.len());
-    assert!(replaced_in < Duration::from_secs(2), "replaced within 2 s (took {replaced_in:?})");
+    assert!(
+        bad.iter().all(|s| *s == 502),
+        "only 502s for the killed process's in-flight requests: {bad:?}"
+    );
+    assert!(
+        bad.len() <= 8,
+        "at most one process's worth of threads failed: {} failures",
+        bad.len()
+    );
+    assert!(
+        replaced_in < Duration::from_secs(2),
+        "replaced within 2 s (took {replaced_in:?})"
+    );
     assert!(s.wait_log("was killed by signal 9", 5), "{}", s.error_log());
     let r = s.get("/d/sleep?0");
     assert_eq!(r.status, 200);
@@ -144,7 +199,11 @@ fn request_timeout_answers_504_and_logs_the_stuck_stack() {
     assert_eq!(r.status, 504, "{}", r.text());
     assert!(started.elapsed() < Duration::from_secs(15));
     assert!(s.wait_log("request-timeout=3", 10), "{}", s.error_log());
-    assert!(s.wait_log("in wedged_forever", 10), "the stuck thread's Python stack is logged:\n{}", s.error_log());
+    assert!(
+        s.wait_log("in wedged_forever", 10),
+        "the stuck thread's Python stack is logged:\n{}",
+        s.error_log()
+    );
     // The process recycles and the group serves again.
     wait_for("the group to serve again", 20, || s.get("/d/sleep?0").status == 200);
 }
@@ -162,7 +221,10 @@ fn queue_timeout_sheds_requests_that_waited_too_long() {
     assert_eq!(r.status, 504);
     assert_eq!(slow.join().expect("slow request"), 200);
     assert!(s.wait_log("queue-timeout=1", 5), "{}", s.error_log());
-    assert!(!s.error_log().contains("queued request reached the app: shed-me"), "the app must never see a shed request");
+    assert!(
+        !s.error_log().contains("queued request reached the app: shed-me"),
+        "the app must never see a shed request"
+    );
     assert_eq!(s.get("/d/queued?fine").status, 200);
 }
 
@@ -175,7 +237,11 @@ fn maximum_requests_recycles_under_load_without_failures() {
     let load = Load::start(s.port, "/d/sleep?0.005", 8, 600);
     let statuses = load.finish_when_done();
     let (ok, bad) = summary(&statuses);
-    assert_eq!(bad, Vec::<u16>::new(), "no request fails because of a recycle ({ok} ok)");
+    assert_eq!(
+        bad,
+        Vec::<u16>::new(),
+        "no request fails because of a recycle ({ok} ok)"
+    );
     assert!(s.wait_log("maximum-requests=50 reached", 5), "{}", s.error_log());
 }
 
@@ -193,7 +259,11 @@ fn graceful_restart_under_load_without_failures() {
     std::thread::sleep(Duration::from_millis(1500));
     let (ok, bad) = summary(&load.finish());
     assert!(ok > 50, "load ran ({ok} ok)");
-    assert_eq!(bad, Vec::<u16>::new(), "graceful restarts must not fail requests, in flight or new");
+    assert_eq!(
+        bad,
+        Vec::<u16>::new(),
+        "graceful restarts must not fail requests, in flight or new"
+    );
     assert!(!s.error_log().contains("long lost child"), "{}", s.error_log());
 }
 
@@ -208,19 +278,34 @@ fn socket_refuses_strangers() {
         .expect("run dir")
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("rwsgi-"))
-        .flat_map(|e| std::fs::read_dir(e.path()).expect("socket dir").flatten().map(|f| f.path()).collect::<Vec<_>>())
+        .flat_map(|e| {
+            std::fs::read_dir(e.path())
+                .expect("socket dir")
+                .flatten()
+                .map(|f| f.path())
+                .collect::<Vec<_>>()
+        })
         .find(|p| p.to_string_lossy().ends_with("site.sock"))
         .expect("socket file");
-    let dir_mode = std::fs::metadata(sock.parent().expect("dir")).expect("stat").permissions();
+    let dir_mode = std::fs::metadata(sock.parent().expect("dir"))
+        .expect("stat")
+        .permissions();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(dir_mode.mode() & 0o777, 0o700, "socket directory is private");
     // Another user cannot even reach the socket.
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c"])
-        .arg(format!("import socket; s=socket.socket(socket.AF_UNIX); s.connect({:?})", sock.display().to_string()))
+        .arg(format!(
+            "import socket; s=socket.socket(socket.AF_UNIX); s.connect({:?})",
+            sock.display().to_string()
+        ))
         .output()
         .expect("setpriv");
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Permission denied"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Someone who can reach it but lacks the secret is cut off before anything reaches the app.
     let mut c = std::os::unix::net::UnixStream::connect(&sock).expect("connect as root");
     let mut frame = vec![1u8, 0, 0, 0, 37];
@@ -232,7 +317,11 @@ fn socket_refuses_strangers() {
     c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
     let _ = c.read_to_end(&mut buf);
     assert!(buf.is_empty(), "no answer without the secret");
-    assert!(s.wait_log("refused a connection without the right secret", 5), "{}", s.error_log());
+    assert!(
+        s.wait_log("refused a connection without the right secret", 5),
+        "{}",
+        s.error_log()
+    );
 }
 
 #[test]
@@ -244,13 +333,17 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
     let s = b.start();
     let r = s.get("/f/file?1000");
     assert_eq!(r.header("Content-Length"), Some("2999000"));
-    assert!(r.complete && r.body == data[1000..], "file_wrapper over a regular file in daemon mode");
+    assert!(
+        r.complete && r.body == data[1000..],
+        "file_wrapper over a regular file in daemon mode"
+    );
 
     // 1 GiB down and 1 GiB up through the daemon: both processes stay small.
     let gib: u64 = 1 << 30;
     let mut c = common::http::connect(s.port);
     use std::io::{Read, Write};
-    c.write_all(format!("GET /d/download?{gib} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).expect("send");
+    c.write_all(format!("GET /d/download?{gib} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .expect("send");
     let mut total = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -261,7 +354,10 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
     }
     assert!(total > gib, "downloaded {total} bytes");
     let mut c = common::http::connect(s.port);
-    c.write_all(format!("POST /d/upload HTTP/1.1\r\nHost: x\r\nContent-Length: {gib}\r\nConnection: close\r\n\r\n").as_bytes()).expect("send");
+    c.write_all(
+        format!("POST /d/upload HTTP/1.1\r\nHost: x\r\nContent-Length: {gib}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .expect("send");
     let chunk = vec![b'u'; 1 << 20];
     for _ in 0..1024 {
         c.write_all(&chunk).expect("upload");
@@ -271,7 +367,12 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
     assert!(resp.contains(&format!("\r\n{gib}\r\n")), "{resp}");
     for pid in s.descendants() {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let hwm_kb: u64 = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let hwm_kb: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         assert!(hwm_kb < 200 * 1024, "process {pid} peaked at {hwm_kb} kB");
     }
 }
@@ -279,7 +380,9 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
 #[test]
 fn oversized_response_headers_are_a_500_with_the_cause() {
     let s = ServerBuilder::new("d-hdr")
-        .conf("WSGIDaemonProcess site header-buffer-size=4096\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site")
+        .conf(
+            "WSGIDaemonProcess site header-buffer-size=4096\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site",
+        )
         .start();
     assert_eq!(s.get("/d/big-headers").status, 500);
     assert!(s.wait_log("larger than header-buffer-size=4096", 5));
@@ -292,7 +395,11 @@ fn unreachable_group_is_a_503_after_connect_timeout() {
         .start();
     let r = s.get("/d/sleep?0");
     assert!(r.status == 503 || r.status == 500, "{}", r.status);
-    assert!(s.wait_log("/nonexistent/python", 5), "the reason Python cannot start is logged:\n{}", s.error_log());
+    assert!(
+        s.wait_log("/nonexistent/python", 5),
+        "the reason Python cannot start is logged:\n{}",
+        s.error_log()
+    );
     assert!(!s.error_log().contains("exit signal"));
 }
 
@@ -318,7 +425,11 @@ fn process_group_directive_restrict_embedded_and_recycling_reasons() {
     assert!(s.wait_log("inactivity-timeout=1: idle", 10), "{}", s.error_log());
     assert!(s.wait_log("restart-interval=2 elapsed", 10), "{}", s.error_log());
     assert_eq!(s.get("/fat/sleep?0").status, 200);
-    assert!(s.wait_log("memory-limit=1000: resident set size", 10), "{}", s.error_log());
+    assert!(
+        s.wait_log("memory-limit=1000: resident set size", 10),
+        "{}",
+        s.error_log()
+    );
     for path in ["/idle/sleep?0", "/interval/sleep?0", "/fat/sleep?0"] {
         assert_eq!(s.get(path).status, 200, "{path} still served after recycling");
     }
@@ -352,7 +463,11 @@ fn deadlock_timeout_replaces_a_process_whose_gil_is_stuck() {
     let port = s.port;
     let stuck = std::thread::spawn(move || common::get(port, "/d/hold-gil").status);
     assert!(s.wait_log("deadlock-timeout=2", 15), "{}", s.error_log());
-    assert_eq!(stuck.join().expect("stuck request"), 502, "the stuck request fails as a daemon failure");
+    assert_eq!(
+        stuck.join().expect("stuck request"),
+        502,
+        "the stuck request fails as a daemon failure"
+    );
     wait_for("a replacement process", 10, || {
         let now = s.daemon_pids("(wsgi:site)");
         now.len() == 1 && now != before
@@ -370,21 +485,33 @@ fn stopping_httpd_stops_every_daemon_process() {
     let all = s.descendants();
     assert_eq!(daemons.len(), 3);
     s.stop();
-    wait_for("every daemon process to exit", 15, || all.iter().all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists() || std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| st.contains(") Z "))));
+    wait_for("every daemon process to exit", 15, || {
+        all.iter().all(|p| {
+            !std::path::Path::new(&format!("/proc/{p}")).exists()
+                || std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| st.contains(") Z "))
+        })
+    });
 }
 
 #[test]
 fn changed_script_restarts_the_daemon_process() {
     let b = ServerBuilder::new("d-reload");
     let script = b.apps().join("live.wsgi");
-    let app = |v: &str| format!("import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v} %d' % os.getpid()]\n");
+    let app = |v: &str| {
+        format!(
+            "import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v} %d' % os.getpid()]\n"
+        )
+    };
     std::fs::write(&script, app("v1")).expect("script");
-    let s = b.conf("WSGIDaemonProcess site processes=1 threads=2\nWSGIScriptAlias /live {apps}/live.wsgi process-group=site").start();
+    let s = b
+        .conf("WSGIDaemonProcess site processes=1 threads=2\nWSGIScriptAlias /live {apps}/live.wsgi process-group=site")
+        .start();
     let first = s.get("/live").text();
     assert!(first.starts_with("v1 "), "{first}");
     std::fs::write(&script, app("v2")).expect("edit");
     let f = std::fs::File::options().write(true).open(&script).expect("open");
-    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(2)).expect("mtime");
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(2))
+        .expect("mtime");
     assert!(s.get("/live").text().starts_with("v2 "), "the edit is served at once");
     assert!(s.wait_log("changed (WSGIScriptReloading)", 5), "{}", s.error_log());
     let old_pid = first.split(' ').nth(1).unwrap_or_default().to_string();
@@ -396,13 +523,17 @@ fn changed_script_restarts_the_daemon_process() {
 
 #[test]
 fn first_load_by_graceful_restart_starts_daemon_groups() {
-    let b = ServerBuilder::new("d-firstload").without_module().conf("WSGIDaemonProcess site\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site");
+    let b = ServerBuilder::new("d-firstload")
+        .without_module()
+        .conf("WSGIDaemonProcess site\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site");
     let full = b.full_config_text();
     let s = b.start();
     assert_eq!(s.get("/d/whoami").status, 404, "no module yet");
     std::fs::write(&s.conf, full).expect("rewrite config");
     s.apachectl("graceful");
-    wait_for("the daemon group to serve after the graceful restart", 15, || s.get("/d/whoami").status == 200);
+    wait_for("the daemon group to serve after the graceful restart", 15, || {
+        s.get("/d/whoami").status == 200
+    });
 }
 
 #[test]
@@ -425,12 +556,24 @@ fn a_group_cannot_reach_another_groups_socket() {
         let two: Vec<String> = s
             .daemon_pids("(wsgi:two)")
             .iter()
-            .flat_map(|p| std::fs::read_dir(format!("/proc/{p}/fd")).into_iter().flatten().flatten().filter_map(|e| std::fs::read_link(e.path()).ok()))
+            .flat_map(|p| {
+                std::fs::read_dir(format!("/proc/{p}/fd"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+            })
             .map(|l| l.display().to_string())
             .filter(|l| l.starts_with("socket:"))
             .collect();
-        let shared: Vec<&String> = fds.iter().filter(|l| l.starts_with("socket:") && two.contains(l)).collect();
-        assert!(shared.is_empty(), "group one's process {pid} shares sockets with group two: {shared:?} ({sockets} sockets)");
+        let shared: Vec<&String> = fds
+            .iter()
+            .filter(|l| l.starts_with("socket:") && two.contains(l))
+            .collect();
+        assert!(
+            shared.is_empty(),
+            "group one's process {pid} shares sockets with group two: {shared:?} ({sockets} sockets)"
+        );
     }
 }
 

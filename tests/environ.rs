@@ -11,7 +11,10 @@ fn env_of(s: &common::Server, raw: &str) -> std::collections::HashMap<String, St
 }
 
 fn get_env(s: &common::Server, path: &str) -> std::collections::HashMap<String, String> {
-    env_of(s, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    env_of(
+        s,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 #[test]
@@ -50,21 +53,33 @@ fn headers_become_http_keys_safely() {
     let raw = raw.replace('\u{e9}', "\u{fffd}");
     let mut bytes = raw.into_bytes();
     // A raw latin-1 byte 0xE9 in a header value (replace the U+FFFD placeholder's UTF-8 bytes).
-    let pos = bytes.windows(3).position(|w| w == [0xef, 0xbf, 0xbd]).expect("placeholder");
+    let pos = bytes
+        .windows(3)
+        .position(|w| w == [0xef, 0xbf, 0xbd])
+        .expect("placeholder");
     bytes.splice(pos..pos + 3, [0xe9]);
     let r = s.request(&bytes);
     let e = r.pairs();
     assert_eq!(e["HTTP_X_MULTI"], "one, two", "repeated headers joined");
     assert!(!e.contains_key("HTTP_X_UNDER"), "a header name with '_' is dropped");
     assert!(!e.contains_key("HTTP_PROXY"), "httpoxy");
-    assert!(!e.contains_key("HTTP_AUTHORIZATION"), "Authorization only with WSGIPassAuthorization On");
+    assert!(
+        !e.contains_key("HTTP_AUTHORIZATION"),
+        "Authorization only with WSGIPassAuthorization On"
+    );
     assert_eq!(e["HTTP_X_LATIN"], "caf\\xe9", "latin-1 decoded");
     assert_eq!(e["QUERY_STRING"], "q=%C3%A9", "QUERY_STRING stays encoded");
     assert_eq!(e["FROM_SETENV"], "yes", "SetEnv reaches the environ");
     assert_eq!(get_env(&s, "/e")["QUERY_STRING"], "", "QUERY_STRING always present");
-    assert!(!get_env(&s, "/e").contains_key("CONTENT_LENGTH"), "CONTENT_LENGTH only when sent");
+    assert!(
+        !get_env(&s, "/e").contains_key("CONTENT_LENGTH"),
+        "CONTENT_LENGTH only when sent"
+    );
 
-    let e = env_of(&s, "GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Zm9vOmJhcg==\r\nConnection: close\r\n\r\n");
+    let e = env_of(
+        &s,
+        "GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Zm9vOmJhcg==\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(e["HTTP_AUTHORIZATION"], "Basic Zm9vOmJhcg==");
 }
 
@@ -76,7 +91,10 @@ fn pass_authorization_directive_and_application_groups() {
              WSGIScriptAlias /b {apps}/environ.wsgi application-group=%{GLOBAL}",
         )
         .start();
-    let e = env_of(&s, "GET /a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n");
+    let e = env_of(
+        &s,
+        "GET /a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(e["HTTP_AUTHORIZATION"], "Bearer t");
     assert_eq!(e["mod_wsgi.application_group"], "site-one");
     let e = get_env(&s, "/b");
@@ -85,12 +103,24 @@ fn pass_authorization_directive_and_application_groups() {
 
 #[test]
 fn multithread_and_multiprocess_follow_the_mpm() {
-    let s = ServerBuilder::new("prefork").mpm("prefork", 2, 1).conf("WSGIScriptAlias /e {apps}/environ.wsgi").start();
+    let s = ServerBuilder::new("prefork")
+        .mpm("prefork", 2, 1)
+        .conf("WSGIScriptAlias /e {apps}/environ.wsgi")
+        .start();
     let e = get_env(&s, "/e");
-    assert_eq!((e["wsgi.multithread"].as_str(), e["wsgi.multiprocess"].as_str()), ("False", "True"));
-    let s = ServerBuilder::new("event1").mpm("event", 1, 4).conf("WSGIScriptAlias /e {apps}/environ.wsgi").start();
+    assert_eq!(
+        (e["wsgi.multithread"].as_str(), e["wsgi.multiprocess"].as_str()),
+        ("False", "True")
+    );
+    let s = ServerBuilder::new("event1")
+        .mpm("event", 1, 4)
+        .conf("WSGIScriptAlias /e {apps}/environ.wsgi")
+        .start();
     let e = get_env(&s, "/e");
-    assert_eq!((e["wsgi.multithread"].as_str(), e["wsgi.multiprocess"].as_str()), ("True", "False"));
+    assert_eq!(
+        (e["wsgi.multithread"].as_str(), e["wsgi.multiprocess"].as_str()),
+        ("True", "False")
+    );
 }
 
 #[test]
@@ -105,7 +135,11 @@ fn handler_mounting_needs_exec_cgi() {
         .start();
     std::fs::create_dir_all(s.root.join("x")).expect("mkdir");
     std::fs::copy(s.root.join("apps/hello.wsgi"), s.root.join("x/hello.wsgi")).expect("copy");
-    assert_eq!(s.get("/h/hello.wsgi").status, 403, "AddHandler without Options ExecCGI is refused");
+    assert_eq!(
+        s.get("/h/hello.wsgi").status,
+        403,
+        "AddHandler without Options ExecCGI is refused"
+    );
     assert!(s.wait_log("Options ExecCGI is off", 5));
     let r = s.get("/x/hello.wsgi");
     assert_eq!((r.status, r.text().as_str()), (200, "Hello World!"));

@@ -18,7 +18,11 @@ fn file_wrapper() {
 
     let r = s.get("/f/file");
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("Content-Length"), Some("3000000"), "Content-Length from the file size");
+    assert_eq!(
+        r.header("Content-Length"),
+        Some("3000000"),
+        "Content-Length from the file size"
+    );
     assert!(r.complete && r.body == d);
 
     let r = s.get("/f/file?1000");
@@ -27,7 +31,10 @@ fn file_wrapper() {
 
     let r = s.get("/f/file-cl");
     assert_eq!(r.header("Content-Length"), Some("1000"));
-    assert!(r.complete && r.body == d[..1000], "the app's Content-Length limits the file");
+    assert!(
+        r.complete && r.body == d[..1000],
+        "the app's Content-Length limits the file"
+    );
 
     let r = s.get("/f/bytesio");
     assert_eq!(r.body.len(), 10_000);

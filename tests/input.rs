@@ -21,7 +21,8 @@ fn post(s: &common::Server, path: &str, body: &[u8]) -> std::collections::HashMa
 }
 
 fn chunked(s: &common::Server, path: &str, chunks: &[&[u8]]) -> common::Response {
-    let mut raw = format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").into_bytes();
+    let mut raw = format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        .into_bytes();
     for c in chunks {
         raw.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
         raw.extend_from_slice(c);
@@ -43,7 +44,10 @@ fn read_variants() {
     let e = post(&s, "/in/readn?7", &[b'x'; 30]);
     assert_eq!(e["sizes"], "[7, 7, 7, 7, 2]", "read(n) returns n until the end");
     let e = post(&s, "/in/readn?65536", &vec![b'x'; 200_000]);
-    assert_eq!(e["sizes"], "[65536, 65536, 65536, 3392]", "read(n) blocks until n bytes");
+    assert_eq!(
+        e["sizes"], "[65536, 65536, 65536, 3392]",
+        "read(n) blocks until n bytes"
+    );
 
     let e = post(&s, "/in/read0", b"abc");
     assert_eq!((e["zero"].as_str(), e["rest"].as_str()), ("b''", "b'abc'"));
@@ -62,19 +66,29 @@ fn readline_readlines_iteration() {
     assert_eq!(e["rest"], "[b'third\\n', b'fourth']");
     assert_eq!(e["eof"], "b''");
     let e = post(&s, "/in/readlines-hint", b"aa\nbb\ncc\ndd\n");
-    assert_eq!(e["lines"], "[b'aa\\n', b'bb\\n']", "readlines(hint) stops once hint bytes were read");
+    assert_eq!(
+        e["lines"], "[b'aa\\n', b'bb\\n']",
+        "readlines(hint) stops once hint bytes were read"
+    );
     assert_eq!(e["rest"], "b'cc\\ndd\\n'");
     let e = post(&s, "/in/iter", b"x\ny\nz");
     assert_eq!(e["lines"], "[b'x\\n', b'y\\n', b'z']");
     let long_line = vec![b'q'; 300_000];
     let e = post(&s, "/in/iter", &long_line);
-    assert!(e["lines"].len() > 300_000, "a line longer than any buffer is returned whole");
+    assert!(
+        e["lines"].len() > 300_000,
+        "a line longer than any buffer is returned whole"
+    );
 }
 
 #[test]
 fn chunked_request_bodies() {
     let s = server();
-    let r = chunked(&s, "/chunked/readline", &[b"first ", b"line\nsec", b"ond\nthird\nfourth"]);
+    let r = chunked(
+        &s,
+        "/chunked/readline",
+        &[b"first ", b"line\nsec", b"ond\nthird\nfourth"],
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let e = r.pairs();
     assert_eq!(e["l1"], "b'first line\\n'");
@@ -89,7 +103,12 @@ fn chunked_request_bodies() {
     // A malformed chunked body: httpd answers 400 once (no second error page), the app sees OSError.
     let r = s.request(b"POST /chunked/read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nab\r\n0\r\n\r\n");
     assert_eq!(r.status, 400);
-    assert_eq!(r.text().matches("<html>").count(), 1, "exactly one error page: {}", r.text());
+    assert_eq!(
+        r.text().matches("<html>").count(),
+        1,
+        "exactly one error page: {}",
+        r.text()
+    );
 }
 
 #[test]
@@ -97,7 +116,11 @@ fn unread_body_does_not_break_keep_alive() {
     let s = server();
     let mut conn = connect(s.port);
     let body = vec![b'u'; 50_000];
-    let mut raw = format!("POST /in/ignore HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut raw = format!(
+        "POST /in/ignore HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     raw.extend_from_slice(&body);
     raw.extend_from_slice(b"GET /in/read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
     conn.write_all(&raw).expect("send two pipelined requests");
@@ -120,5 +143,9 @@ fn limit_request_body_gives_413() {
     assert_eq!(r.status, 413);
     let r = s.post("/limited", "application/octet-stream", &[b'x'; 500]);
     assert_eq!(r.status, 200);
-    assert!(s.wait_log("LimitRequestBody", 5), "the log names the cause:\n{}", s.error_log());
+    assert!(
+        s.wait_log("LimitRequestBody", 5),
+        "the log names the cause:\n{}",
+        s.error_log()
+    );
 }

@@ -14,9 +14,18 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     common::copy_apps(&root);
     let etc = root.join("etc/apache2");
     std::fs::create_dir_all(root.join("etc")).expect("etc");
-    let st = Command::new("cp").arg("-a").arg("/etc/apache2").arg(&etc).status().expect("cp");
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg("/etc/apache2")
+        .arg(&etc)
+        .status()
+        .expect("cp");
     assert!(st.success());
-    let st = Command::new(common::repo_dir().join("dev")).args(["install", "--root"]).arg(&root).status().expect("dev install");
+    let st = Command::new(common::repo_dir().join("dev"))
+        .args(["install", "--root"])
+        .arg(&root)
+        .status()
+        .expect("dev install");
     assert!(st.success(), "./dev install --root failed");
     let libexec = common::modules_dir();
     let installed = root.join(libexec.trim_start_matches('/')).join("mod_rwsgi.so");
@@ -26,8 +35,16 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     assert!(etc.join("mods-available/rwsgi.conf").is_file());
 
     // a2enmod works on the scratch tree.
-    let out = Command::new("a2enmod").arg("rwsgi").env("APACHE_CONFDIR", &etc).output().expect("a2enmod");
-    assert!(out.status.success(), "a2enmod: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("a2enmod")
+        .arg("rwsgi")
+        .env("APACHE_CONFDIR", &etc)
+        .output()
+        .expect("a2enmod");
+    assert!(
+        out.status.success(),
+        "a2enmod: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(etc.join("mods-enabled/rwsgi.load").exists());
 
     let port = common::free_port();
@@ -58,8 +75,20 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         ("APACHE_LOG_DIR", root.join("logs").display().to_string()),
     ];
     let conf = etc.join("apache2.conf");
-    let check = Command::new(common::httpd_bin()).arg("-d").arg(&etc).arg("-f").arg(&conf).arg("-t").envs(env.iter().map(|(k, v)| (*k, v))).output().expect("-t");
-    assert!(check.status.success(), "config test of the installed tree: {}", String::from_utf8_lossy(&check.stderr));
+    let check = Command::new(common::httpd_bin())
+        .arg("-d")
+        .arg(&etc)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-t")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .output()
+        .expect("-t");
+    assert!(
+        check.status.success(),
+        "config test of the installed tree: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     use std::os::unix::process::CommandExt;
     let child = Command::new(common::httpd_bin())
         .arg("-d")
@@ -75,6 +104,15 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         .expect("start httpd");
     let s = common::Server::adopt(root.clone(), port, conf, child);
     let r = s.get("/");
-    assert_eq!((r.status, r.text().as_str()), (200, "Hello World!"), "{}", s.error_log());
-    assert!(s.error_log().contains("mod_rwsgi/"), "the installed module is loaded: {}", s.error_log());
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "Hello World!"),
+        "{}",
+        s.error_log()
+    );
+    assert!(
+        s.error_log().contains("mod_rwsgi/"),
+        "the installed module is loaded: {}",
+        s.error_log()
+    );
 }

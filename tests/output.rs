@@ -41,7 +41,11 @@ fn bad_app_behaviour_is_a_500_with_a_log_line_and_the_child_survives() {
     for (path, log) in cases {
         let r = s.get(&format!("/out{path}"));
         assert_eq!(r.status, 500, "{path}");
-        assert!(s.wait_log(log, 5), "{path}: expected {log:?} in the log:\n{}", s.error_log());
+        assert!(
+            s.wait_log(log, 5),
+            "{path}: expected {log:?} in the log:\n{}",
+            s.error_log()
+        );
         assert_eq!(pid(&s), first_pid, "{path}: the same child must serve the next request");
     }
     assert!(!s.error_log().contains("exit signal"));
@@ -53,7 +57,12 @@ fn exception_before_output_logs_the_full_traceback() {
     assert_eq!(s.get("/out/exc-before").status, 500);
     assert!(s.wait_log("ValueError: boom before output", 5));
     let log = s.error_log();
-    for frame in ["in application", "in middle", "in inner", "Traceback (most recent call last):"] {
+    for frame in [
+        "in application",
+        "in middle",
+        "in inner",
+        "Traceback (most recent call last):",
+    ] {
         assert!(log.contains(frame), "missing {frame:?} in:\n{log}");
     }
 }
@@ -68,7 +77,10 @@ fn exception_after_output_leaves_the_response_visibly_incomplete() {
     let r = s.get("/out/exc-after-cl");
     assert!(!r.complete, "a Content-Length response must be short");
     let r = s.get("/out/exc-info-after-output");
-    assert!(!r.complete, "start_response(exc_info) after output re-raises and cuts the response");
+    assert!(
+        !r.complete,
+        "start_response(exc_info) after output re-raises and cuts the response"
+    );
     assert!(s.wait_log("ValueError: boom after output", 5));
 }
 
@@ -90,7 +102,11 @@ fn start_response_exc_info_and_app_side_validation() {
 fn content_length_is_respected() {
     let s = server();
     let r = s.get("/out/cl-long");
-    assert_eq!((r.text().as_str(), r.complete), ("12345", true), "never more than Content-Length");
+    assert_eq!(
+        (r.text().as_str(), r.complete),
+        ("12345", true),
+        "never more than Content-Length"
+    );
     let r = s.get("/out/cl-short");
     assert_eq!(r.text(), "12345");
     assert!(!r.complete, "fewer bytes than Content-Length must not look complete");
@@ -101,16 +117,24 @@ fn content_length_is_respected() {
 fn head_204_304_and_hop_by_hop_headers() {
     let s = server();
     let mut c = connect(s.port);
-    c.write_all(b"HEAD /out/head HTTP/1.1\r\nHost: x\r\n\r\nGET /out/write HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("send");
+    c.write_all(
+        b"HEAD /out/head HTTP/1.1\r\nHost: x\r\n\r\nGET /out/write HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("send");
     let mut rd = BufReader::new(c);
     let head = common::http::read_response(&mut rd, true).expect("HEAD response");
     assert_eq!((head.status, head.header("Content-Length")), (200, Some("4")));
     let next = common::http::read_response(&mut rd, false).expect("next response on the connection");
-    assert_eq!(next.text(), "via-write;via-iterable;", "no body bytes leaked after HEAD");
+    assert_eq!(
+        next.text(),
+        "via-write;via-iterable;",
+        "no body bytes leaked after HEAD"
+    );
 
     for (path, code) in [("/out/204", 204), ("/out/304", 304)] {
         let mut c = connect(s.port);
-        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).expect("send");
+        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .expect("send");
         let mut all = Vec::new();
         let _ = c.read_to_end(&mut all);
         let text = String::from_utf8_lossy(&all);
@@ -131,19 +155,32 @@ fn items_are_streamed_as_produced() {
     let s = server();
     let marker = s.root.join("go-marker");
     let mut c = connect(s.port);
-    c.write_all(format!("GET /out/stream?{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", marker.display()).as_bytes()).expect("send");
+    c.write_all(
+        format!(
+            "GET /out/stream?{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            marker.display()
+        )
+        .as_bytes(),
+    )
+    .expect("send");
     let mut rd = BufReader::new(c);
     let mut seen = String::new();
     // Read until the first item arrives: it must come while the app is still waiting for the marker.
     while !seen.contains("first;") {
         let mut line = String::new();
-        assert!(rd.read_line(&mut line).expect("read") > 0, "connection closed before the first item: {seen}");
+        assert!(
+            rd.read_line(&mut line).expect("read") > 0,
+            "connection closed before the first item: {seen}"
+        );
         seen.push_str(&line);
     }
     std::fs::write(&marker, b"go").expect("create marker");
     let mut rest = String::new();
     rd.read_to_string(&mut rest).expect("read rest");
-    assert!(rest.contains("second;"), "the app saw the marker only after the first item was delivered: {rest}");
+    assert!(
+        rest.contains("second;"),
+        "the app saw the marker only after the first item was delivered: {rest}"
+    );
 }
 
 #[test]
@@ -155,7 +192,10 @@ fn write_callable_empty_items_and_close() {
     assert!(s.wait_log("close() called for normal", 5));
     let r = s.get("/out/close-exception");
     assert!(!r.complete);
-    assert!(s.wait_log("close() called for exception", 5), "close() after an exception");
+    assert!(
+        s.wait_log("close() called for exception", 5),
+        "close() after an exception"
+    );
 }
 
 #[test]
@@ -163,11 +203,16 @@ fn close_is_called_after_client_disconnect_and_the_worker_is_free() {
     let s = server();
     let first_pid = pid(&s);
     let mut c = connect(s.port);
-    c.write_all(b"GET /out/close-disconnect HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    c.write_all(b"GET /out/close-disconnect HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
     let mut buf = [0u8; 1024];
     let _ = c.read(&mut buf).expect("first bytes");
     drop(c);
-    assert!(s.wait_log("close() called for disconnect", 20), "close() after a disconnect:\n{}", s.error_log());
+    assert!(
+        s.wait_log("close() called for disconnect", 20),
+        "close() after a disconnect:\n{}",
+        s.error_log()
+    );
     assert_eq!(pid(&s), first_pid);
     assert_eq!(s.get("/out/write").status, 200, "the worker serves again");
 }
@@ -179,10 +224,21 @@ fn app_output_goes_to_the_error_log_with_levels() {
     assert!(s.wait_log("critical from logging", 5));
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = s.error_log();
-    let line = |needle: &str| log.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in:\n{log}")).to_string();
+    let line = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not in:\n{log}"))
+            .to_string()
+    };
     let printed = line("printed to stdout");
-    assert!(printed.contains("[client 127.0.0.1:") && printed.contains("logs.wsgi]"), "tagged with client and script: {printed}");
-    assert!(line("partial line to stderr").contains("[rwsgi:error]"), "line-buffered: one line from two writes");
+    assert!(
+        printed.contains("[client 127.0.0.1:") && printed.contains("logs.wsgi]"),
+        "tagged with client and script: {printed}"
+    );
+    assert!(
+        line("partial line to stderr").contains("[rwsgi:error]"),
+        "line-buffered: one line from two writes"
+    );
     line("unterminated tail");
     line("via wsgi.errors");
     line("second of two");
@@ -197,5 +253,9 @@ fn signal_handlers_from_the_app_are_ignored_with_a_warning() {
     let r = s.get("/logs/signal");
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().starts_with("ignored"), "{}", r.text());
-    assert!(s.wait_log("signal.signal(SIGTERM, ...) called by the application was ignored", 5), "{}", s.error_log());
+    assert!(
+        s.wait_log("signal.signal(SIGTERM, ...) called by the application was ignored", 5),
+        "{}",
+        s.error_log()
+    );
 }

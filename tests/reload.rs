@@ -16,7 +16,9 @@ fn write_script(path: &std::path::Path, body: &str, bump_secs: i64) {
 }
 
 fn app(version: &str) -> String {
-    format!("def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{version}']\n")
+    format!(
+        "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{version}']\n"
+    )
 }
 
 #[test]
@@ -31,11 +33,19 @@ fn edited_script_is_reloaded_and_syntax_errors_are_retried() {
     write_script(&script, "def application(:\n", 4);
     let r = s.get("/live");
     assert_eq!(r.status, 500);
-    assert!(s.wait_log("SyntaxError", 5), "the syntax error is in the log:\n{}", s.error_log());
+    assert!(
+        s.wait_log("SyntaxError", 5),
+        "the syntax error is in the log:\n{}",
+        s.error_log()
+    );
     assert!(s.error_log().contains("live.wsgi\", line 1"), "with its location");
     assert_eq!(s.get("/live").status, 500, "still broken: tried again, still failing");
     write_script(&script, &app("v3"), 6);
-    assert_eq!(s.get("/live").text(), "v3", "fixed script is loaded on the next request");
+    assert_eq!(
+        s.get("/live").text(),
+        "v3",
+        "fixed script is loaded on the next request"
+    );
 }
 
 #[test]
@@ -57,12 +67,20 @@ def application(environ, start_response):\n    start_response('200 OK', [('Conte
         .conf("WSGIScriptAlias /hook {apps}/hook.wsgi\nWSGIScriptAlias /fixed {apps}/fixed.wsgi\n<Location /fixed>\nWSGIScriptReloading Off\n</Location>")
         .start();
     let t1 = s.get("/hook").text();
-    assert_eq!(s.get("/hook").text(), t1, "no reload while reload_required() says False");
+    assert_eq!(
+        s.get("/hook").text(),
+        t1,
+        "no reload while reload_required() says False"
+    );
     std::fs::write(s.root.join("apps/reload-now"), b"1").expect("flag");
     let t2 = s.get("/hook").text();
     assert_ne!(t1, t2, "reload_required() returning True re-imports the script");
 
     assert_eq!(s.get("/fixed").text(), "old");
     write_script(&fixed, &app("new"), 3);
-    assert_eq!(s.get("/fixed").text(), "old", "WSGIScriptReloading Off keeps the loaded code");
+    assert_eq!(
+        s.get("/fixed").text(),
+        "old",
+        "WSGIScriptReloading Off keeps the loaded code"
+    );
 }

@@ -22,14 +22,21 @@ fn rhel_tree(t: &Path) -> PathBuf {
     symlink(real_apxs("APR_INCLUDEDIR"), inc.join("apr-1")).expect("apr headers");
     let mods = t.join("usr/lib64/httpd/modules");
     std::fs::create_dir_all(&mods).expect("modules");
-    for e in std::fs::read_dir(real_apxs("LIBEXECDIR")).expect("debian modules").flatten() {
+    for e in std::fs::read_dir(real_apxs("LIBEXECDIR"))
+        .expect("debian modules")
+        .flatten()
+    {
         if e.file_name().to_string_lossy().ends_with(".so") {
             symlink(e.path(), mods.join(e.file_name())).expect("module link");
         }
     }
     let sbin = t.join("usr/sbin");
     std::fs::create_dir_all(&sbin).expect("sbin");
-    symlink(format!("{}/{}", real_apxs("SBINDIR"), real_apxs("PROGNAME")), sbin.join("httpd")).expect("httpd binary");
+    symlink(
+        format!("{}/{}", real_apxs("SBINDIR"), real_apxs("PROGNAME")),
+        sbin.join("httpd"),
+    )
+    .expect("httpd binary");
     std::fs::create_dir_all(t.join("etc/httpd/conf.modules.d")).expect("conf.modules.d");
     let apxs = t.join("apxs");
     let t = t.display();
@@ -59,17 +66,29 @@ fn rhel_layout_build_load_and_express() {
         .arg(&target)
         .current_dir(&repo)
         .env("APXS", &apxs)
-        .env("PYO3_PYTHON", std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into()))
+        .env(
+            "PYO3_PYTHON",
+            std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into()),
+        )
         .output()
         .expect("cargo build");
-    assert!(out.status.success(), "build through the RHEL apxs failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "build through the RHEL apxs failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let outputs: Vec<_> = std::fs::read_dir(target.join("release/build"))
         .expect("build dir")
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("mod_rwsgi-"))
         .filter_map(|e| std::fs::read_to_string(e.path().join("output")).ok())
         .collect();
-    assert!(outputs.iter().any(|o| o.contains(&format!("RWSGI_APXS={}", apxs.display()))), "build.rs used the stand-in apxs");
+    assert!(
+        outputs
+            .iter()
+            .any(|o| o.contains(&format!("RWSGI_APXS={}", apxs.display()))),
+        "build.rs used the stand-in apxs"
+    );
     let so = t.join("usr/lib64/httpd/modules/mod_rwsgi.so");
     std::fs::copy(target.join("release/libmod_rwsgi.so"), &so).expect("install module");
 
@@ -81,7 +100,9 @@ fn rhel_layout_build_load_and_express() {
     }
     assert!(common::httpd_bin().ends_with("usr/sbin/httpd"));
     assert!(common::modules_dir().ends_with("usr/lib64/httpd/modules"));
-    let s = common::ServerBuilder::new("rhel-run").conf("WSGIScriptAlias / {apps}/hello.wsgi").start();
+    let s = common::ServerBuilder::new("rhel-run")
+        .conf("WSGIScriptAlias / {apps}/hello.wsgi")
+        .start();
     assert_eq!(s.get("/").text(), "Hello World!");
 
     // rwsgi-express discovers the same layout (httpd binary, modules directory) through apxs.
@@ -101,8 +122,14 @@ fn rhel_layout_build_load_and_express() {
         .expect("express setup-server");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let conf = std::fs::read_to_string(sr.join("httpd.conf")).expect("generated conf");
-    assert!(conf.contains(&format!("{}/usr/lib64/httpd/modules/mod_", t.display())), "modules from the RHEL dir:\n{conf}");
+    assert!(
+        conf.contains(&format!("{}/usr/lib64/httpd/modules/mod_", t.display())),
+        "modules from the RHEL dir:\n{conf}"
+    );
     let ctl = std::fs::read_to_string(sr.join("apachectl")).expect("apachectl");
-    assert!(ctl.contains("usr/sbin/httpd"), "apachectl runs the RHEL-named binary:\n{ctl}");
+    assert!(
+        ctl.contains("usr/sbin/httpd"),
+        "apachectl runs the RHEL-named binary:\n{ctl}"
+    );
     let _ = std::fs::remove_dir_all(&t);
 }

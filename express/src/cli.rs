@@ -6,12 +6,30 @@ use crate::options_table::{Arity, DAEMON_ONLY, Group, NOT_ENFORCED, OptSpec, Sta
 
 /// The subcommands, with the one-line summary `rwsgi-express --help` shows.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("start-server", "Generate a server root for an application and run httpd in the foreground"),
-    ("setup-server", "Generate the server root only; start it later with SERVER_ROOT/apachectl start"),
-    ("module-config", "Print the httpd.conf lines that load mod_rwsgi (paste them into an existing server)"),
-    ("install-module", "Copy mod_rwsgi.so into the Apache modules directory and print the lines to use it"),
-    ("module-location", "Print the path of the mod_rwsgi.so that would be used"),
-    ("check-config", "Test an httpd configuration and run mod_rwsgi's start-up checks on it"),
+    (
+        "start-server",
+        "Generate a server root for an application and run httpd in the foreground",
+    ),
+    (
+        "setup-server",
+        "Generate the server root only; start it later with SERVER_ROOT/apachectl start",
+    ),
+    (
+        "module-config",
+        "Print the httpd.conf lines that load mod_rwsgi (paste them into an existing server)",
+    ),
+    (
+        "install-module",
+        "Copy mod_rwsgi.so into the Apache modules directory and print the lines to use it",
+    ),
+    (
+        "module-location",
+        "Print the path of the mod_rwsgi.so that would be used",
+    ),
+    (
+        "check-config",
+        "Test an httpd configuration and run mod_rwsgi's start-up checks on it",
+    ),
 ];
 
 /// A command line split into positional arguments and recognised options, in the order given.
@@ -29,11 +47,21 @@ impl Parsed {
 
     /// The last value given for a one-value option (later occurrences win, as with optparse).
     pub fn last(&self, name: &str) -> Option<&str> {
-        self.values.iter().rev().find(|(s, _)| s.name == name).and_then(|(_, v)| v.first()).map(String::as_str)
+        self.values
+            .iter()
+            .rev()
+            .find(|(s, _)| s.name == name)
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
     }
 
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.values.iter().filter(|(s, _)| s.name == name).filter_map(|(_, v)| v.first()).map(String::as_str).collect()
+        self.values
+            .iter()
+            .filter(|(s, _)| s.name == name)
+            .filter_map(|(_, v)| v.first())
+            .map(String::as_str)
+            .collect()
     }
 
     pub fn pairs(&self, name: &str) -> Vec<(&str, &str)> {
@@ -51,7 +79,10 @@ impl Parsed {
     pub fn refuse_unbuilt(&self) -> Result<()> {
         for (spec, _) in &self.values {
             if let State::NotYet(why) = spec.state {
-                return Err(Error::usage(format!("--{} is not available yet in rwsgi-express: {why}", spec.name)));
+                return Err(Error::usage(format!(
+                    "--{} is not available yet in rwsgi-express: {why}",
+                    spec.name
+                )));
             }
         }
         Ok(())
@@ -101,7 +132,10 @@ pub fn parse(command: &str, args: &[String], table: &'static [OptSpec]) -> Resul
         }
         while values.len() < wanted {
             let Some(v) = args.get(i) else {
-                return Err(Error::usage(format!("--{name} needs {wanted} value(s): --{name} {}", spec.metavar)));
+                return Err(Error::usage(format!(
+                    "--{name} needs {wanted} value(s): --{name} {}",
+                    spec.metavar
+                )));
             };
             values.push(v.clone());
             i += 1;
@@ -112,7 +146,9 @@ pub fn parse(command: &str, args: &[String], table: &'static [OptSpec]) -> Resul
 }
 
 fn unknown(command: &str, arg: &str) -> Error {
-    Error::usage(format!("unknown option {arg} for {command} (see 'rwsgi-express {command} --help')"))
+    Error::usage(format!(
+        "unknown option {arg} for {command} (see 'rwsgi-express {command} --help')"
+    ))
 }
 
 pub fn main_help() -> String {
@@ -194,7 +230,16 @@ mod tests {
     fn parses_positional_values_pairs_and_equals() {
         let p = parse(
             "start-server",
-            &args(&["app.wsgi", "--port", "9000", "--setenv", "A", "b c", "--log-level=info", "--access-log"]),
+            &args(&[
+                "app.wsgi",
+                "--port",
+                "9000",
+                "--setenv",
+                "A",
+                "b c",
+                "--log-level=info",
+                "--access-log",
+            ]),
             SERVER_OPTIONS,
         )
         .expect("parses");
@@ -208,8 +253,12 @@ mod tests {
 
     #[test]
     fn later_values_win_and_repeatables_collect() {
-        let p = parse("s", &args(&["--port", "1", "--port", "2", "--python-path", "a", "--python-path", "b"]), SERVER_OPTIONS)
-            .expect("parses");
+        let p = parse(
+            "s",
+            &args(&["--port", "1", "--port", "2", "--python-path", "a", "--python-path", "b"]),
+            SERVER_OPTIONS,
+        )
+        .expect("parses");
         assert_eq!(p.last("port"), Some("2"));
         assert_eq!(p.all("python-path"), vec!["a", "b"]);
     }
@@ -228,7 +277,12 @@ mod tests {
 
     #[test]
     fn refuses_unbuilt_options_only() {
-        let p = parse("s", &args(&["--queue-timeout", "5", "--processes", "2"]), SERVER_OPTIONS).expect("parses");
+        let p = parse(
+            "s",
+            &args(&["--queue-timeout", "5", "--processes", "2"]),
+            SERVER_OPTIONS,
+        )
+        .expect("parses");
         assert!(p.refuse_unbuilt().is_ok(), "daemon options are built now");
         let p = parse("s", &args(&["--eviction-timeout", "5"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");

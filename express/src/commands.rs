@@ -38,27 +38,53 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             let parsed = cli::parse(command, rest, SERVER_OPTIONS)?;
             if parsed.help {
                 let (usage, about) = if command == "start-server" {
-                    ("start-server [SCRIPT | --application-type module MODULE:CALLABLE] [options]", SERVER_ABOUT)
+                    (
+                        "start-server [SCRIPT | --application-type module MODULE:CALLABLE] [options]",
+                        SERVER_ABOUT,
+                    )
                 } else {
-                    ("setup-server [SCRIPT | --application-type module MODULE:CALLABLE] [options]", SETUP_ABOUT)
+                    (
+                        "setup-server [SCRIPT | --application-type module MODULE:CALLABLE] [options]",
+                        SETUP_ABOUT,
+                    )
                 };
                 print!("{}", cli::command_help(usage, about, SERVER_OPTIONS));
                 return Ok(0);
             }
             server(command == "start-server", &parsed)
         }
-        "module-config" => small(command, rest, MODULE_CONFIG_OPTIONS, "Print the lines that load mod_rwsgi into an \
-             existing httpd.conf.", module_config),
-        "install-module" => small(command, rest, INSTALL_MODULE_OPTIONS, "Copy mod_rwsgi.so into the Apache \
-             modules directory and print the httpd.conf lines that load it.", install_module),
-        "module-location" => small(command, rest, MODULE_LOCATION_OPTIONS, "Print the absolute path of the \
-             mod_rwsgi.so that module-config and start-server would use.", module_location),
+        "module-config" => small(
+            command,
+            rest,
+            MODULE_CONFIG_OPTIONS,
+            "Print the lines that load mod_rwsgi into an \
+             existing httpd.conf.",
+            module_config,
+        ),
+        "install-module" => small(
+            command,
+            rest,
+            INSTALL_MODULE_OPTIONS,
+            "Copy mod_rwsgi.so into the Apache \
+             modules directory and print the httpd.conf lines that load it.",
+            install_module,
+        ),
+        "module-location" => small(
+            command,
+            rest,
+            MODULE_LOCATION_OPTIONS,
+            "Print the absolute path of the \
+             mod_rwsgi.so that module-config and start-server would use.",
+            module_location,
+        ),
         "check-config" => check_config(rest),
         "options-table" => {
             print!("{}", crate::options_table::markdown_table());
             Ok(0)
         }
-        other => Err(Error::usage(format!("unknown command {other:?} (see 'rwsgi-express --help')"))),
+        other => Err(Error::usage(format!(
+            "unknown command {other:?} (see 'rwsgi-express --help')"
+        ))),
     }
 }
 
@@ -96,7 +122,10 @@ fn python_home_line(parsed: &Parsed) -> Result<Option<String>> {
     let Some(home) = home else { return Ok(None) };
     let path = abs(&home)?;
     if !path.is_dir() {
-        return Err(Error::usage(format!("python home {} is not a directory", path.display())));
+        return Err(Error::usage(format!(
+            "python home {} is not a directory",
+            path.display()
+        )));
     }
     Ok(Some(format!("WSGIPythonHome {}", config_gen::qp(&path)?)))
 }
@@ -124,16 +153,25 @@ fn check_config(rest: &[String]) -> Result<i32> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "-h" | "--help" => {
-                print!("Usage: rwsgi-express check-config [CONFIG] [--httpd-executable PATH]\n\n{}\n", CHECK_ABOUT);
+                print!(
+                    "Usage: rwsgi-express check-config [CONFIG] [--httpd-executable PATH]\n\n{}\n",
+                    CHECK_ABOUT
+                );
                 return Ok(0);
             }
             "--httpd-executable" => {
-                let v = args.next().ok_or_else(|| Error::usage("--httpd-executable needs a path"))?;
+                let v = args
+                    .next()
+                    .ok_or_else(|| Error::usage("--httpd-executable needs a path"))?;
                 httpd_override = Some(abs(v)?);
             }
             s if s.starts_with('-') => return Err(Error::usage(format!("check-config: unknown option {s:?}"))),
             s if conf.is_none() => conf = Some(abs(s)?),
-            s => return Err(Error::usage(format!("check-config takes one configuration (got also {s:?})"))),
+            s => {
+                return Err(Error::usage(format!(
+                    "check-config takes one configuration (got also {s:?})"
+                )));
+            }
         }
     }
     let apxs = Apxs::from_env();
@@ -150,7 +188,10 @@ fn check_config(rest: &[String]) -> Result<i32> {
     if !conf.is_file() {
         return Err(Error::usage(format!("{}: no such configuration file", conf.display())));
     }
-    let dir = conf.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+    let dir = conf
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
     // Debian's configuration needs the variables of its envvars file (APACHE_RUN_DIR, ...).
     let envvars = dir.join("envvars");
     let mut cmd = if envvars.is_file() {
@@ -170,12 +211,26 @@ fn check_config(rest: &[String]) -> Result<i32> {
         c.arg("-f").arg(&conf).arg("-t");
         c
     };
-    let out = cmd.output().map_err(|e| Error::failed(format!("cannot run {}: {e}", platform.httpd.display())))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run {}: {e}", platform.httpd.display())))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     print!("{text}");
     let errors = text.lines().filter(|l| l.starts_with("mod_rwsgi error:")).count();
     let warnings = text.lines().filter(|l| l.starts_with("mod_rwsgi warning:")).count();
-    println!("rwsgi-express: {}: {errors} mod_rwsgi error(s), {warnings} warning(s); httpd says {}", conf.display(), if out.status.success() { "OK" } else { "the configuration is broken" });
+    println!(
+        "rwsgi-express: {}: {errors} mod_rwsgi error(s), {warnings} warning(s); httpd says {}",
+        conf.display(),
+        if out.status.success() {
+            "OK"
+        } else {
+            "the configuration is broken"
+        }
+    );
     Ok(if out.status.success() && errors == 0 { 0 } else { 1 })
 }
 
@@ -191,18 +246,25 @@ fn install_module(parsed: &Parsed) -> Result<i32> {
     let target_dir = match parsed.last("modules-directory") {
         Some(d) => abs(d)?,
         None => Platform::apxs_modules_dir(apxs.as_ref()).ok_or_else(|| {
-            Error::failed("cannot find the Apache modules directory (apxs not found): install apache2-dev (Debian) or \
-                           httpd-devel (RHEL), or pass --modules-directory")
+            Error::failed(
+                "cannot find the Apache modules directory (apxs not found): install apache2-dev (Debian) or \
+                           httpd-devel (RHEL), or pass --modules-directory",
+            )
         })?,
     };
     if !target_dir.is_dir() {
-        return Err(Error::usage(format!("--modules-directory {}: not a directory", target_dir.display())));
+        return Err(Error::usage(format!(
+            "--modules-directory {}: not a directory",
+            target_dir.display()
+        )));
     }
     // Never pick up an already installed copy as the source of the installation.
     let search = ModuleSearch {
         option: parsed.last("module-path").map(abs).transpose()?,
         env: std::env::var_os("RWSGI_MODULE"),
-        exe_dir: std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)),
+        exe_dir: std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf)),
         modules_dir: None,
     };
     let source = search.find()?;
@@ -236,13 +298,18 @@ struct Prepared {
 }
 
 fn server(start: bool, parsed: &Parsed) -> Result<i32> {
-    let env = Env { cwd: cwd()?, virtual_env: std::env::var("VIRTUAL_ENV").ok() };
+    let env = Env {
+        cwd: cwd()?,
+        virtual_env: std::env::var("VIRTUAL_ENV").ok(),
+    };
     let settings = Settings::from_parsed(parsed, &env)?;
     for w in &settings.warnings {
         eprintln!("rwsgi-express: warning: {w}");
     }
     if settings.process_name.is_some() && settings.envvars_script.is_some() {
-        eprintln!("rwsgi-express: warning: --process-name is not applied with --envvars-script (httpd is started by /bin/sh)");
+        eprintln!(
+            "rwsgi-express: warning: --process-name is not applied with --envvars-script (httpd is started by /bin/sh)"
+        );
     }
     let start = start && !settings.setup_only;
     if settings.reload_on_changes && !start {
@@ -314,19 +381,29 @@ fn watcher(s: &Settings) -> Watcher {
     roots.sort();
     roots.dedup();
     // A root inside another root would be scanned twice.
-    let nested: Vec<PathBuf> =
-        roots.iter().filter(|r| roots.iter().any(|o| o != *r && r.starts_with(o))).cloned().collect();
+    let nested: Vec<PathBuf> = roots
+        .iter()
+        .filter(|r| roots.iter().any(|o| o != *r && r.starts_with(o)))
+        .cloned()
+        .collect();
     roots.retain(|r| !nested.contains(r));
     Watcher::new(roots, files)
 }
 
 fn prepare(settings: Settings) -> Result<Prepared> {
     let apxs = Apxs::from_env();
-    let platform =
-        Platform::discover(apxs.as_ref(), settings.httpd_executable.as_deref(), settings.modules_directory.as_deref())?;
+    let platform = Platform::discover(
+        apxs.as_ref(),
+        settings.httpd_executable.as_deref(),
+        settings.modules_directory.as_deref(),
+    )?;
     let module_path = ModuleSearch::from_env(settings.module_path.clone(), apxs.as_ref()).find()?;
 
-    let (run_as, warning) = users::resolve(settings.user.as_deref(), settings.group.as_deref(), users::effective_uid())?;
+    let (run_as, warning) = users::resolve(
+        settings.user.as_deref(),
+        settings.group.as_deref(),
+        users::effective_uid(),
+    )?;
     if let Some(w) = warning {
         eprintln!("rwsgi-express: warning: {w}");
     }
@@ -367,9 +444,23 @@ fn prepare(settings: Settings) -> Result<Prepared> {
     let conf = config_gen::httpd_conf(&settings, &layout, &platform, run_as.as_ref())?;
     server_root::write_file(&layout.conf, &conf, 0o600)?;
     let env = config_gen::env_vars(&settings);
-    server_root::write_file(&layout.envvars, &config_gen::envvars_file(&env, settings.envvars_script.as_deref()), 0o600)?;
-    server_root::write_file(&layout.apachectl, &config_gen::apachectl(&platform.httpd, &layout), 0o700)?;
-    Ok(Prepared { settings, platform, layout, run_as, env })
+    server_root::write_file(
+        &layout.envvars,
+        &config_gen::envvars_file(&env, settings.envvars_script.as_deref()),
+        0o600,
+    )?;
+    server_root::write_file(
+        &layout.apachectl,
+        &config_gen::apachectl(&platform.httpd, &layout),
+        0o700,
+    )?;
+    Ok(Prepared {
+        settings,
+        platform,
+        layout,
+        run_as,
+        env,
+    })
 }
 
 /// What the httpd children must be able to read when they run as another user.
@@ -391,7 +482,11 @@ fn needs(s: &Settings) -> Vec<Need> {
         needs.push(Need::dir("the Python home", home));
         // A virtualenv is only as readable as the interpreter it links to (often under a 0700 /root/.pyenv).
         if let Some(base) = virtualenv_base(home) {
-            if let Some(exe) = ["bin/python3", "bin/python"].iter().map(|p| home.join(p)).find(|p| p.exists()) {
+            if let Some(exe) = ["bin/python3", "bin/python"]
+                .iter()
+                .map(|p| home.join(p))
+                .find(|p| p.exists())
+            {
                 needs.push(Need::read("the virtualenv's Python", &exe));
             }
             needs.push(Need::dir("the virtualenv's base Python", &base));
@@ -435,7 +530,11 @@ fn check_socket_path(l: &Layout, group: &str) -> Result<()> {
 fn print_banner(p: &Prepared) {
     let s = &p.settings;
     let host = s.url_host();
-    let mount = if s.mount_point == "/" { "/".to_string() } else { format!("{}/", s.mount_point) };
+    let mount = if s.mount_point == "/" {
+        "/".to_string()
+    } else {
+        format!("{}/", s.mount_point)
+    };
     println!("Server URL         : http://{host}:{}{mount}", s.port);
     if let Some(ssl) = &s.ssl {
         println!("Server URL (HTTPS) : https://{host}:{}{mount}", ssl.port);
@@ -445,13 +544,23 @@ fn print_banner(p: &Prepared) {
     }
     println!("Server Root        : {}", p.layout.server_root.display());
     println!("Server Conf        : {}", p.layout.conf.display());
-    println!("Error Log File     : {} ({})", p.layout.error_log.display(), s.log_level);
+    println!(
+        "Error Log File     : {} ({})",
+        p.layout.error_log.display(),
+        s.log_level
+    );
     if s.access_log {
         println!("Access Log File    : {}", p.layout.access_log.display());
     }
-    println!("Operating Mode     : {}", if s.embedded { "embedded" } else { "daemon" });
+    println!(
+        "Operating Mode     : {}",
+        if s.embedded { "embedded" } else { "daemon" }
+    );
     if !s.embedded {
-        println!("Process Group      : {} (processes titled (wsgi:{}))", s.process_group, s.process_group);
+        println!(
+            "Process Group      : {} (processes titled (wsgi:{}))",
+            s.process_group, s.process_group
+        );
     }
     println!(
         "Request Capacity   : {} ({} process{} * {} thread{})",
@@ -466,7 +575,14 @@ fn print_banner(p: &Prepared) {
     } else {
         println!("Request Timeout    : {} (seconds)", s.request_timeout);
         let queue = s.daemon.queue_timeout;
-        println!("Queue Timeout      : {}", if queue == 0 { "off".to_string() } else { format!("{queue} (seconds)") });
+        println!(
+            "Queue Timeout      : {}",
+            if queue == 0 {
+                "off".to_string()
+            } else {
+                format!("{queue} (seconds)")
+            }
+        );
     }
     if let Some(run) = &p.run_as {
         println!("Running As         : {}:{}", run.user, run.group);
@@ -483,14 +599,23 @@ mod tests {
         let s = |args: &[&str]| {
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             let p = cli::parse("start-server", &args, SERVER_OPTIONS).expect("parses");
-            Settings::from_parsed(&p, &Env { cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")), virtual_env: None })
-                .expect("valid")
+            Settings::from_parsed(
+                &p,
+                &Env {
+                    cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+                    virtual_env: None,
+                },
+            )
+            .expect("valid")
         };
         let settings = s(&["tests/apps/hello.wsgi"]);
         let layout = |root: &str| Layout::new(&settings, Path::new(root), PathBuf::from("/m"), PathBuf::from("/x.so"));
         check_socket_path(&layout("/tmp/rwsgi-express-8000-abcdef"), &settings.process_group).expect("fits");
         let long = format!("/tmp/{}", "d".repeat(80));
         let e = check_socket_path(&layout(&long), &settings.process_group).expect_err("too long");
-        assert!(e.to_string().contains("--socket-prefix") && e.to_string().contains("107"), "{e}");
+        assert!(
+            e.to_string().contains("--socket-prefix") && e.to_string().contains("107"),
+            "{e}"
+        );
     }
 }

@@ -10,7 +10,14 @@ const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 fn settings(args: &[&str]) -> Settings {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
-    Settings::from_parsed(&p, &Env { cwd: PathBuf::from(MANIFEST), virtual_env: None }).expect("valid")
+    Settings::from_parsed(
+        &p,
+        &Env {
+            cwd: PathBuf::from(MANIFEST),
+            virtual_env: None,
+        },
+    )
+    .expect("valid")
 }
 
 fn platform() -> Platform {
@@ -20,13 +27,21 @@ fn platform() -> Platform {
         .map(PathBuf::from)
         .find(|p| p.join("mod_mpm_event.so").is_file())
         .unwrap_or_else(|| PathBuf::from("/nonexistent/modules"));
-    Platform { httpd: PathBuf::from("/usr/sbin/apache2"), modules_dir: dir }
+    Platform {
+        httpd: PathBuf::from("/usr/sbin/apache2"),
+        modules_dir: dir,
+    }
 }
 
 fn conf_for(args: &[&str], run_as: Option<&RunAs>) -> (String, Layout) {
     let s = settings(args);
     let root = PathBuf::from("/srv/rx");
-    let layout = Layout::new(&s, &root, PathBuf::from("/etc/mime.types"), PathBuf::from("/opt/mod_rwsgi.so"));
+    let layout = Layout::new(
+        &s,
+        &root,
+        PathBuf::from("/etc/mime.types"),
+        PathBuf::from("/opt/mod_rwsgi.so"),
+    );
     (httpd_conf(&s, &layout, &platform(), run_as).expect("generates"), layout)
 }
 
@@ -53,7 +68,10 @@ fn basic_config_has_everything_debian_needs() {
     }
     assert!(!c.contains("User \""), "User by name only when root");
     let (uid, gid) = (crate::users::effective_uid(), crate::users::effective_gid());
-    assert!(c.contains(&format!("User #{uid}\nGroup #{gid}\n")), "daemon mode names the invoking user: {c}");
+    assert!(
+        c.contains(&format!("User #{uid}\nGroup #{gid}\n")),
+        "daemon mode names the invoking user: {c}"
+    );
     assert!(!c.contains("${"), "no ${{APACHE_...}} references");
     assert!(!c.contains("CustomLog"), "access log off by default");
     assert!(!c.contains("SSLEngine"));
@@ -61,8 +79,17 @@ fn basic_config_has_everything_debian_needs() {
 
 #[test]
 fn run_user_and_listen_host() {
-    let run = RunAs { user: "www-data".into(), group: "www-data".into(), uid: 33, gid: 33, groups: vec![33] };
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--host", "127.0.0.1", "--port", "9001"], Some(&run));
+    let run = RunAs {
+        user: "www-data".into(),
+        group: "www-data".into(),
+        uid: 33,
+        gid: 33,
+        groups: vec![33],
+    };
+    let (c, _) = conf_for(
+        &["tests/apps/hello.wsgi", "--host", "127.0.0.1", "--port", "9001"],
+        Some(&run),
+    );
     assert!(c.contains("User \"www-data\"\nGroup \"www-data\""));
     assert!(c.contains("Listen 127.0.0.1:9001\n"));
     let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--host", "::1"], None);
@@ -72,22 +99,67 @@ fn run_user_and_listen_host() {
 #[test]
 fn embedded_capacity_maps_to_the_mpm() {
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--embedded-mode", "--processes", "3", "--threads", "4", "--maximum-requests", "100"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--embedded-mode",
+            "--processes",
+            "3",
+            "--threads",
+            "4",
+            "--maximum-requests",
+            "100",
+        ],
         None,
     );
-    assert!(c.contains("StartServers 3\n    ServerLimit 3\n    ThreadLimit 4\n    ThreadsPerChild 4\n    MaxRequestWorkers 12"));
+    assert!(c.contains(
+        "StartServers 3\n    ServerLimit 3\n    ThreadLimit 4\n    ThreadsPerChild 4\n    MaxRequestWorkers 12"
+    ));
     assert!(c.contains("MaxConnectionsPerChild 100"));
     assert!(!c.contains("WSGIDaemonProcess") && !c.contains("WSGIRestrictEmbedded") && !c.contains("process-group="));
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--embedded-mode", "--threads", "4", "--max-clients", "10"], None);
-    assert!(c.contains("ServerLimit 3\n") && c.contains("MaxRequestWorkers 12\n"), "rounded up to whole processes");
+    let (c, _) = conf_for(
+        &[
+            "tests/apps/hello.wsgi",
+            "--embedded-mode",
+            "--threads",
+            "4",
+            "--max-clients",
+            "10",
+        ],
+        None,
+    );
+    assert!(
+        c.contains("ServerLimit 3\n") && c.contains("MaxRequestWorkers 12\n"),
+        "rounded up to whole processes"
+    );
 }
 
 #[test]
 fn daemon_mode_is_the_default() {
-    let run = RunAs { user: "www-data".into(), group: "www-data".into(), uid: 33, gid: 33, groups: vec![33] };
+    let run = RunAs {
+        user: "www-data".into(),
+        group: "www-data".into(),
+        uid: 33,
+        gid: 33,
+        groups: vec![33],
+    };
     let (c, l) = conf_for(
-        &["tests/apps/hello.wsgi", "--processes", "3", "--threads", "4", "--maximum-requests", "100",
-          "--python-path", "tests", "--python-home", "/usr", "--locale", "C.UTF-8", "--request-timeout", "30"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--processes",
+            "3",
+            "--threads",
+            "4",
+            "--maximum-requests",
+            "100",
+            "--python-path",
+            "tests",
+            "--python-home",
+            "/usr",
+            "--locale",
+            "C.UTF-8",
+            "--request-timeout",
+            "30",
+        ],
         Some(&run),
     );
     assert_eq!(l.socket_prefix, PathBuf::from("/srv/rx/run/rwsgi"));
@@ -106,21 +178,58 @@ fn daemon_mode_is_the_default() {
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
     }
-    assert!(!c.contains("WSGIPythonPath") && !c.contains("WSGIPythonHome"), "Python settings go to the daemon group");
+    assert!(
+        !c.contains("WSGIPythonPath") && !c.contains("WSGIPythonHome"),
+        "Python settings go to the daemon group"
+    );
     let daemon = c.find("WSGIDaemonProcess").expect("defined");
-    assert!(c.match_indices("process-group=").all(|(i, _)| i > daemon), "the group is defined before it is used");
+    assert!(
+        c.match_indices("process-group=").all(|(i, _)| i > daemon),
+        "the group is defined before it is used"
+    );
     // httpd children only pass requests on: 10 + 1.5 x 12 = 28 clients in children of 14 threads.
-    assert!(c.contains("ServerLimit 2\n    ThreadLimit 14\n    ThreadsPerChild 14\n    MaxRequestWorkers 28\n"), "{c}");
+    assert!(
+        c.contains("ServerLimit 2\n    ThreadLimit 14\n    ThreadsPerChild 14\n    MaxRequestWorkers 28\n"),
+        "{c}"
+    );
 }
 
 #[test]
 fn daemon_options_map_to_wsgi_daemon_process() {
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--process-group", "mysite", "--queue-timeout", "0", "--socket-timeout", "20",
-          "--connect-timeout", "3", "--inactivity-timeout", "600", "--graceful-timeout", "7", "--shutdown-timeout",
-          "4", "--deadlock-timeout", "30", "--startup-timeout", "20", "--restart-interval", "3600",
-          "--daemon-backlog", "50", "--header-buffer-size", "65536", "--memory-limit", "500000000",
-          "--socket-prefix", "tests", "--application-group", "site1"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--process-group",
+            "mysite",
+            "--queue-timeout",
+            "0",
+            "--socket-timeout",
+            "20",
+            "--connect-timeout",
+            "3",
+            "--inactivity-timeout",
+            "600",
+            "--graceful-timeout",
+            "7",
+            "--shutdown-timeout",
+            "4",
+            "--deadlock-timeout",
+            "30",
+            "--startup-timeout",
+            "20",
+            "--restart-interval",
+            "3600",
+            "--daemon-backlog",
+            "50",
+            "--header-buffer-size",
+            "65536",
+            "--memory-limit",
+            "500000000",
+            "--socket-prefix",
+            "tests",
+            "--application-group",
+            "site1",
+        ],
         None,
     );
     for needle in [
@@ -139,11 +248,26 @@ fn daemon_options_map_to_wsgi_daemon_process() {
 #[test]
 fn mount_point_callable_and_python() {
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--embedded-mode", "--mount-point", "/app/", "--callable-object", "app",
-          "--python-path", "tests", "--application-group", "site1", "--disable-reloading", "--chunked-request"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--embedded-mode",
+            "--mount-point",
+            "/app/",
+            "--callable-object",
+            "app",
+            "--python-path",
+            "tests",
+            "--application-group",
+            "site1",
+            "--disable-reloading",
+            "--chunked-request",
+        ],
         None,
     );
-    assert!(c.contains("\" \"application-group=site1\" callable-object=app\n"), "{c}");
+    assert!(
+        c.contains("\" \"application-group=site1\" callable-object=app\n"),
+        "{c}"
+    );
     assert!(c.contains("WSGIScriptAlias \"/app\" "));
     assert!(c.contains(&format!("WSGIPythonPath \"{MANIFEST}:{MANIFEST}/tests\"")));
     assert!(c.contains("WSGIScriptReloading Off") && c.contains("WSGIChunkedRequest On"));
@@ -151,10 +275,22 @@ fn mount_point_callable_and_python() {
 
 #[test]
 fn module_type_mounts_the_generated_handler() {
-    let (c, layout) = conf_for(&["--application-type", "module", "pkg.webapp:app", "--callable-object", "ignored"], None);
+    let (c, layout) = conf_for(
+        &[
+            "--application-type",
+            "module",
+            "pkg.webapp:app",
+            "--callable-object",
+            "ignored",
+        ],
+        None,
+    );
     let handler = layout.handler_script.expect("handler");
     assert_eq!(handler, PathBuf::from("/srv/rx/handler.wsgi"));
-    assert!(c.contains("WSGIScriptAlias \"/\" \"/srv/rx/handler.wsgi\" \"process-group="), "{c}");
+    assert!(
+        c.contains("WSGIScriptAlias \"/\" \"/srv/rx/handler.wsgi\" \"process-group="),
+        "{c}"
+    );
     assert!(c.contains("<Files \"handler.wsgi\">"));
     assert!(!c.contains("callable-object="));
 }
@@ -175,11 +311,40 @@ fn handler_script_imports_the_entry_point() {
 fn static_files_ssl_and_extras() {
     let cert = format!("{MANIFEST}/Cargo.toml");
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--document-root", "tests", "--directory-index", "index.html",
-          "--https-port", "8443", "--ssl-certificate-file", &cert, "--ssl-certificate-key-file", &cert,
-          "--ssl-environment", "--server-status", "--compress-responses", "--setenv", "K", "v w",
-          "--passenv", "HOME", "--error-document", "404", "/nf.html", "--url-alias", "/s", "tests/apps",
-          "--access-log", "--log-level", "info", "--keep-alive-timeout", "0", "--include-file", "Cargo.toml"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--document-root",
+            "tests",
+            "--directory-index",
+            "index.html",
+            "--https-port",
+            "8443",
+            "--ssl-certificate-file",
+            &cert,
+            "--ssl-certificate-key-file",
+            &cert,
+            "--ssl-environment",
+            "--server-status",
+            "--compress-responses",
+            "--setenv",
+            "K",
+            "v w",
+            "--passenv",
+            "HOME",
+            "--error-document",
+            "404",
+            "/nf.html",
+            "--url-alias",
+            "/s",
+            "tests/apps",
+            "--access-log",
+            "--log-level",
+            "info",
+            "--keep-alive-timeout",
+            "0",
+            "--include-file",
+            "Cargo.toml",
+        ],
         None,
     );
     for needle in [
@@ -205,7 +370,11 @@ fn static_files_ssl_and_extras() {
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
     }
-    assert_eq!(c.matches("WSGIScriptAlias").count(), 2, "main server and the HTTPS virtual host");
+    assert_eq!(
+        c.matches("WSGIScriptAlias").count(),
+        2,
+        "main server and the HTTPS virtual host"
+    );
 }
 
 #[test]
@@ -233,7 +402,13 @@ fn apachectl_and_envvars() {
     assert!(ctl.contains("exec \"$HTTPD\" -f \"$CONF\" -k \"$1\"") && ctl.contains("configtest)"));
     assert!(ctl.contains(". '/srv/rx/envvars'"));
     let vars = env_vars(&s);
-    assert_eq!(vars, vec![("LANG".to_string(), "C.UTF-8".to_string()), ("LC_ALL".to_string(), "C.UTF-8".to_string())]);
+    assert_eq!(
+        vars,
+        vec![
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+            ("LC_ALL".to_string(), "C.UTF-8".to_string())
+        ]
+    );
     assert!(envvars_file(&vars, None).contains("LANG='C.UTF-8'\nexport LANG"));
     assert!(envvars_file(&vars, Some(Path::new("/etc/app env"))).ends_with("\n. '/etc/app env'\n"));
 }
@@ -242,9 +417,26 @@ fn apachectl_and_envvars() {
 fn https_extras_http2_mpm_and_startup_log() {
     let cert = format!("{MANIFEST}/Cargo.toml");
     let (c, layout) = conf_for(
-        &["tests/apps/hello.wsgi", "--https-port", "8443", "--ssl-certificate-file", &cert,
-          "--ssl-certificate-key-file", &cert, "--ssl-ca-certificate-file", &cert, "--ssl-verify-client", "/secure",
-          "--https-only", "--hsts-policy", "max-age=60", "--http2", "--server-mpm", "worker", "--startup-log"],
+        &[
+            "tests/apps/hello.wsgi",
+            "--https-port",
+            "8443",
+            "--ssl-certificate-file",
+            &cert,
+            "--ssl-certificate-key-file",
+            &cert,
+            "--ssl-ca-certificate-file",
+            &cert,
+            "--ssl-verify-client",
+            "/secure",
+            "--https-only",
+            "--hsts-policy",
+            "max-age=60",
+            "--http2",
+            "--server-mpm",
+            "worker",
+            "--startup-log",
+        ],
         None,
     );
     for needle in [
@@ -267,8 +459,18 @@ fn https_extras_http2_mpm_and_startup_log() {
 
 #[test]
 fn https_only_options_need_an_https_port() {
-    let args: Vec<String> = ["tests/apps/hello.wsgi", "--https-only"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["tests/apps/hello.wsgi", "--https-only"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
-    let e = Settings::from_parsed(&p, &Env { cwd: PathBuf::from(MANIFEST), virtual_env: None }).expect_err("refused");
+    let e = Settings::from_parsed(
+        &p,
+        &Env {
+            cwd: PathBuf::from(MANIFEST),
+            virtual_env: None,
+        },
+    )
+    .expect_err("refused");
     assert!(e.to_string().contains("--https-only needs --https-port"), "{e}");
 }

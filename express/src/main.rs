@@ -22,7 +22,10 @@ fn main() {
     }));
     let args: Result<Vec<String>, Error> = std::env::args_os()
         .skip(1)
-        .map(|a| a.into_string().map_err(|a| Error::usage(format!("argument {a:?} is not valid UTF-8"))))
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| Error::usage(format!("argument {a:?} is not valid UTF-8")))
+        })
         .collect();
     let code = match args.and_then(|a| commands::dispatch(&a)) {
         Ok(code) => code,

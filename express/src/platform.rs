@@ -11,11 +11,23 @@ use crate::error::{Error, Result};
 
 pub const MODULE_FILE: &str = "mod_rwsgi.so";
 
-const HTTPD_CANDIDATES: &[&str] =
-    &["/usr/sbin/apache2", "/usr/sbin/httpd", "/usr/local/apache2/bin/httpd", "/usr/local/sbin/httpd"];
-const MODULES_CANDIDATES: &[&str] =
-    &["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules", "/usr/lib/httpd/modules", "/usr/local/apache2/modules"];
-const MIME_CANDIDATES: &[&str] = &["/etc/mime.types", "/etc/httpd/conf/mime.types", "/etc/apache2/mime.types"];
+const HTTPD_CANDIDATES: &[&str] = &[
+    "/usr/sbin/apache2",
+    "/usr/sbin/httpd",
+    "/usr/local/apache2/bin/httpd",
+    "/usr/local/sbin/httpd",
+];
+const MODULES_CANDIDATES: &[&str] = &[
+    "/usr/lib/apache2/modules",
+    "/usr/lib64/httpd/modules",
+    "/usr/lib/httpd/modules",
+    "/usr/local/apache2/modules",
+];
+const MIME_CANDIDATES: &[&str] = &[
+    "/etc/mime.types",
+    "/etc/httpd/conf/mime.types",
+    "/etc/apache2/mime.types",
+];
 
 const INSTALL_HINT: &str = "install the apache2 package (Debian/Ubuntu: apt-get install apache2) or httpd \
                             (RHEL/Fedora: dnf install httpd)";
@@ -72,7 +84,13 @@ impl Platform {
         httpd_override: Option<&Path>,
         modules_override: Option<&Path>,
     ) -> Result<Platform> {
-        Platform::discover_among(apxs, httpd_override, modules_override, HTTPD_CANDIDATES, MODULES_CANDIDATES)
+        Platform::discover_among(
+            apxs,
+            httpd_override,
+            modules_override,
+            HTTPD_CANDIDATES,
+            MODULES_CANDIDATES,
+        )
     }
 
     /// `discover` with the fallback paths given (tests use paths that do not exist).
@@ -85,7 +103,12 @@ impl Platform {
     ) -> Result<Platform> {
         let httpd = match httpd_override {
             Some(h) if is_executable(h) => h.to_path_buf(),
-            Some(h) => return Err(Error::usage(format!("--httpd-executable {}: not an executable file", h.display()))),
+            Some(h) => {
+                return Err(Error::usage(format!(
+                    "--httpd-executable {}: not an executable file",
+                    h.display()
+                )));
+            }
             None => {
                 let from_apxs = apxs.and_then(|a| {
                     let sbin = a.query("SBINDIR")?;
@@ -107,7 +130,12 @@ impl Platform {
         };
         let modules_dir = match modules_override {
             Some(m) if m.is_dir() => m.to_path_buf(),
-            Some(m) => return Err(Error::usage(format!("--modules-directory {}: not a directory", m.display()))),
+            Some(m) => {
+                return Err(Error::usage(format!(
+                    "--modules-directory {}: not a directory",
+                    m.display()
+                )));
+            }
             None => Platform::apxs_modules_dir(apxs)
                 .into_iter()
                 .chain(modules_candidates.iter().map(PathBuf::from))
@@ -158,10 +186,11 @@ impl ModuleSearch {
         ModuleSearch {
             option,
             env: std::env::var_os("RWSGI_MODULE"),
-            exe_dir: std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)),
-            modules_dir: Platform::apxs_modules_dir(apxs).or_else(|| {
-                MODULES_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_dir())
-            }),
+            exe_dir: std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf)),
+            modules_dir: Platform::apxs_modules_dir(apxs)
+                .or_else(|| MODULES_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_dir())),
         }
     }
 
@@ -172,8 +201,11 @@ impl ModuleSearch {
         if let Some(p) = self.env.as_ref().filter(|p| !p.is_empty()) {
             return absolute_file(Path::new(p), "$RWSGI_MODULE");
         }
-        let candidates: Vec<PathBuf> =
-            [&self.exe_dir, &self.modules_dir].into_iter().flatten().map(|d| d.join(MODULE_FILE)).collect();
+        let candidates: Vec<PathBuf> = [&self.exe_dir, &self.modules_dir]
+            .into_iter()
+            .flatten()
+            .map(|d| d.join(MODULE_FILE))
+            .collect();
         candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
             let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
             Error::failed(format!(
@@ -189,13 +221,21 @@ fn absolute_file(p: &Path, what: &str) -> Result<PathBuf> {
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map_err(|e| Error::failed(format!("cannot read the current directory: {e}")))?.join(p)
+        std::env::current_dir()
+            .map_err(|e| Error::failed(format!("cannot read the current directory: {e}")))?
+            .join(p)
     };
-    if abs.is_file() { Ok(abs) } else { Err(Error::usage(format!("{what}: {} is not a file", abs.display()))) }
+    if abs.is_file() {
+        Ok(abs)
+    } else {
+        Err(Error::usage(format!("{what}: {} is not a file", abs.display())))
+    }
 }
 
 pub fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -268,7 +308,10 @@ mod tests {
         let e = Platform::discover_among(None, None, None, &["/nonexistent/apache2"], &["/nonexistent/modules"])
             .expect_err("nothing installed");
         let msg = e.to_string();
-        assert!(msg.contains("apache2") && msg.contains("httpd") && msg.contains("--httpd-executable"), "{msg}");
+        assert!(
+            msg.contains("apache2") && msg.contains("httpd") && msg.contains("--httpd-executable"),
+            "{msg}"
+        );
         assert_eq!(e.exit_code(), 1);
         let s = Scratch::new("nomods");
         write_exe(&s.0.join("httpd"), "#!/bin/sh\n");
@@ -297,12 +340,22 @@ mod tests {
         std::fs::create_dir_all(&exe_dir).expect("dir");
         std::fs::create_dir_all(&mods).expect("dir");
         std::fs::write(mods.join(MODULE_FILE), b"").expect("write");
-        let mut search = ModuleSearch { exe_dir: Some(exe_dir.clone()), modules_dir: Some(mods.clone()), ..Default::default() };
+        let mut search = ModuleSearch {
+            exe_dir: Some(exe_dir.clone()),
+            modules_dir: Some(mods.clone()),
+            ..Default::default()
+        };
         assert_eq!(search.find().expect("in modules dir"), mods.join(MODULE_FILE));
         std::fs::write(exe_dir.join(MODULE_FILE), b"").expect("write");
         assert_eq!(search.find().expect("next to exe"), exe_dir.join(MODULE_FILE));
         search.env = Some(s.0.join("nope.so").into_os_string());
-        assert!(search.find().expect_err("env names missing file").to_string().contains("RWSGI_MODULE"));
+        assert!(
+            search
+                .find()
+                .expect_err("env names missing file")
+                .to_string()
+                .contains("RWSGI_MODULE")
+        );
         search.option = Some(mods.join(MODULE_FILE));
         assert_eq!(search.find().expect("option wins"), mods.join(MODULE_FILE));
         let none = ModuleSearch::default().find().expect_err("nothing");

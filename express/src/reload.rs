@@ -22,7 +22,12 @@ pub struct Watcher {
 impl Watcher {
     /// Watch every .py file below `roots`, plus `files` (the WSGI script itself) whatever their extension.
     pub fn new(roots: Vec<PathBuf>, files: Vec<PathBuf>) -> Watcher {
-        let mut w = Watcher { roots, files, snapshot: HashMap::new(), truncated: false };
+        let mut w = Watcher {
+            roots,
+            files,
+            snapshot: HashMap::new(),
+            truncated: false,
+        };
         w.snapshot = w.scan();
         w
     }
@@ -106,7 +111,10 @@ mod tests {
         std::fs::write(dir.join("notes.txt"), "").expect("write");
         assert_eq!(w.changed(), None);
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
-        let f = std::fs::File::options().write(true).open(dir.join("pkg/mod.py")).expect("open");
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.join("pkg/mod.py"))
+            .expect("open");
         f.set_modified(later).expect("touch");
         assert_eq!(w.changed(), Some(dir.join("pkg/mod.py")));
         assert_eq!(w.changed(), None);

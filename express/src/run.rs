@@ -21,7 +21,10 @@ pub fn check_port_free(host: Option<&str>, port: u16) -> Result<()> {
                 .map_err(|e| Error::usage(format!("--host {h}: cannot resolve it: {e}")))?
                 .collect()
         }
-        None => vec![SocketAddr::from(([0, 0, 0, 0], port)), SocketAddr::from(([0u16; 8], port))],
+        None => vec![
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0u16; 8], port)),
+        ],
     };
     let wildcard = host.is_none();
     for addr in addrs {
@@ -94,7 +97,10 @@ pub fn config_test(h: &Httpd) -> Result<()> {
     if text.is_empty() {
         text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     }
-    Err(Error::failed(format!("httpd rejected the configuration {}:\n{text}", conf.display())))
+    Err(Error::failed(format!(
+        "httpd rejected the configuration {}:\n{text}",
+        conf.display()
+    )))
 }
 
 fn httpd_command(h: &Httpd) -> Command {
@@ -132,7 +138,10 @@ pub fn supervise_httpd(h: &Httpd, mut watcher: Option<Watcher>) -> Result<i32> {
     // killing us; `set` is a valid initialised sigset.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     if rc != 0 {
-        return Err(Error::failed(format!("cannot block signals: {}", std::io::Error::from_raw_os_error(rc))));
+        return Err(Error::failed(format!(
+            "cannot block signals: {}",
+            std::io::Error::from_raw_os_error(rc)
+        )));
     }
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
@@ -152,13 +161,18 @@ pub fn supervise_httpd(h: &Httpd, mut watcher: Option<Watcher>) -> Result<i32> {
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|e| Error::failed(format!("cannot run {}: {e}", h.binary.display())))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| Error::failed(format!("cannot run {}: {e}", h.binary.display())))?;
     let pid = libc::pid_t::try_from(child.id()).map_err(|_| Error::failed("child pid out of range"))?;
 
     let mut stopping = false;
     let mut last_poll = Instant::now();
     loop {
-        let timeout = libc::timespec { tv_sec: 0, tv_nsec: 250_000_000 };
+        let timeout = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 250_000_000,
+        };
         // SAFETY: zeroed siginfo_t is a valid out-parameter.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: set, info and timeout are valid for the call.
@@ -172,7 +186,11 @@ pub fn supervise_httpd(h: &Httpd, mut watcher: Option<Watcher>) -> Result<i32> {
             _ => {}
         }
         if let Some(code) = reap(pid)? {
-            return Ok(if stopping && code == 128 + libc::SIGTERM { 0 } else { code });
+            return Ok(if stopping && code == 128 + libc::SIGTERM {
+                0
+            } else {
+                code
+            });
         }
         if let Some(w) = watcher.as_mut()
             && !stopping
@@ -191,7 +209,10 @@ fn send(pid: libc::pid_t, sig: libc::c_int) {
     // SAFETY: kill has no memory-safety preconditions; pid is our own child, not yet reaped.
     let rc = unsafe { libc::kill(pid, sig) };
     if rc != 0 {
-        eprintln!("rwsgi-express: warning: cannot signal httpd (pid {pid}): {}", std::io::Error::last_os_error());
+        eprintln!(
+            "rwsgi-express: warning: cannot signal httpd (pid {pid}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -233,7 +254,10 @@ mod tests {
         let busy = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = busy.local_addr().expect("addr").port();
         let e = check_port_free(Some("127.0.0.1"), port).expect_err("in use");
-        assert!(e.to_string().contains("already in use") && !e.to_string().contains('\n'), "{e}");
+        assert!(
+            e.to_string().contains("already in use") && !e.to_string().contains('\n'),
+            "{e}"
+        );
         drop(busy);
         check_port_free(Some("127.0.0.1"), port).expect("free again");
     }

@@ -36,7 +36,10 @@ pub fn prepare(requested: Option<&Path>, port: u16) -> Result<PathBuf> {
 /// An existing server root must be a real directory owned by us and writable only by us.
 pub fn vet(p: &Path, meta: &std::fs::Metadata, euid: u32) -> Result<()> {
     if meta.file_type().is_symlink() || !meta.is_dir() {
-        return Err(Error::usage(format!("--server-root {}: not a directory (symlinks are refused)", p.display())));
+        return Err(Error::usage(format!(
+            "--server-root {}: not a directory (symlinks are refused)",
+            p.display()
+        )));
     }
     if meta.uid() != euid {
         return Err(Error::usage(format!(
@@ -56,7 +59,10 @@ pub fn vet(p: &Path, meta: &std::fs::Metadata, euid: u32) -> Result<()> {
 }
 
 fn fresh(port: u16) -> Result<PathBuf> {
-    let base = std::env::var_os("TMPDIR").filter(|t| !t.is_empty()).map(PathBuf::from).unwrap_or("/tmp".into());
+    let base = std::env::var_os("TMPDIR")
+        .filter(|t| !t.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or("/tmp".into());
     let template = base.join(format!("rwsgi-express-{port}-XXXXXX"));
     let mut bytes = CString::new(template.as_os_str().as_bytes())
         .map_err(|_| Error::failed("TMPDIR contains a NUL byte"))?
@@ -65,10 +71,16 @@ fn fresh(port: u16) -> Result<PathBuf> {
     // X's in place and returns NULL on failure.
     let made = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
     if made.is_null() {
-        return Err(io_context("create a server root in", &base, std::io::Error::last_os_error()));
+        return Err(io_context(
+            "create a server root in",
+            &base,
+            std::io::Error::last_os_error(),
+        ));
     }
     bytes.pop();
-    Ok(PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes)))
+    Ok(PathBuf::from(
+        <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes),
+    ))
 }
 
 /// Write a generated file, replacing an old one but never following a symlink planted in its place.
@@ -86,8 +98,10 @@ pub fn write_file(path: &Path, contents: &str, mode: u32) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| io_context("write", path, e))?;
-    f.write_all(contents.as_bytes()).map_err(|e| io_context("write", path, e))?;
-    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| io_context("chmod", path, e))?;
+    f.write_all(contents.as_bytes())
+        .map_err(|e| io_context("write", path, e))?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| io_context("chmod", path, e))?;
     Ok(())
 }
 
@@ -97,7 +111,9 @@ pub fn make_dir(path: &Path, mode: u32) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
         Err(e) => Err(io_context("create", path, e)),
     }
-    .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io_context("chmod", path, e)))
+    .and_then(|()| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io_context("chmod", path, e))
+    })
 }
 
 /// Let the httpd children (running as `run`) reach one file in the otherwise private server root: the root
@@ -115,7 +131,8 @@ pub fn share_dir_with_run_group(server_root: &Path, dir: &Path, run: &RunAs) -> 
 fn share(paths: &[(&Path, u32)], run: &RunAs) -> Result<()> {
     for &(path, mode) in paths {
         std::os::unix::fs::chown(path, None, Some(run.gid)).map_err(|e| io_context("chown", path, e))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io_context("chmod", path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io_context("chmod", path, e))?;
     }
     Ok(())
 }
@@ -143,7 +160,12 @@ mod tests {
         assert!(e.to_string().contains("owned by"));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
         let meta = std::fs::symlink_metadata(&dir).expect("meta");
-        assert!(vet(&dir, &meta, effective_uid()).expect_err("writable").to_string().contains("writable"));
+        assert!(
+            vet(&dir, &meta, effective_uid())
+                .expect_err("writable")
+                .to_string()
+                .contains("writable")
+        );
         let link = dir.with_extension("link");
         std::os::unix::fs::symlink(&dir, &link).expect("symlink");
         let meta = std::fs::symlink_metadata(&link).expect("meta");

@@ -157,14 +157,18 @@ impl Settings {
 
         let callable_object = p.last("callable-object").unwrap_or("application").to_string();
         if !is_dotted_identifier(&callable_object) || callable_object.contains('.') {
-            return Err(Error::usage(format!("--callable-object {callable_object:?} is not a Python identifier")));
+            return Err(Error::usage(format!(
+                "--callable-object {callable_object:?} is not a Python identifier"
+            )));
         }
 
         let target = match (p.last("entry-point"), p.positional.as_slice()) {
             (Some(e), []) => e.to_string(),
             (None, [one]) => one.clone(),
             (Some(_), [_, ..]) => {
-                return Err(Error::usage("give the application either as an argument or with --entry-point, not both"));
+                return Err(Error::usage(
+                    "give the application either as an argument or with --entry-point, not both",
+                ));
             }
             (None, []) => {
                 return Err(Error::usage(
@@ -195,28 +199,40 @@ impl Settings {
         let mut url_aliases = Vec::new();
         for (url, path) in p.pairs("url-alias") {
             if !url.starts_with('/') {
-                return Err(Error::usage(format!("--url-alias {url:?}: the URL path must start with '/'")));
+                return Err(Error::usage(format!(
+                    "--url-alias {url:?}: the URL path must start with '/'"
+                )));
             }
             let path = existing(abs(path), "--url-alias target")?;
             url_aliases.push((url.trim_end_matches('/').to_string(), path));
         }
 
-        let document_root = p.last("document-root").map(|d| existing_dir(abs(d), "--document-root")).transpose()?;
+        let document_root = p
+            .last("document-root")
+            .map(|d| existing_dir(abs(d), "--document-root"))
+            .transpose()?;
 
         let mut error_documents = Vec::new();
         for (code, doc) in p.pairs("error-document") {
             let code = number::<u16>(code, "--error-document status")?;
             if !(400..=599).contains(&code) {
-                return Err(Error::usage(format!("--error-document {code}: the status must be 400..599")));
+                return Err(Error::usage(format!(
+                    "--error-document {code}: the status must be 400..599"
+                )));
             }
             if !(doc.starts_with('/') || doc.starts_with("http://") || doc.starts_with("https://")) {
-                return Err(Error::usage(format!("--error-document {code} {doc:?}: give a URL path or URL")));
+                return Err(Error::usage(format!(
+                    "--error-document {code} {doc:?}: give a URL path or URL"
+                )));
             }
             error_documents.push((code, doc.to_string()));
         }
 
-        let include_files =
-            p.all("include-file").into_iter().map(|f| existing(abs(f), "--include-file")).collect::<Result<_>>()?;
+        let include_files = p
+            .all("include-file")
+            .into_iter()
+            .map(|f| existing(abs(f), "--include-file"))
+            .collect::<Result<_>>()?;
 
         let port = port(p.last("port").unwrap_or("8000"), "--port")?;
         let process_group = match p.last("process-group") {
@@ -228,13 +244,19 @@ impl Settings {
                 }
                 g.to_string()
             }
-            None => format!("{}:{port}", p.last("host").filter(|h| !h.is_empty()).unwrap_or("localhost")),
+            None => format!(
+                "{}:{port}",
+                p.last("host").filter(|h| !h.is_empty()).unwrap_or("localhost")
+            ),
         };
         let ssl = ssl_settings(p, &abs, port)?;
 
         let processes = bounded(p.last("processes"), 1, 1, 1000, "--processes")?;
         let threads = bounded(p.last("threads"), 5, 1, 1000, "--threads")?;
-        let max_clients = p.last("max-clients").map(|v| bounded(Some(v), 0, 1, 100_000, "--max-clients")).transpose()?;
+        let max_clients = p
+            .last("max-clients")
+            .map(|v| bounded(Some(v), 0, 1, 100_000, "--max-clients"))
+            .transpose()?;
 
         let embedded = p.flag("embedded-mode");
         if embedded && let Some(name) = DAEMON_ONLY.iter().find(|n| p.values.iter().any(|(s, _)| s.name == **n)) {
@@ -273,8 +295,11 @@ impl Settings {
                 None => None,
             },
         };
-        let python_path: Vec<PathBuf> =
-            p.all("python-path").into_iter().map(|d| existing_dir(abs(d), "--python-path")).collect::<Result<_>>()?;
+        let python_path: Vec<PathBuf> = p
+            .all("python-path")
+            .into_iter()
+            .map(|d| existing_dir(abs(d), "--python-path"))
+            .collect::<Result<_>>()?;
         let working_directory = match p.last("working-directory") {
             Some(d) => existing_dir(abs(d), "--working-directory")?,
             None => env.cwd.clone(),
@@ -297,7 +322,10 @@ impl Settings {
 
         let log_level = p.last("log-level").unwrap_or("warn").to_ascii_lowercase();
         if !LOG_LEVELS.contains(&log_level.as_str()) {
-            return Err(Error::usage(format!("--log-level {log_level:?}: use one of {}", LOG_LEVELS.join(", "))));
+            return Err(Error::usage(format!(
+                "--log-level {log_level:?}: use one of {}",
+                LOG_LEVELS.join(", ")
+            )));
         }
         let file_name = |opt: &str, default: &str| -> Result<String> {
             let name = p.last(opt).unwrap_or(default);
@@ -342,10 +370,15 @@ impl Settings {
             embedded,
             process_group,
             daemon,
-            socket_prefix: p.last("socket-prefix").map(|d| existing_dir(abs(d), "--socket-prefix")).transpose()?,
+            socket_prefix: p
+                .last("socket-prefix")
+                .map(|d| existing_dir(abs(d), "--socket-prefix"))
+                .transpose()?,
             process_name: match p.last("process-name") {
                 Some(n) if n.is_empty() || n.chars().any(char::is_control) => {
-                    return Err(Error::usage(format!("--process-name {n:?}: empty or contains control characters")));
+                    return Err(Error::usage(format!(
+                        "--process-name {n:?}: empty or contains control characters"
+                    )));
                 }
                 n => n.map(str::to_string),
             },
@@ -353,7 +386,10 @@ impl Settings {
             threads,
             max_clients,
             maximum_requests: bounded(p.last("maximum-requests"), 0, 0, u32::MAX, "--maximum-requests")?,
-            limit_request_body: number::<u64>(p.last("limit-request-body").unwrap_or("10485760"), "--limit-request-body")?,
+            limit_request_body: number::<u64>(
+                p.last("limit-request-body").unwrap_or("10485760"),
+                "--limit-request-body",
+            )?,
             keep_alive_timeout: bounded(p.last("keep-alive-timeout"), 2, 0, 86_400, "--keep-alive-timeout")?,
             server_backlog: bounded(p.last("server-backlog"), 500, 1, 1_000_000, "--server-backlog")?,
             chunked_request: p.flag("chunked-request"),
@@ -370,7 +406,10 @@ impl Settings {
             passenv,
             locale: p.last("locale").map(str::to_string),
             lang: p.last("lang").map(str::to_string),
-            envvars_script: p.last("envvars-script").map(|f| existing(abs(f), "--envvars-script")).transpose()?,
+            envvars_script: p
+                .last("envvars-script")
+                .map(|f| existing(abs(f), "--envvars-script"))
+                .transpose()?,
             python_eggs: p.last("python-eggs").map(abs),
             user: p.last("user").map(str::to_string),
             group: p.last("group").map(str::to_string),
@@ -379,15 +418,23 @@ impl Settings {
             access_log: p.flag("access-log"),
             access_log_format: p.last("access-log-format").map(str::to_string),
             error_log_format: p.last("error-log-format").map(str::to_string),
-            log_directory: p.last("log-directory").map(|d| existing_dir(abs(d), "--log-directory")).transpose()?,
+            log_directory: p
+                .last("log-directory")
+                .map(|d| existing_dir(abs(d), "--log-directory"))
+                .transpose()?,
             error_log_name: file_name("error-log-name", "error_log")?,
             access_log_name: file_name("access-log-name", "access_log")?,
             server_status: p.flag("server-status"),
             http2: p.flag("http2"),
             server_mpm: {
                 let mpms: Vec<String> = p.all("server-mpm").into_iter().map(str::to_ascii_lowercase).collect();
-                if let Some(bad) = mpms.iter().find(|m| !["event", "worker", "prefork"].contains(&m.as_str())) {
-                    return Err(Error::usage(format!("--server-mpm {bad:?}: use event, worker or prefork")));
+                if let Some(bad) = mpms
+                    .iter()
+                    .find(|m| !["event", "worker", "prefork"].contains(&m.as_str()))
+                {
+                    return Err(Error::usage(format!(
+                        "--server-mpm {bad:?}: use event, worker or prefork"
+                    )));
                 }
                 mpms
             },
@@ -401,7 +448,10 @@ impl Settings {
             httpd_executable: p.last("httpd-executable").map(abs),
             modules_directory: p.last("modules-directory").map(abs),
             module_path: p.last("module-path").map(abs),
-            mime_types: p.last("mime-types").map(|f| existing(abs(f), "--mime-types")).transpose()?,
+            mime_types: p
+                .last("mime-types")
+                .map(|f| existing(abs(f), "--mime-types"))
+                .transpose()?,
             setup_only: p.flag("setup-only"),
             supervise: p.flag("supervise"),
             warnings,
@@ -420,7 +470,9 @@ impl Settings {
             if let Some(v) = value
                 && (v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\'))
             {
-                return Err(Error::usage(format!("{what} {v:?}: empty or contains spaces or quotes")));
+                return Err(Error::usage(format!(
+                    "{what} {v:?}: empty or contains spaces or quotes"
+                )));
             }
         }
         Ok(settings)
@@ -445,7 +497,9 @@ impl Settings {
 fn daemon_options(p: &Parsed) -> Result<DaemonOptions> {
     const DAY: u32 = 86_400;
     let opt = |name: &str, min: u32, max: u32| -> Result<Option<u32>> {
-        p.last(name).map(|v| bounded(Some(v), 0, min, max, &format!("--{name}"))).transpose()
+        p.last(name)
+            .map(|v| bounded(Some(v), 0, min, max, &format!("--{name}")))
+            .transpose()
     };
     Ok(DaemonOptions {
         queue_timeout: bounded(p.last("queue-timeout"), 45, 0, DAY, "--queue-timeout")?,
@@ -462,11 +516,16 @@ fn daemon_options(p: &Parsed) -> Result<DaemonOptions> {
         header_buffer_size: match opt("header-buffer-size", 0, 1 << 20)? {
             Some(0) | None => None,
             Some(n) if n < 1024 => {
-                return Err(Error::usage(format!("--header-buffer-size {n}: must be 0 (default) or at least 1024")));
+                return Err(Error::usage(format!(
+                    "--header-buffer-size {n}: must be 0 (default) or at least 1024"
+                )));
             }
             n => n,
         },
-        memory_limit: p.last("memory-limit").map(|v| number::<u64>(v, "--memory-limit")).transpose()?,
+        memory_limit: p
+            .last("memory-limit")
+            .map(|v| number::<u64>(v, "--memory-limit"))
+            .transpose()?,
     })
 }
 
@@ -477,14 +536,26 @@ fn is_group_name(s: &str) -> bool {
 
 fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Result<Option<Ssl>> {
     let port_arg = p.last("https-port").or(p.last("ssl-port"));
-    let (mut cert, mut key) = (p.last("ssl-certificate-file").map(abs), p.last("ssl-certificate-key-file").map(abs));
+    let (mut cert, mut key) = (
+        p.last("ssl-certificate-file").map(abs),
+        p.last("ssl-certificate-key-file").map(abs),
+    );
     if let Some(prefix) = p.last("ssl-certificate") {
         cert = cert.or_else(|| Some(abs(&format!("{prefix}.crt"))));
         key = key.or_else(|| Some(abs(&format!("{prefix}.key"))));
     }
     let Some(port_arg) = port_arg else {
-        for opt in ["ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate", "ssl-ca-certificate-file",
-                    "ssl-verify-client", "https-only", "hsts-policy", "ssl-environment", "ssl-certificate-chain-file"] {
+        for opt in [
+            "ssl-certificate-file",
+            "ssl-certificate-key-file",
+            "ssl-certificate",
+            "ssl-ca-certificate-file",
+            "ssl-verify-client",
+            "https-only",
+            "hsts-policy",
+            "ssl-environment",
+            "ssl-certificate-chain-file",
+        ] {
             if p.flag(opt) {
                 return Err(Error::usage(format!("--{opt} needs --https-port")));
             }
@@ -504,13 +575,21 @@ fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Re
         port,
         certificate: existing(cert, "--ssl-certificate-file")?,
         key: existing(key, "--ssl-certificate-key-file")?,
-        chain: p.last("ssl-certificate-chain-file").map(|c| existing(abs(c), "--ssl-certificate-chain-file")).transpose()?,
+        chain: p
+            .last("ssl-certificate-chain-file")
+            .map(|c| existing(abs(c), "--ssl-certificate-chain-file"))
+            .transpose()?,
         environment: p.flag("ssl-environment"),
-        ca_certificate: p.last("ssl-ca-certificate-file").map(|c| existing(abs(c), "--ssl-ca-certificate-file")).transpose()?,
+        ca_certificate: p
+            .last("ssl-ca-certificate-file")
+            .map(|c| existing(abs(c), "--ssl-ca-certificate-file"))
+            .transpose()?,
         verify_client: {
             let urls: Vec<String> = p.all("ssl-verify-client").into_iter().map(str::to_string).collect();
             if let Some(bad) = urls.iter().find(|u| !u.starts_with('/')) {
-                return Err(Error::usage(format!("--ssl-verify-client {bad:?}: give a URL path starting with '/'")));
+                return Err(Error::usage(format!(
+                    "--ssl-verify-client {bad:?}: give a URL path starting with '/'"
+                )));
             }
             if !urls.is_empty() && !p.flag("ssl-ca-certificate-file") {
                 return Err(Error::usage("--ssl-verify-client needs --ssl-ca-certificate-file"));
@@ -555,9 +634,14 @@ pub fn parse_entry_point(target: &str, default_callable: &str) -> Result<App> {
         )));
     }
     if !is_dotted_identifier(callable) {
-        return Err(Error::usage(format!("--application-type module: {callable:?} is not a Python attribute name")));
+        return Err(Error::usage(format!(
+            "--application-type module: {callable:?} is not a Python attribute name"
+        )));
     }
-    Ok(App::Module { module: module.to_string(), callable: callable.to_string() })
+    Ok(App::Module {
+        module: module.to_string(),
+        callable: callable.to_string(),
+    })
 }
 
 pub fn is_dotted_identifier(s: &str) -> bool {
@@ -571,19 +655,30 @@ pub fn is_dotted_identifier(s: &str) -> bool {
 
 fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic()) && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 pub fn normalize_mount_point(m: &str) -> Result<String> {
     if !m.starts_with('/') || m.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\' || c == '%') {
-        return Err(Error::usage(format!("--mount-point {m:?}: give a URL path starting with '/'")));
+        return Err(Error::usage(format!(
+            "--mount-point {m:?}: give a URL path starting with '/'"
+        )));
     }
     let trimmed = m.trim_end_matches('/');
-    Ok(if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() })
+    Ok(if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    })
 }
 
 pub fn bracket_v6(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
 }
 
 fn absolute(cwd: &Path, s: &str) -> PathBuf {
@@ -604,15 +699,25 @@ fn absolute(cwd: &Path, s: &str) -> PathBuf {
 }
 
 fn existing(p: PathBuf, what: &str) -> Result<PathBuf> {
-    if p.exists() { Ok(p) } else { Err(Error::usage(format!("{what}: {} does not exist", p.display()))) }
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(Error::usage(format!("{what}: {} does not exist", p.display())))
+    }
 }
 
 fn existing_dir(p: PathBuf, what: &str) -> Result<PathBuf> {
-    if p.is_dir() { Ok(p) } else { Err(Error::usage(format!("{what}: {} is not a directory", p.display()))) }
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(Error::usage(format!("{what}: {} is not a directory", p.display())))
+    }
 }
 
 fn number<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
-    v.trim().parse::<T>().map_err(|_| Error::usage(format!("{what} {v:?}: not a valid number")))
+    v.trim()
+        .parse::<T>()
+        .map_err(|_| Error::usage(format!("{what} {v:?}: not a valid number")))
 }
 
 fn bounded(v: Option<&str>, default: u32, min: u32, max: u32, what: &str) -> Result<u32> {

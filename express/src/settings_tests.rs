@@ -8,7 +8,13 @@ fn settings(args: &[&str]) -> Result<Settings> {
     let dir = env!("CARGO_MANIFEST_DIR");
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let p = parse("start-server", &args, SERVER_OPTIONS)?;
-    Settings::from_parsed(&p, &Env { cwd: PathBuf::from(dir), virtual_env: None })
+    Settings::from_parsed(
+        &p,
+        &Env {
+            cwd: PathBuf::from(dir),
+            virtual_env: None,
+        },
+    )
 }
 
 const APP: &str = "tests/apps/hello.wsgi";
@@ -30,11 +36,17 @@ fn defaults_match_mod_wsgi_express() {
 fn module_entry_points() {
     assert_eq!(
         parse_entry_point("pkg.web:app", "application").expect("ok"),
-        App::Module { module: "pkg.web".into(), callable: "app".into() }
+        App::Module {
+            module: "pkg.web".into(),
+            callable: "app".into()
+        }
     );
     assert_eq!(
         parse_entry_point("web", "application").expect("ok"),
-        App::Module { module: "web".into(), callable: "application".into() }
+        App::Module {
+            module: "web".into(),
+            callable: "application".into()
+        }
     );
     assert!(parse_entry_point("pkg/web.py", "application").is_err());
     assert!(parse_entry_point("pkg:1x", "application").is_err());
@@ -56,7 +68,10 @@ fn bad_values_are_usage_errors_naming_the_option() {
         (vec!["missing.wsgi"], "not found"),
         (vec![], "no application"),
         (vec![APP, "--application-type", "static"], "--application-type"),
-        (vec![APP, "--embedded-mode", "--graceful-timeout", "5"], "--embedded-mode"),
+        (
+            vec![APP, "--embedded-mode", "--graceful-timeout", "5"],
+            "--embedded-mode",
+        ),
         (vec![APP, "--process-group", "a/b"], "--process-group"),
         (vec![APP, "--header-buffer-size", "100"], "--header-buffer-size"),
         (vec![APP, "--connect-timeout", "0"], "--connect-timeout"),
@@ -76,10 +91,25 @@ fn daemon_mode_defaults_like_mod_wsgi_express() {
     let s = settings(&[APP]).expect("valid");
     assert!(!s.embedded);
     assert_eq!(s.process_group, "localhost:8000");
-    assert_eq!((s.request_timeout, s.daemon.queue_timeout, s.daemon.socket_timeout), (60, 45, None));
+    assert_eq!(
+        (s.request_timeout, s.daemon.queue_timeout, s.daemon.socket_timeout),
+        (60, 45, None)
+    );
     assert!(s.warnings.is_empty());
-    let s = settings(&[APP, "--host", "127.0.0.1", "--port", "9000", "--header-buffer-size", "0"]).expect("valid");
-    assert_eq!((s.process_group.as_str(), s.daemon.header_buffer_size), ("127.0.0.1:9000", None));
+    let s = settings(&[
+        APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "9000",
+        "--header-buffer-size",
+        "0",
+    ])
+    .expect("valid");
+    assert_eq!(
+        (s.process_group.as_str(), s.daemon.header_buffer_size),
+        ("127.0.0.1:9000", None)
+    );
     let s = settings(&[APP, "--deadlock-timeout", "10", "--startup-timeout", "10"]).expect("valid");
     assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
     assert!(s.warnings[0].contains("--deadlock-timeout") && s.warnings[0].contains("does not enforce"));
@@ -101,8 +131,14 @@ fn a_script_without_its_callable_is_refused() {
     assert!(e.to_string().contains("does not define 'wsgi_entry'"), "{e}");
     assert!(mentions_word("x = 1\napplication = f\n", "application"));
     assert!(!mentions_word("my_application = f\napplications = 1\n", "application"));
-    let e = settings(&["--application-type", "module", "pkg.webapp:handler", "--working-directory", "tests/apps"])
-        .expect_err("webapp has no handler");
+    let e = settings(&[
+        "--application-type",
+        "module",
+        "pkg.webapp:handler",
+        "--working-directory",
+        "tests/apps",
+    ])
+    .expect_err("webapp has no handler");
     assert!(e.to_string().contains("webapp.py"), "{e}");
 }
 
@@ -117,7 +153,10 @@ fn mount_points_are_normalised() {
 fn virtual_env_is_the_default_python_home() {
     let args = vec![APP.to_string()];
     let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
-    let env = Env { cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")), virtual_env: Some("/usr".into()) };
+    let env = Env {
+        cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        virtual_env: Some("/usr".into()),
+    };
     let s = Settings::from_parsed(&p, &env).expect("valid");
     assert_eq!(s.python_home, Some(PathBuf::from("/usr")));
 }

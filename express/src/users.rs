@@ -41,7 +41,11 @@ fn lookup_user(name: &str) -> Option<Passwd> {
     }
     // SAFETY: on success pw_name points to a NUL-terminated string inside buf.
     let name = unsafe { CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned();
-    Some(Passwd { name, uid: pwd.pw_uid, gid: pwd.pw_gid })
+    Some(Passwd {
+        name,
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+    })
 }
 
 fn lookup_user_by_uid(uid: u32) -> Option<String> {
@@ -82,7 +86,9 @@ fn lookup_group(name: Option<&str>, gid: u32) -> Option<(String, u32)> {
 }
 
 fn group_list(user: &str, gid: u32) -> Vec<libc::gid_t> {
-    let Ok(cname) = CString::new(user) else { return vec![gid] };
+    let Ok(cname) = CString::new(user) else {
+        return vec![gid];
+    };
     let mut groups = vec![0 as libc::gid_t; 256];
     let mut n = groups.len() as libc::c_int;
     // SAFETY: groups has room for n entries; getgrouplist writes at most n and updates n.
@@ -123,7 +129,10 @@ pub fn resolve(user: Option<&str>, group: Option<&str>, euid: u32) -> Result<(Op
         return Ok((None, None));
     }
     let (pw, warning) = match user {
-        Some(u) => (lookup_user(u).ok_or_else(|| Error::usage(format!("--user {u}: no such user")))?, None),
+        Some(u) => (
+            lookup_user(u).ok_or_else(|| Error::usage(format!("--user {u}: no such user")))?,
+            None,
+        ),
         None => {
             let pw = DEFAULT_USERS.iter().find_map(|u| lookup_user(u)).ok_or_else(|| {
                 Error::failed(format!(
@@ -151,7 +160,16 @@ pub fn resolve(user: Option<&str>, group: Option<&str>, euid: u32) -> Result<(Op
     if !groups.contains(&gid) {
         groups.push(gid);
     }
-    Ok((Some(RunAs { user: pw.name, group: gname, uid: pw.uid, gid, groups }), warning))
+    Ok((
+        Some(RunAs {
+            user: pw.name,
+            group: gname,
+            uid: pw.uid,
+            gid,
+            groups,
+        }),
+        warning,
+    ))
 }
 
 /// One thing the run user must be able to reach.
@@ -165,13 +183,25 @@ pub struct Need {
 
 impl Need {
     pub fn read(what: &'static str, path: &Path) -> Need {
-        Need { what, path: path.to_path_buf(), mode: libc::R_OK }
+        Need {
+            what,
+            path: path.to_path_buf(),
+            mode: libc::R_OK,
+        }
     }
     pub fn dir(what: &'static str, path: &Path) -> Need {
-        Need { what, path: path.to_path_buf(), mode: libc::R_OK | libc::X_OK }
+        Need {
+            what,
+            path: path.to_path_buf(),
+            mode: libc::R_OK | libc::X_OK,
+        }
     }
     pub fn traverse(what: &'static str, path: &Path) -> Need {
-        Need { what, path: path.to_path_buf(), mode: libc::X_OK }
+        Need {
+            what,
+            path: path.to_path_buf(),
+            mode: libc::X_OK,
+        }
     }
 }
 
@@ -201,7 +231,10 @@ fn accessible_as(run: &RunAs, path: &Path, mode: libc::c_int) -> Result<bool> {
     // parent has other threads.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(Error::failed(format!("fork failed: {}", std::io::Error::last_os_error())));
+        return Err(Error::failed(format!(
+            "fork failed: {}",
+            std::io::Error::last_os_error()
+        )));
     }
     if pid == 0 {
         // SAFETY: child process; the pointers (groups, cpath) were created before fork and stay valid.
@@ -248,7 +281,12 @@ mod tests {
         assert!(DEFAULT_USERS.contains(&run.user.as_str()));
         assert!(warning.expect("warned").contains(&run.user));
         assert!(resolve(Some("root"), None, 0).is_err());
-        assert!(resolve(Some("no-such-user-xyz"), None, 0).expect_err("missing").to_string().contains("no such user"));
+        assert!(
+            resolve(Some("no-such-user-xyz"), None, 0)
+                .expect_err("missing")
+                .to_string()
+                .contains("no such user")
+        );
     }
 
     #[test]
@@ -256,7 +294,9 @@ mod tests {
         if effective_uid() != 0 {
             return;
         }
-        let (Some(run), _) = resolve(None, None, 0).expect("resolves") else { return };
+        let (Some(run), _) = resolve(None, None, 0).expect("resolves") else {
+            return;
+        };
         let dir = std::env::temp_dir().join(format!("rwsgi-express-unit-access-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("app.wsgi");
@@ -264,7 +304,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         let e = check_access(&run, &[Need::read("the WSGI script", &file)]).expect_err("0700 dir blocks");
-        assert!(e.to_string().contains(&run.user) && e.to_string().contains("app.wsgi"), "{e}");
+        assert!(
+            e.to_string().contains(&run.user) && e.to_string().contains("app.wsgi"),
+            "{e}"
+        );
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         check_access(&run, &[Need::read("the WSGI script", &file), Need::dir("dir", &dir)]).expect("readable");
         let _cleanup = std::fs::remove_dir_all(&dir);

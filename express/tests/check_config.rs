@@ -16,7 +16,16 @@ fn check_config_reports_a_clean_root_and_an_unreadable_script() {
     let sr = dir.path("sr");
     let port = free_port().to_string();
     let (code, _, err) = run_express(
-        &["setup-server", script.to_str().expect("utf-8"), "--port", &port, "--server-root", sr.to_str().expect("utf-8"), "--module-path", module.to_str().expect("utf-8")],
+        &[
+            "setup-server",
+            script.to_str().expect("utf-8"),
+            "--port",
+            &port,
+            "--server-root",
+            sr.to_str().expect("utf-8"),
+            "--module-path",
+            module.to_str().expect("utf-8"),
+        ],
         &dir.0,
     );
     assert_eq!(code, 0, "{err}");
@@ -33,7 +42,10 @@ fn check_config_reports_a_clean_root_and_an_unreadable_script() {
         let bad = dir.write("bad.conf", &conf);
         let (code, out, _) = run_express(&["check-config", bad.to_str().expect("utf-8")], &dir.0);
         assert_eq!(code, 1, "{out}");
-        assert!(out.contains("mod_rwsgi error:") && out.contains("secret.wsgi") && out.contains("cannot read"), "{out}");
+        assert!(
+            out.contains("mod_rwsgi error:") && out.contains("secret.wsgi") && out.contains("cannot read"),
+            "{out}"
+        );
     }
     let (code, _, err) = run_express(&["check-config", "/nonexistent/httpd.conf"], &dir.0);
     assert_ne!(code, 0);

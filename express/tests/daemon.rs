@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use common::{Server, TempDir, cmdline, field};
 
 fn pid_of(body: &str) -> i32 {
-    field(body, "PID").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no PID in {body}"))
+    field(body, "PID")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no PID in {body}"))
 }
 
 #[test]
@@ -35,19 +37,37 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     let group = format!("127.0.0.1:{}", server.port);
     assert_eq!(field(&body, "PROCESS_GROUP"), Some(group.as_str()), "{body}");
-    assert_eq!(field(&body, "CWD"), apps.to_str(), "--working-directory is the daemon's home");
+    assert_eq!(
+        field(&body, "CWD"),
+        apps.to_str(),
+        "--working-directory is the daemon's home"
+    );
 
     // The process that answered is a daemon process with the mod_wsgi-style title, below httpd.
     let pid = pid_of(&body);
     let title = cmdline(pid);
-    assert_eq!(title, format!("(wsgi:{group})"), "cmdline of the process that served the request");
+    assert_eq!(
+        title,
+        format!("(wsgi:{group})"),
+        "cmdline of the process that served the request"
+    );
     let httpd = server.httpd_pid().expect("pid file");
     assert_ne!(pid, httpd);
-    assert!(common::descendants_of(httpd).contains(&pid), "the daemon process belongs to this httpd");
+    assert!(
+        common::descendants_of(httpd).contains(&pid),
+        "the daemon process belongs to this httpd"
+    );
     let daemons = || {
-        common::descendants_of(httpd).into_iter().filter(|p| cmdline(*p).starts_with("(wsgi:")).collect::<Vec<_>>()
+        common::descendants_of(httpd)
+            .into_iter()
+            .filter(|p| cmdline(*p).starts_with("(wsgi:"))
+            .collect::<Vec<_>>()
     };
-    assert!(common::wait_until(Duration::from_secs(10), || daemons().len() == 2), "two daemon processes: {:?}", daemons());
+    assert!(
+        common::wait_until(Duration::from_secs(10), || daemons().len() == 2),
+        "two daemon processes: {:?}",
+        daemons()
+    );
     if common::is_root() {
         assert_ne!(field(&body, "UID"), Some("0"), "the daemon dropped root");
     }
@@ -63,14 +83,21 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
         assert!(banner.contains(needle), "banner lacks {needle:?}:\n{banner}");
     }
     let conf = std::fs::read_to_string(server.server_root.join("httpd.conf")).expect("conf");
-    assert!(conf.contains("WSGIRestrictEmbedded On") && conf.contains("display-name=%{GROUP}"), "{conf}");
+    assert!(
+        conf.contains("WSGIRestrictEmbedded On") && conf.contains("display-name=%{GROUP}"),
+        "{conf}"
+    );
 
     // Stopping leaves no daemon process behind either.
     server.note_httpd_pids();
     let all = server.httpd_pids.clone();
     assert!(all.contains(&pid));
     server.stop_with(libc::SIGTERM);
-    assert!(server.all_httpd_gone(), "left: {:?}", all.iter().filter(|p| common::alive(**p)).collect::<Vec<_>>());
+    assert!(
+        server.all_httpd_gone(),
+        "left: {:?}",
+        all.iter().filter(|p| common::alive(**p)).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -80,21 +107,41 @@ fn request_timeout_answers_504_for_a_wedged_request() {
     let script = dir.apps().join("hello.wsgi");
     let server = Server::start(
         &dir,
-        &[script.to_str().expect("utf-8"), "--request-timeout", "2", "--threads", "2", "--graceful-timeout", "1"],
+        &[
+            script.to_str().expect("utf-8"),
+            "--request-timeout",
+            "2",
+            "--threads",
+            "2",
+            "--graceful-timeout",
+            "1",
+        ],
         "/",
     );
-    assert!(server.stdout().contains("Request Timeout    : 2 (seconds)"), "{}", server.stdout());
+    assert!(
+        server.stdout().contains("Request Timeout    : 2 (seconds)"),
+        "{}",
+        server.stdout()
+    );
     let started = Instant::now();
     let (status, body) = server.get("/sleep/30");
     let took = started.elapsed();
     assert_eq!(status, 504, "{body}\n{}", server.logs());
-    assert!(took < Duration::from_secs(15), "answered after {took:?}, not after the app's 30 s");
+    assert!(
+        took < Duration::from_secs(15),
+        "answered after {took:?}, not after the app's 30 s"
+    );
     assert!(took >= Duration::from_millis(1500), "not before the timeout: {took:?}");
     // The cause is in the error log, and the server serves again.
     let log = || std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
-    assert!(common::wait_until(Duration::from_secs(5), || log().contains("request-timeout")), "{}", log());
     assert!(
-        common::wait_until(Duration::from_secs(20), || common::http_get(server.port, "/ok").is_some_and(|(s, _)| s == 200)),
+        common::wait_until(Duration::from_secs(5), || log().contains("request-timeout")),
+        "{}",
+        log()
+    );
+    assert!(
+        common::wait_until(Duration::from_secs(20), || common::http_get(server.port, "/ok")
+            .is_some_and(|(s, _)| s == 200)),
         "serving again after the timeout\n{}",
         server.logs()
     );
@@ -107,32 +154,65 @@ fn embedded_mode_runs_the_app_in_the_httpd_children() {
     let script = dir.apps().join("hello.wsgi");
     let server = Server::start(
         &dir,
-        &[script.to_str().expect("utf-8"), "--embedded-mode", "--processes", "1", "--threads", "4", "--mount-point", "/e"],
+        &[
+            script.to_str().expect("utf-8"),
+            "--embedded-mode",
+            "--processes",
+            "1",
+            "--threads",
+            "4",
+            "--mount-point",
+            "/e",
+        ],
         "/e",
     );
     let (status, body) = server.get("/e/x");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
-    assert!(body.contains("SCRIPT_NAME=/e\n") && body.contains("PATH_INFO=/x\n"), "{body}");
-    assert_eq!(field(&body, "PROCESS_GROUP"), Some(""), "embedded mode has no process group: {body}");
+    assert!(
+        body.contains("SCRIPT_NAME=/e\n") && body.contains("PATH_INFO=/x\n"),
+        "{body}"
+    );
+    assert_eq!(
+        field(&body, "PROCESS_GROUP"),
+        Some(""),
+        "embedded mode has no process group: {body}"
+    );
     let pid = pid_of(&body);
     let httpd = server.httpd_pid().expect("pid file");
     assert!(common::children_of(httpd).contains(&pid), "served by an httpd child");
     assert!(!cmdline(pid).contains("(wsgi:"), "{}", cmdline(pid));
     let banner = server.stdout();
     assert!(banner.contains("Operating Mode     : embedded"), "{banner}");
-    assert!(banner.contains("Request Capacity   : 4 (1 process * 4 threads)"), "{banner}");
+    assert!(
+        banner.contains("Request Capacity   : 4 (1 process * 4 threads)"),
+        "{banner}"
+    );
     let conf = std::fs::read_to_string(server.server_root.join("httpd.conf")).expect("conf");
-    assert!(!conf.contains("WSGIDaemonProcess") && !conf.contains("WSGIRestrictEmbedded"), "{conf}");
+    assert!(
+        !conf.contains("WSGIDaemonProcess") && !conf.contains("WSGIRestrictEmbedded"),
+        "{conf}"
+    );
 }
 
 #[test]
 fn daemon_only_options_are_refused_with_embedded_mode() {
     let dir = TempDir::new("embedded-refusal");
     let script = dir.apps().join("hello.wsgi");
-    let (code, _, err) =
-        common::run_express(&["start-server", script.to_str().expect("utf-8"), "--embedded-mode", "--queue-timeout", "5"], &dir.0);
+    let (code, _, err) = common::run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--embedded-mode",
+            "--queue-timeout",
+            "5",
+        ],
+        &dir.0,
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--queue-timeout") && err.contains("--embedded-mode"), "{err}");
+    assert!(
+        err.contains("--queue-timeout") && err.contains("--embedded-mode"),
+        "{err}"
+    );
 }
 
 /// Not root (a developer's machine): httpd and the daemon processes run as the invoking user, no User switch.
@@ -157,17 +237,26 @@ fn not_root_the_daemon_runs_as_the_invoking_user() {
     std::fs::create_dir(&sr).expect("server root");
     std::os::unix::fs::chown(&sr, Some(uid), Some(gid)).expect("chown");
     std::fs::set_permissions(&sr, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
-    let server = Server::start_with(&dir, &[script.to_str().expect("utf-8"), "--process-name", "rwsgi-test-httpd"], "/", |cmd| {
-        use std::os::unix::process::CommandExt;
-        cmd.uid(uid).gid(gid).env_remove("VIRTUAL_ENV");
-    });
+    let server = Server::start_with(
+        &dir,
+        &[script.to_str().expect("utf-8"), "--process-name", "rwsgi-test-httpd"],
+        "/",
+        |cmd| {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid).env_remove("VIRTUAL_ENV");
+        },
+    );
     let (status, body) = server.get("/");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert_eq!(field(&body, "UID"), Some(uid.to_string().as_str()), "{body}");
     let pid = pid_of(&body);
     assert!(cmdline(pid).starts_with("(wsgi:"), "{}", cmdline(pid));
     let httpd = server.httpd_pid().expect("pid file");
-    assert!(cmdline(httpd).starts_with("rwsgi-test-httpd "), "--process-name is httpd's argv[0]: {}", cmdline(httpd));
+    assert!(
+        cmdline(httpd).starts_with("rwsgi-test-httpd "),
+        "--process-name is httpd's argv[0]: {}",
+        cmdline(httpd)
+    );
     assert!(!server.stdout().contains("Running As"), "{}", server.stdout());
 }
 
@@ -176,17 +265,38 @@ fn maximum_requests_recycles_the_daemon_process() {
     require_module!();
     let dir = TempDir::new("maxreq");
     let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--maximum-requests", "3", "--threads", "1", "--log-level", "info"], "/");
+    let server = Server::start(
+        &dir,
+        &[
+            script.to_str().expect("utf-8"),
+            "--maximum-requests",
+            "3",
+            "--threads",
+            "1",
+            "--log-level",
+            "info",
+        ],
+        "/",
+    );
     let first = pid_of(&server.get("/").1);
     // The module recycles in the background after the third request; requests keep succeeding meanwhile.
     let mut pids = Vec::new();
     let recycled = common::wait_until(Duration::from_secs(20), || {
         let (status, body) = server.get("/");
-        assert_eq!(status, 200, "no request fails because of a recycle: {body}\n{}", server.logs());
+        assert_eq!(
+            status,
+            200,
+            "no request fails because of a recycle: {body}\n{}",
+            server.logs()
+        );
         pids.push(pid_of(&body));
         pids.last() != Some(&first)
     });
-    assert!(recycled, "still the same process: {first} then {pids:?}\n{}", server.logs());
+    assert!(
+        recycled,
+        "still the same process: {first} then {pids:?}\n{}",
+        server.logs()
+    );
     let log = std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
     assert!(log.contains("maximum-requests=3 reached"), "{log}");
 }

@@ -9,7 +9,10 @@ fn one_line_error(code: i32, stderr: &str, expected_code: i32, needle: &str) {
     assert_eq!(code, expected_code, "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.contains("warning:")).collect();
     assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
-    assert!(lines[0].starts_with("rwsgi-express: error: ") && lines[0].contains(needle), "{stderr}");
+    assert!(
+        lines[0].starts_with("rwsgi-express: error: ") && lines[0].contains(needle),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
 }
 
@@ -25,17 +28,41 @@ fn bad_command_lines() {
         (vec!["start-server", "missing.wsgi"], 2, "WSGI script not found"),
         (vec!["start-server", s, "--port", "http"], 2, "--port"),
         (vec!["start-server", s, "--no-such-option"], 2, "--no-such-option"),
-        (vec!["start-server", s, "--embedded-mode", "--queue-timeout", "10"], 2, "--embedded-mode"),
-        (vec!["start-server", s, "--eviction-timeout", "10"], 2, "not available yet"),
+        (
+            vec!["start-server", s, "--embedded-mode", "--queue-timeout", "10"],
+            2,
+            "--embedded-mode",
+        ),
+        (
+            vec!["start-server", s, "--eviction-timeout", "10"],
+            2,
+            "not available yet",
+        ),
         (vec!["start-server", s, "--queue-timeout", "soon"], 2, "--queue-timeout"),
         (vec!["start-server", s, "--processes"], 2, "--processes"),
-        (vec!["start-server", s, "--trust-proxy-header", "X-Forwarded-For"], 2, "not available yet"),
+        (
+            vec!["start-server", s, "--trust-proxy-header", "X-Forwarded-For"],
+            2,
+            "not available yet",
+        ),
         (vec!["setup-server", s, "--reload-on-changes"], 2, "start-server"),
-        (vec!["start-server", "--application-type", "module", "not a module"], 2, "module name"),
-        (vec!["start-server", s, "--module-path", "/nonexistent/mod_rwsgi.so"], 2, "--module-path"),
+        (
+            vec!["start-server", "--application-type", "module", "not a module"],
+            2,
+            "module name",
+        ),
+        (
+            vec!["start-server", s, "--module-path", "/nonexistent/mod_rwsgi.so"],
+            2,
+            "--module-path",
+        ),
         (vec!["frobnicate"], 2, "unknown command"),
         (vec!["start-server", nc], 2, "does not define 'application'"),
-        (vec!["module-location", "--module-path", "/nonexistent.so"], 2, "--module-path"),
+        (
+            vec!["module-location", "--module-path", "/nonexistent.so"],
+            2,
+            "--module-path",
+        ),
     ] {
         let (c, _, err) = run_express(&args, &dir.0);
         one_line_error(c, &err, code, needle);
@@ -65,7 +92,10 @@ fn port_in_use_is_detected_up_front() {
         &dir.0,
     );
     one_line_error(c, &err, 1, "already in use");
-    assert!(!dir.path("sr").exists(), "a busy port must not leave a server root behind");
+    assert!(
+        !dir.path("sr").exists(),
+        "a busy port must not leave a server root behind"
+    );
 }
 
 #[test]
@@ -73,14 +103,25 @@ fn every_subcommand_has_grouped_help() {
     let dir = TempDir::new("help");
     let (c, out, _) = run_express(&["--help"], &dir.0);
     assert_eq!(c, 0);
-    for cmd in ["start-server", "setup-server", "module-config", "install-module", "module-location"] {
+    for cmd in [
+        "start-server",
+        "setup-server",
+        "module-config",
+        "install-module",
+        "module-location",
+    ] {
         assert!(out.contains(cmd), "{out}");
         let (c, help, err) = run_express(&[cmd, "--help"], &dir.0);
         assert_eq!(c, 0, "{err}");
         assert!(help.starts_with(&format!("Usage: rwsgi-express {cmd}")), "{help}");
     }
     let (_, help, _) = run_express(&["start-server", "--help"], &dir.0);
-    for group in ["Application:", "Network, HTTPS and proxies:", "Timeouts:", "Logging and monitoring:"] {
+    for group in [
+        "Application:",
+        "Network, HTTPS and proxies:",
+        "Timeouts:",
+        "Logging and monitoring:",
+    ] {
         assert!(help.contains(group), "{help}");
     }
 }
@@ -110,7 +151,16 @@ fn a_configuration_httpd_rejects_shows_httpds_message() {
         &dir.0,
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("rwsgi-express: error: httpd rejected the configuration"), "{err}");
-    assert!(err.contains("ThisIsNotADirective"), "httpd's own message is shown: {err}");
-    assert!(common::http_get(port.parse().expect("port"), "/").is_none(), "nothing was started");
+    assert!(
+        err.contains("rwsgi-express: error: httpd rejected the configuration"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ThisIsNotADirective"),
+        "httpd's own message is shown: {err}"
+    );
+    assert!(
+        common::http_get(port.parse().expect("port"), "/").is_none(),
+        "nothing was started"
+    );
 }

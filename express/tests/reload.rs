@@ -20,15 +20,27 @@ fn an_edited_module_is_picked_up() {
     let app_dir = dir.path("app");
     let server = Server::start(
         &dir,
-        &[script.to_str().expect("utf-8"), "--reload-on-changes", "--working-directory", app_dir.to_str().expect("utf-8")],
+        &[
+            script.to_str().expect("utf-8"),
+            "--reload-on-changes",
+            "--working-directory",
+            app_dir.to_str().expect("utf-8"),
+        ],
         "/",
     );
     assert_eq!(server.get("/"), (200, "one".to_string()), "{}", server.logs());
     let helper = dir.write("app/reloadhelper.py", "VALUE = 'two'\n");
     // Make the change visible even on file systems with coarse mtimes.
     let f = std::fs::File::options().write(true).open(&helper).expect("open");
-    f.set_modified(SystemTime::now() + Duration::from_secs(2)).expect("touch");
-    let reloaded = wait_until(Duration::from_secs(30), || common::http_get(server.port, "/").is_some_and(|(_, b)| b == "two"));
+    f.set_modified(SystemTime::now() + Duration::from_secs(2))
+        .expect("touch");
+    let reloaded = wait_until(Duration::from_secs(30), || {
+        common::http_get(server.port, "/").is_some_and(|(_, b)| b == "two")
+    });
     assert!(reloaded, "the edit was not picked up\n{}", server.logs());
-    assert!(server.stdout().contains("reloadhelper.py changed"), "{}", server.stdout());
+    assert!(
+        server.stdout().contains("reloadhelper.py changed"),
+        "{}",
+        server.stdout()
+    );
 }

@@ -11,7 +11,13 @@ use common::{Server, TempDir, run_express};
 
 fn uid_of(pid: i32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("Uid:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -27,7 +33,11 @@ fn root_without_user_runs_the_app_unprivileged_with_a_warning() {
     let (status, body) = server.get("/");
     assert_eq!(status, 200, "{body}");
     let served_by: i32 = common::field(&body, "PID").and_then(|p| p.parse().ok()).expect("PID");
-    assert_ne!(uid_of(served_by), Some(0), "the daemon process that ran the app runs as root");
+    assert_ne!(
+        uid_of(served_by),
+        Some(0),
+        "the daemon process that ran the app runs as root"
+    );
     assert_ne!(common::field(&body, "UID"), Some("0"));
     let logs = server.logs();
     assert!(logs.contains("warning: running as root without --user"), "{logs}");
@@ -64,7 +74,10 @@ fn an_app_the_run_user_cannot_read_is_refused() {
     );
     assert_eq!(code, 1, "{err}");
     let line = err.lines().find(|l| l.contains("error:")).expect("an error line");
-    assert!(line.contains("cannot") && line.contains("private/app.wsgi") && line.contains("runs as user"), "{err}");
+    assert!(
+        line.contains("cannot") && line.contains("private/app.wsgi") && line.contains("runs as user"),
+        "{err}"
+    );
 }
 
 #[test]

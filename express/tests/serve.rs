@@ -13,17 +13,30 @@ fn serves_a_script_and_prints_the_banner() {
     let script = apps.join("hello.wsgi");
     let server = Server::start(
         &dir,
-        &[script.to_str().expect("utf-8"), "--setenv", "RWSGI_EXPRESS_TEST", "from setenv", "--access-log"],
+        &[
+            script.to_str().expect("utf-8"),
+            "--setenv",
+            "RWSGI_EXPRESS_TEST",
+            "from setenv",
+            "--access-log",
+        ],
         "/",
     );
     let (status, body) = server.get("/some/path?x=1");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert!(body.contains("hello from rwsgi-express"), "{body}");
-    assert!(body.contains("SCRIPT_NAME=\n"), "mounted at / gives SCRIPT_NAME ''\n{body}");
+    assert!(
+        body.contains("SCRIPT_NAME=\n"),
+        "mounted at / gives SCRIPT_NAME ''\n{body}"
+    );
     assert!(body.contains("PATH_INFO=/some/path\n"), "{body}");
     assert!(body.contains("SETENV=from setenv\n"), "{body}");
     let group = format!("127.0.0.1:{}", server.port);
-    assert_eq!(common::field(&body, "PROCESS_GROUP"), Some(group.as_str()), "daemon mode is the default: {body}");
+    assert_eq!(
+        common::field(&body, "PROCESS_GROUP"),
+        Some(group.as_str()),
+        "daemon mode is the default: {body}"
+    );
     let banner = server.stdout();
     for needle in [
         format!("Server URL         : http://127.0.0.1:{}/", server.port).as_ref(),
@@ -45,12 +58,22 @@ fn mount_point_gives_script_name() {
     require_module!();
     let dir = TempDir::new("mount");
     let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--mount-point", "/app/"], "/app");
+    let server = Server::start(
+        &dir,
+        &[script.to_str().expect("utf-8"), "--mount-point", "/app/"],
+        "/app",
+    );
     let (status, body) = server.get("/app/x/y");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("SCRIPT_NAME=/app\n") && body.contains("PATH_INFO=/x/y\n"), "{body}");
+    assert!(
+        body.contains("SCRIPT_NAME=/app\n") && body.contains("PATH_INFO=/x/y\n"),
+        "{body}"
+    );
     let (status, body) = server.get("/elsewhere");
-    assert!(matches!(status, 403 | 404) && !body.contains("hello"), "only the mount point goes to the app: {status}");
+    assert!(
+        matches!(status, 403 | 404) && !body.contains("hello"),
+        "only the mount point goes to the app: {status}"
+    );
 }
 
 #[test]
@@ -60,7 +83,13 @@ fn module_application_type_imports_from_the_working_directory() {
     let apps = dir.apps();
     let server = Server::start(
         &dir,
-        &["--application-type", "module", "pkg.webapp:app", "--working-directory", apps.to_str().expect("utf-8")],
+        &[
+            "--application-type",
+            "module",
+            "pkg.webapp:app",
+            "--working-directory",
+            apps.to_str().expect("utf-8"),
+        ],
         "/",
     );
     let (status, body) = server.get("/");
@@ -90,9 +119,16 @@ fn document_root_files_win_and_the_rest_goes_to_the_app() {
         ],
         "/",
     );
-    assert_eq!(server.get("/aliased/page.html"), (200, "<p>page</p>\n".to_string()), "--url-alias wins over the app");
+    assert_eq!(
+        server.get("/aliased/page.html"),
+        (200, "<p>page</p>\n".to_string()),
+        "--url-alias wins over the app"
+    );
     let gz = common::http_raw(server.port, "/compressible", "Accept-Encoding: gzip\r\n").expect("answer");
-    assert!(gz.to_ascii_lowercase().contains("content-encoding: gzip"), "--compress-responses: {gz}");
+    assert!(
+        gz.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "--compress-responses: {gz}"
+    );
     assert_eq!(server.get("/static.txt"), (200, "static file\n".to_string()));
     assert_eq!(server.get("/sub/page.html"), (200, "<p>page</p>\n".to_string()));
     let (status, body) = server.get("/not-a-file");
@@ -100,7 +136,10 @@ fn document_root_files_win_and_the_rest_goes_to_the_app() {
     assert!(body.contains("PATH_INFO=/not-a-file\n"), "{body}");
     let (status, body) = server.get("/server-status?auto");
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("ServerMPM"), "server-status is served by mod_status, not the app:\n{body}");
+    assert!(
+        body.contains("ServerMPM"),
+        "server-status is served by mod_status, not the app:\n{body}"
+    );
 }
 
 #[test]
@@ -110,7 +149,17 @@ fn https_port_with_a_self_signed_certificate() {
     let script = dir.apps().join("hello.wsgi");
     let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -133,11 +182,20 @@ fn https_port_with_a_self_signed_certificate() {
         "/",
     );
     let out = std::process::Command::new("curl")
-        .args(["-sk", "--max-time", "10", &format!("https://127.0.0.1:{https_port}/tls")])
+        .args([
+            "-sk",
+            "--max-time",
+            "10",
+            &format!("https://127.0.0.1:{https_port}/tls"),
+        ])
         .output()
         .expect("curl CLI");
     let body = String::from_utf8_lossy(&out.stdout);
-    assert!(body.contains("SCHEME=https") && body.contains("PATH_INFO=/tls"), "{body}\n{}", server.logs());
+    assert!(
+        body.contains("SCHEME=https") && body.contains("PATH_INFO=/tls"),
+        "{body}\n{}",
+        server.logs()
+    );
     assert!(server.stdout().contains(&format!("https://127.0.0.1:{https_port}/")));
 }
 
@@ -146,7 +204,10 @@ fn envvars_script_and_passenv_reach_the_environ() {
     require_module!();
     let dir = TempDir::new("envvars");
     let script = dir.apps().join("hello.wsgi");
-    let env_script = dir.write("env.sh", "RWSGI_EXPRESS_TEST='from envvars script'\nexport RWSGI_EXPRESS_TEST\n");
+    let env_script = dir.write(
+        "env.sh",
+        "RWSGI_EXPRESS_TEST='from envvars script'\nexport RWSGI_EXPRESS_TEST\n",
+    );
     let server = Server::start(
         &dir,
         &[
@@ -161,5 +222,9 @@ fn envvars_script_and_passenv_reach_the_environ() {
     let (status, body) = server.get("/");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert!(body.contains("SETENV=from envvars script\n"), "{body}");
-    assert_eq!(server.httpd_pid(), Some(server.child.id() as i32), "the shell execs httpd: one PID throughout");
+    assert_eq!(
+        server.httpd_pid(),
+        Some(server.child.id() as i32),
+        "the shell execs httpd: one PID throughout"
+    );
 }

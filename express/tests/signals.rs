@@ -9,7 +9,11 @@ use common::{Server, TempDir, alive};
 fn stops_cleanly(sig: i32, supervise: bool) {
     let dir = TempDir::new("signals");
     let script = dir.apps().join("hello.wsgi");
-    let mut args = vec![script.to_str().expect("utf-8").to_string(), "--processes".into(), "2".into()];
+    let mut args = vec![
+        script.to_str().expect("utf-8").to_string(),
+        "--processes".into(),
+        "2".into(),
+    ];
     if supervise {
         args.push("--supervise".into());
     }
@@ -20,15 +24,33 @@ fn stops_cleanly(sig: i32, supervise: bool) {
     if supervise {
         assert_ne!(httpd, server.child.id() as i32, "httpd runs as a child");
     } else {
-        assert_eq!(httpd, server.child.id() as i32, "rwsgi-express execs httpd without a terminal");
+        assert_eq!(
+            httpd,
+            server.child.id() as i32,
+            "rwsgi-express execs httpd without a terminal"
+        );
     }
-    common::wait_until(std::time::Duration::from_secs(5), || common::children_of(httpd).len() >= 2);
+    common::wait_until(std::time::Duration::from_secs(5), || {
+        common::children_of(httpd).len() >= 2
+    });
     server.note_httpd_pids();
-    assert!(server.httpd_pids.len() >= 3, "parent + 2 children: {:?}", server.httpd_pids);
+    assert!(
+        server.httpd_pids.len() >= 3,
+        "parent + 2 children: {:?}",
+        server.httpd_pids
+    );
     let status = server.stop_with(sig);
-    assert!(server.all_httpd_gone(), "httpd processes left: {:?}", server.httpd_pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>());
+    assert!(
+        server.all_httpd_gone(),
+        "httpd processes left: {:?}",
+        server.httpd_pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+    );
     if supervise {
-        assert!(status.success(), "a requested stop exits 0: {status:?}\n{}", server.logs());
+        assert!(
+            status.success(),
+            "a requested stop exits 0: {status:?}\n{}",
+            server.logs()
+        );
     }
     assert!(common::http_get(server.port, "/").is_none(), "port closed");
 }
@@ -66,11 +88,21 @@ fn supervised_forwards_restarts_and_httpd_dies_with_rwsgi_express() {
     let express = server.child.id() as i32;
     let log = || std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
     common::signal(express, libc::SIGUSR1);
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00493")), "graceful restart\n{}", log());
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00493")),
+        "graceful restart\n{}",
+        log()
+    );
     assert_eq!(server.get("/").0, 200);
     common::signal(express, libc::SIGHUP);
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00494")), "restart\n{}", log());
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || common::http_get(server.port, "/").is_some_and(|(s, _)| s == 200)));
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00494")),
+        "restart\n{}",
+        log()
+    );
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || {
+        common::http_get(server.port, "/").is_some_and(|(s, _)| s == 200)
+    }));
     server.note_httpd_pids();
     // Even SIGKILL (no chance to forward anything) must not leave httpd running: it has PR_SET_PDEATHSIG.
     common::signal(express, libc::SIGKILL);

@@ -36,7 +36,9 @@ const fn build() -> [ffi::command_rec; N + 1] {
         let d = &DIRECTIVES[i];
         out[i] = ffi::command_rec {
             name: d.name.as_ptr(),
-            func: ffi::cmd_func { raw_args: Some(directive_trampoline) },
+            func: ffi::cmd_func {
+                raw_args: Some(directive_trampoline),
+            },
             cmd_data: std::ptr::without_provenance_mut(i),
             req_override: override_for(d.scope),
             args_how: ffi::cmd_how_RAW_ARGS,
@@ -57,7 +59,11 @@ pub fn reset_defined_groups() {
     DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner()).clear();
 }
 
-unsafe extern "C" fn directive_trampoline(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: *const c_char) -> *const c_char {
+unsafe extern "C" fn directive_trampoline(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    args: *const c_char,
+) -> *const c_char {
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: httpd passes a live cmd_parms, our per-dir config for the section, and the raw argument text.
         unsafe { run_directive(cmd, mconfig, args) }
@@ -95,9 +101,15 @@ unsafe fn run_directive(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: *c
     let server = unsafe { module_config_mut::<ServerConfig>((*cmd_ref.server).module_config) }
         .ok_or_else(|| format!("{name}: mod_rwsgi server config missing"))?;
     // SAFETY: mconfig is the DirConfig httpd created with our create_dir_config for this section.
-    let dir = unsafe { (mconfig as *mut DirConfig).as_mut() }.ok_or_else(|| format!("{name}: mod_rwsgi directory config missing"))?;
+    let dir = unsafe { (mconfig as *mut DirConfig).as_mut() }
+        .ok_or_else(|| format!("{name}: mod_rwsgi directory config missing"))?;
     let mut groups = DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
-    let mut ctx = ParseCtx { server, dir, defined_groups: &mut groups, warnings: Vec::new() };
+    let mut ctx = ParseCtx {
+        server,
+        dir,
+        defined_groups: &mut groups,
+        warnings: Vec::new(),
+    };
     (d.parse)(&mut ctx, &words).map_err(|e| format!("{name}: {e}"))?;
     if !ctx.warnings.is_empty() {
         let (file, line) = directive_location(cmd_ref);
@@ -115,6 +127,7 @@ fn directive_location(cmd: &ffi::cmd_parms) -> (String, i32) {
     // SAFETY: live directive node from the config tree.
     let d = unsafe { &*cmd.directive };
     // SAFETY: filename is a NUL-terminated pool string or null.
-    let f = unsafe { cstr_bytes(d.filename) }.map_or_else(|| "?".to_string(), |b| String::from_utf8_lossy(b).into_owned());
+    let f =
+        unsafe { cstr_bytes(d.filename) }.map_or_else(|| "?".to_string(), |b| String::from_utf8_lossy(b).into_owned());
     (f, d.line_num)
 }

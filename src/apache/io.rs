@@ -13,7 +13,10 @@ fn apr_error(rv: ffi::apr_status_t) -> String {
     // SAFETY: buf is writable for its length; apr_strerror NUL-terminates.
     let p = unsafe { ffi::apr_strerror(rv, buf.as_mut_ptr(), buf.len()) };
     // SAFETY: p points into buf (NUL-terminated) or is a static string.
-    unsafe { super::cstr_bytes(p) }.map_or_else(|| format!("APR error {rv}"), |b| String::from_utf8_lossy(b).into_owned())
+    unsafe { super::cstr_bytes(p) }.map_or_else(
+        || format!("APR error {rv}"),
+        |b| String::from_utf8_lossy(b).into_owned(),
+    )
 }
 
 /// A brigade in r->pool, reused for every pass of one request's response.
@@ -48,7 +51,11 @@ impl Brigade {
         // SAFETY: our live brigade.
         unsafe { ffi::apr_brigade_cleanup(self.bb.cast()) };
         if rv != 0 || req.connection_aborted() {
-            let why = if rv != 0 { apr_error(rv) } else { "connection aborted".to_string() };
+            let why = if rv != 0 {
+                apr_error(rv)
+            } else {
+                "connection aborted".to_string()
+            };
             return Err(IoError::ClientGone(format!("failed to write response data: {why}")));
         }
         Ok(())
@@ -88,14 +95,21 @@ impl Brigade {
         // SAFETY: dup of a descriptor the caller owns; failure is reported.
         let dup = unsafe { libc::dup(fd) };
         if dup < 0 {
-            return Err(IoError::ClientGone(format!("cannot duplicate file descriptor: {}", std::io::Error::last_os_error())));
+            return Err(IoError::ClientGone(format!(
+                "cannot duplicate file descriptor: {}",
+                std::io::Error::last_os_error()
+            )));
         }
         let pool = req.pool_ptr();
         let mut file: *mut ffi::apr_file_t = std::ptr::null_mut();
         let mut os_fd = dup;
         // Like httpd's own file handler: the core output filter uses sendfile only for files opened with
         // APR_FOPEN_SENDFILE_ENABLED, which EnableSendfile On asks for.
-        let flags = if req.sendfile_enabled() { ffi::APR_FOPEN_READ | ffi::APR_FOPEN_SENDFILE_ENABLED } else { ffi::APR_FOPEN_READ };
+        let flags = if req.sendfile_enabled() {
+            ffi::APR_FOPEN_READ | ffi::APR_FOPEN_SENDFILE_ENABLED
+        } else {
+            ffi::APR_FOPEN_READ
+        };
         // SAFETY: wraps our own dup'd descriptor in an apr_file_t in r->pool (APR does not close it).
         let rv = unsafe { ffi::apr_os_file_put(&mut file, &mut os_fd, flags, pool) };
         if rv != 0 {
@@ -106,7 +120,12 @@ impl Brigade {
         // SAFETY: registers a cleanup on r->pool that closes `dup`; the pool is destroyed only after the
         // request's data (set-aside file buckets precede the EOR bucket) was written.
         unsafe {
-            ffi::apr_pool_cleanup_register(pool, dup as isize as *const c_void, Some(close_fd), Some(ffi::apr_pool_cleanup_null));
+            ffi::apr_pool_cleanup_register(
+                pool,
+                dup as isize as *const c_void,
+                Some(close_fd),
+                Some(ffi::apr_pool_cleanup_null),
+            );
         }
         // SAFETY: inserts file buckets covering [offset, offset+len) of the wrapped file.
         unsafe { ffi::apr_brigade_insert_file(self.bb, file, offset, len, pool) };
@@ -127,7 +146,12 @@ impl Brigade {
         req.close_connection();
         // SAFETY: fresh error and EOS buckets.
         unsafe {
-            self.push(ffi::ap_bucket_error_create(502, std::ptr::null(), req.pool_ptr(), alloc(req)));
+            self.push(ffi::ap_bucket_error_create(
+                502,
+                std::ptr::null(),
+                req.pool_ptr(),
+                alloc(req),
+            ));
             self.push(ffi::apr_bucket_eos_create(alloc(req)));
         }
         // The client may already be gone; nothing more to tell it either way.
@@ -174,20 +198,38 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
         // client (e.g. 400 for bad chunking), and the handler must return it so httpd sends nothing more.
         let status = unsafe { ffi::ap_map_http_request_error(rv, 400) };
         // Which error the filter answered with shows in r->status (e.g. 413 over LimitRequestBody).
-        let answered = if status == ffi::AP_FILTER_ERROR { req.status() } else { status };
+        let answered = if status == ffi::AP_FILTER_ERROR {
+            req.status()
+        } else {
+            status
+        };
         let why = match answered {
-            413 if status == ffi::AP_FILTER_ERROR => "the body is larger than LimitRequestBody allows; httpd answered the client".to_string(),
+            413 if status == ffi::AP_FILTER_ERROR => {
+                "the body is larger than LimitRequestBody allows; httpd answered the client".to_string()
+            }
             413 => "the body is larger than LimitRequestBody allows".to_string(),
             400 => "the body is malformed".to_string(),
             408 => "timed out waiting for the body".to_string(),
-            ffi::AP_FILTER_ERROR => "the body is malformed (bad chunked encoding?); httpd answered the client".to_string(),
+            ffi::AP_FILTER_ERROR => {
+                "the body is malformed (bad chunked encoding?); httpd answered the client".to_string()
+            }
             _ => apr_error(rv),
         };
         return if matches!(status, 400 | 408 | 411 | 413 | ffi::AP_FILTER_ERROR) {
-            let shown = if (400..600).contains(&answered) { format!("HTTP {answered}") } else { "HTTP 400".to_string() };
-            Err(IoError::Rejected(status, format!("request body rejected by httpd: {why} ({shown})")))
+            let shown = if (400..600).contains(&answered) {
+                format!("HTTP {answered}")
+            } else {
+                "HTTP 400".to_string()
+            };
+            Err(IoError::Rejected(
+                status,
+                format!("request body rejected by httpd: {why} ({shown})"),
+            ))
         } else {
-            Err(IoError::ClientGone(format!("failed to read request body: {}", apr_error(rv))))
+            Err(IoError::ClientGone(format!(
+                "failed to read request body: {}",
+                apr_error(rv)
+            )))
         };
     }
     let mut got = 0usize;
@@ -207,7 +249,10 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
                 let rv = ffi::rwsgi_shim_bucket_read(b, &mut p, &mut n, 0);
                 if rv != 0 {
                     ffi::apr_brigade_destroy(bb);
-                    return Err(IoError::ClientGone(format!("failed to read request body: {}", apr_error(rv))));
+                    return Err(IoError::ClientGone(format!(
+                        "failed to read request body: {}",
+                        apr_error(rv)
+                    )));
                 }
                 if n > 0 && !p.is_null() {
                     out.extend_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), n));
@@ -220,4 +265,3 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
     }
     Ok((got, eos))
 }
-

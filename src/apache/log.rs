@@ -76,14 +76,22 @@ pub struct CurrentRequest {
 impl CurrentRequest {
     pub fn enter(req: super::Request<'_>) -> CurrentRequest {
         let prev = CURRENT.with(|c| c.replace(req.raw()));
-        CurrentRequest { prev, prev_tag: CURRENT_TAG.with(|c| c.get()), tag: Box::new(String::new()) }
+        CurrentRequest {
+            prev,
+            prev_tag: CURRENT_TAG.with(|c| c.get()),
+            tag: Box::new(String::new()),
+        }
     }
 
     /// Daemon mode: lines are logged against the server with this prefix ("[client ...] [script ...] ").
     pub fn enter_tag(tag: String) -> CurrentRequest {
         let tag = Box::new(tag);
         let prev_tag = CURRENT_TAG.with(|c| c.replace(&*tag as *const String));
-        CurrentRequest { prev: CURRENT.with(|c| c.get()), prev_tag, tag }
+        CurrentRequest {
+            prev: CURRENT.with(|c| c.get()),
+            prev_tag,
+            tag,
+        }
     }
 }
 
@@ -108,6 +116,8 @@ pub fn current(level: Level, msg: &str) {
         return server(level, msg);
     }
     // SAFETY: CURRENT is set only while the handler runs on this thread with that live request.
-    let script = unsafe { super::cstr_bytes((*r).filename) }.map(String::from_utf8_lossy).unwrap_or_default();
+    let script = unsafe { super::cstr_bytes((*r).filename) }
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     request_raw(r, level, 0, &format!("[script {script}] {msg}"));
 }

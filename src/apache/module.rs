@@ -105,14 +105,19 @@ fn guard<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
                 .cloned()
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            log::server(Level::Crit, &format!("mod_rwsgi: internal error (panic) in {what}: {why}"));
+            log::server(
+                Level::Crit,
+                &format!("mod_rwsgi: internal error (panic) in {what}: {why}"),
+            );
             fallback
         }
     }
 }
 
 unsafe extern "C" fn create_dir_config(p: *mut ffi::apr_pool_t, _dir: *mut c_char) -> *mut c_void {
-    guard("create_dir_config", std::ptr::null_mut(), || pool_box(p, DirConfig::default()))
+    guard("create_dir_config", std::ptr::null_mut(), || {
+        pool_box(p, DirConfig::default())
+    })
 }
 
 unsafe extern "C" fn merge_dir_config(p: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
@@ -129,13 +134,20 @@ unsafe extern "C" fn merge_dir_config(p: *mut ffi::apr_pool_t, base: *mut c_void
 }
 
 unsafe extern "C" fn create_server_config(p: *mut ffi::apr_pool_t, _s: *mut ffi::server_rec) -> *mut c_void {
-    guard("create_server_config", std::ptr::null_mut(), || pool_box(p, ServerConfig::default()))
+    guard("create_server_config", std::ptr::null_mut(), || {
+        pool_box(p, ServerConfig::default())
+    })
 }
 
 unsafe extern "C" fn merge_server_config(p: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
     guard("merge_server_config", std::ptr::null_mut(), || {
         // SAFETY: both are ServerConfigs created by create_server_config.
-        let (b, a) = unsafe { ((base as *const ServerConfig).as_ref(), (add as *const ServerConfig).as_ref()) };
+        let (b, a) = unsafe {
+            (
+                (base as *const ServerConfig).as_ref(),
+                (add as *const ServerConfig).as_ref(),
+            )
+        };
         match (b, a) {
             (Some(b), Some(a)) => pool_box(p, ServerConfig::merge(b, a)),
             (_, Some(a)) => pool_box(p, a.clone()),
@@ -153,19 +165,52 @@ unsafe impl<const K: usize> Sync for HookNames<K> {}
 unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
     // httpd keeps these pointers until it sorts the hooks, so they must be static.
     static ALIAS_FIRST: HookNames<2> = HookNames([c"mod_alias.c".as_ptr(), std::ptr::null()]);
-    static BEFORE: HookNames<3> = HookNames([c"mod_userdir.c".as_ptr(), c"mod_vhost_alias.c".as_ptr(), std::ptr::null()]);
+    static BEFORE: HookNames<3> = HookNames([
+        c"mod_userdir.c".as_ptr(),
+        c"mod_vhost_alias.c".as_ptr(),
+        std::ptr::null(),
+    ]);
     // SAFETY: registering hook functions with static predecessor/successor lists during register_hooks.
     unsafe {
-        ffi::ap_hook_pre_config(Some(pre_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
-        ffi::ap_hook_post_config(Some(post_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
-        ffi::ap_hook_test_config(Some(test_config), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
-        ffi::ap_hook_child_init(Some(child_init), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
-        ffi::ap_hook_translate_name(Some(translate_name), ALIAS_FIRST.0.as_ptr(), BEFORE.0.as_ptr(), ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_pre_config(
+            Some(pre_config),
+            std::ptr::null(),
+            std::ptr::null(),
+            ffi::APR_HOOK_MIDDLE,
+        );
+        ffi::ap_hook_post_config(
+            Some(post_config),
+            std::ptr::null(),
+            std::ptr::null(),
+            ffi::APR_HOOK_MIDDLE,
+        );
+        ffi::ap_hook_test_config(
+            Some(test_config),
+            std::ptr::null(),
+            std::ptr::null(),
+            ffi::APR_HOOK_MIDDLE,
+        );
+        ffi::ap_hook_child_init(
+            Some(child_init),
+            std::ptr::null(),
+            std::ptr::null(),
+            ffi::APR_HOOK_MIDDLE,
+        );
+        ffi::ap_hook_translate_name(
+            Some(translate_name),
+            ALIAS_FIRST.0.as_ptr(),
+            BEFORE.0.as_ptr(),
+            ffi::APR_HOOK_MIDDLE,
+        );
         ffi::ap_hook_handler(Some(handler), std::ptr::null(), std::ptr::null(), ffi::APR_HOOK_MIDDLE);
     }
 }
 
-unsafe extern "C" fn pre_config(_pconf: *mut ffi::apr_pool_t, _plog: *mut ffi::apr_pool_t, _ptemp: *mut ffi::apr_pool_t) -> c_int {
+unsafe extern "C" fn pre_config(
+    _pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+) -> c_int {
     guard("pre_config", ffi::OK, || {
         super::commands::reset_defined_groups();
         ffi::OK
@@ -179,7 +224,11 @@ unsafe extern "C" fn post_config(
     s: *mut ffi::server_rec,
 ) -> c_int {
     guard("post_config", ffi::HTTP_INTERNAL_SERVER_ERROR, || {
-        let component = format!("mod_rwsgi/{} Python/{}", env!("CARGO_PKG_VERSION"), env!("RWSGI_BUILD_PYTHON_VERSION"));
+        let component = format!(
+            "mod_rwsgi/{} Python/{}",
+            env!("CARGO_PKG_VERSION"),
+            env!("RWSGI_BUILD_PYTHON_VERSION")
+        );
         // SAFETY: the component is copied into pconf, which lives until the next restart.
         unsafe { ffi::ap_add_version_component(pconf, super::pstrdup(pconf, component.as_bytes())) };
         // SAFETY: s is the main server httpd passes to post_config.
@@ -231,8 +280,15 @@ unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_re
         let mut preload = Vec::new();
         for srv in main.all() {
             for a in srv.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
-                let embedded = a.options.process_group.as_deref().is_none_or(|p| p.is_empty() || p == "%{GLOBAL}");
-                let literal = matches!(a.options.application_group, Some(crate::config::AppGroup::Global | crate::config::AppGroup::Named(_)));
+                let embedded = a
+                    .options
+                    .process_group
+                    .as_deref()
+                    .is_none_or(|p| p.is_empty() || p == "%{GLOBAL}");
+                let literal = matches!(
+                    a.options.application_group,
+                    Some(crate::config::AppGroup::Global | crate::config::AppGroup::Named(_))
+                );
                 if embedded && literal && !a.target_is_dir {
                     let callable = match &a.options.callable_object {
                         Some(crate::config::CallableName::Named(n)) => n.clone(),
@@ -248,18 +304,31 @@ unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_re
 
 unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
     // SAFETY: httpd passes a live request for the duration of the hook.
-    let Some(req) = (unsafe { Request::from_raw(r) }) else { return ffi::DECLINED };
+    let Some(req) = (unsafe { Request::from_raw(r) }) else {
+        return ffi::DECLINED;
+    };
     guard("translate_name", ffi::DECLINED, || crate::handler::translate(req))
 }
 
 unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     // SAFETY: httpd passes a live request for the duration of the hook.
-    let Some(req) = (unsafe { Request::from_raw(r) }) else { return ffi::DECLINED };
+    let Some(req) = (unsafe { Request::from_raw(r) }) else {
+        return ffi::DECLINED;
+    };
     match catch_unwind(AssertUnwindSafe(|| crate::handler::handle(req))) {
         Ok(status) => status,
         Err(e) => {
-            let why = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
-            req.log(Level::Crit, &format!("mod_rwsgi: internal error (panic) while handling the request: {}", why.unwrap_or_default()));
+            let why = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+            req.log(
+                Level::Crit,
+                &format!(
+                    "mod_rwsgi: internal error (panic) while handling the request: {}",
+                    why.unwrap_or_default()
+                ),
+            );
             ffi::HTTP_INTERNAL_SERVER_ERROR
         }
     }

@@ -26,7 +26,9 @@ pub fn apache_identity() -> (u32, u32, String) {
     // SAFETY: ap_unixd_config is a plain global set while reading the config; read-only afterwards.
     unsafe {
         let c = (&raw const ffi::ap_unixd_config).read();
-        let name = cstr_bytes(c.user_name).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let name = cstr_bytes(c.user_name)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
         (c.user_id, c.group_id, name)
     }
 }
@@ -60,7 +62,9 @@ impl Server {
 
     pub fn hostname(self) -> String {
         // SAFETY: server_hostname is null or a pool string.
-        unsafe { cstr_bytes((*self.0).server_hostname) }.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+        unsafe { cstr_bytes((*self.0).server_hostname) }
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
     }
 
     /// The process pool: lives for the whole life of the httpd parent, across restarts.
@@ -100,11 +104,15 @@ pub fn preliminary_config_pass() -> bool {
 
 /// The runtime directory (DefaultRuntimeDir) joined with `name`.
 pub fn runtime_dir(pconf: *mut ffi::apr_pool_t, name: &str) -> String {
-    let Ok(n) = CString::new(name) else { return format!("/tmp/{name}") };
+    let Ok(n) = CString::new(name) else {
+        return format!("/tmp/{name}");
+    };
     // SAFETY: returns a pool string (or null).
     let p = unsafe { ffi::ap_runtime_dir_relative(pconf, n.as_ptr()) };
     // SAFETY: null or NUL-terminated.
-    unsafe { cstr_bytes(p) }.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| format!("/tmp/{name}"))
+    unsafe { cstr_bytes(p) }
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_else(|| format!("/tmp/{name}"))
 }
 
 /// Closes httpd's listening sockets in a process forked from the parent (daemon processes must not hold them).
@@ -129,7 +137,12 @@ pub fn on_cleanup(pool: *mut ffi::apr_pool_t, f: impl FnOnce() + Send + 'static)
     let boxed: Box<Cleanup> = Box::new(Box::new(f));
     // SAFETY: registers a plain cleanup with our boxed closure; the child cleanup is a no-op.
     unsafe {
-        ffi::apr_pool_cleanup_register(pool, Box::into_raw(boxed) as *const c_void, Some(run_cleanup), Some(ffi::apr_pool_cleanup_null));
+        ffi::apr_pool_cleanup_register(
+            pool,
+            Box::into_raw(boxed) as *const c_void,
+            Some(run_cleanup),
+            Some(ffi::apr_pool_cleanup_null),
+        );
     }
 }
 
@@ -161,7 +174,10 @@ unsafe extern "C" fn other_child(reason: c_int, data: *mut c_void, status: c_int
         _ => ChildEvent::Running,
     };
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (reg.callback)(event))).is_err() {
-        super::log::server(super::log::Level::Crit, "mod_rwsgi: panic in the daemon process monitor");
+        super::log::server(
+            super::log::Level::Crit,
+            "mod_rwsgi: panic in the daemon process monitor",
+        );
     }
     let _ = reg.proc_;
 }
@@ -177,7 +193,10 @@ pub fn register_other_child(pool: *mut ffi::apr_pool_t, pid: i32, callback: impl
         (*proc_).in_ = std::ptr::null_mut();
         (*proc_).out = std::ptr::null_mut();
         (*proc_).err = std::ptr::null_mut();
-        let reg = Box::into_raw(Box::new(Registration { proc_, callback: Box::new(callback) }));
+        let reg = Box::into_raw(Box::new(Registration {
+            proc_,
+            callback: Box::new(callback),
+        }));
         let addr = reg as usize;
         // SAFETY (cleanup): the registration is freed once, after apr removed it with the same pool.
         on_cleanup(pool, move || drop(Box::from_raw(addr as *mut Registration)));
@@ -188,11 +207,15 @@ pub fn register_other_child(pool: *mut ffi::apr_pool_t, pid: i32, callback: impl
 /// Replaces this process's command line as `ps` shows it (daemon processes: display-name). Writes into the
 /// kernel's argv area of this process ([arg_start, arg_end) from /proc/self/stat).
 pub fn set_cmdline(title: &str) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
     // Fields after the ")" of the command name; arg_start and arg_end are fields 48 and 49 (1-based).
     let rest: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<usize>().ok());
-    let (Some(start), Some(end)) = (field(48), field(49)) else { return };
+    let (Some(start), Some(end)) = (field(48), field(49)) else {
+        return;
+    };
     if end <= start + 1 {
         return;
     }

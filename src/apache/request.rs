@@ -43,13 +43,19 @@ impl<'r> Request<'r> {
     /// # Safety
     /// `r` must be null or a request_rec that stays valid and is used by this thread only for `'r`.
     pub(crate) unsafe fn from_raw(r: *mut ffi::request_rec) -> Option<Request<'r>> {
-        NonNull::new(r).map(|raw| Request { raw, _life: PhantomData })
+        NonNull::new(r).map(|raw| Request {
+            raw,
+            _life: PhantomData,
+        })
     }
 
     /// # Safety
     /// The caller must stop using the result before `'r` ends (see `scope::scope`).
     pub(crate) unsafe fn extend_lifetime(self) -> Request<'static> {
-        Request { raw: self.raw, _life: PhantomData }
+        Request {
+            raw: self.raw,
+            _life: PhantomData,
+        }
     }
 
     pub(crate) fn raw(&self) -> *mut ffi::request_rec {
@@ -194,7 +200,6 @@ impl<'r> Request<'r> {
         unsafe { ffi::ap_set_content_length(self.raw(), n) };
     }
 
-
     pub fn connection_aborted(&self) -> bool {
         // SAFETY: every request has a live connection.
         unsafe { (*self.rec().connection).aborted != 0 }
@@ -209,7 +214,6 @@ impl<'r> Request<'r> {
     pub fn log(&self, level: Level, msg: &str) {
         log::request_raw(self.raw(), level, 0, msg);
     }
-
 
     /// mod_rwsgi's per-directory config for this request.
     pub fn dir_config(&self) -> Option<&'r DirConfig> {
@@ -239,7 +243,8 @@ impl<'r> Request<'r> {
     pub fn sendfile_enabled(&self) -> bool {
         // SAFETY: core's per-dir config for this request (core always has one); read-only.
         unsafe {
-            let c = ffi::ap_get_module_config(self.rec().per_dir_config, &raw const ffi::core_module) as *const ffi::core_dir_config;
+            let c = ffi::ap_get_module_config(self.rec().per_dir_config, &raw const ffi::core_module)
+                as *const ffi::core_dir_config;
             !c.is_null() && (*c).enable_sendfile() == ffi::ENABLE_SENDFILE_ON as u32
         }
     }
@@ -250,7 +255,6 @@ impl<'r> Request<'r> {
         let opts = unsafe { ffi::ap_allow_options(self.raw()) };
         opts & ffi::OPT_EXECCGI != 0
     }
-
 
     pub(crate) fn pool_ptr(&self) -> *mut ffi::apr_pool_t {
         self.pool()
@@ -267,13 +271,16 @@ impl<'r> Request<'r> {
     pub(crate) fn input_filters(&self) -> *mut ffi::ap_filter_t {
         self.rec().input_filters
     }
-
-
 }
 
 /// The httpd version as "2.4.71".
 pub fn apache_version() -> (i32, i32, i32) {
-    let mut v = ffi::ap_version_t { major: 0, minor: 0, patch: 0, add_string: std::ptr::null() };
+    let mut v = ffi::ap_version_t {
+        major: 0,
+        minor: 0,
+        patch: 0,
+        add_string: std::ptr::null(),
+    };
     // SAFETY: fills a caller-provided struct.
     unsafe { ffi::ap_get_server_revision(&mut v) };
     (v.major, v.minor, v.patch)

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use super::Request;
 use super::io::Brigade;
 use super::log::Level;
-use super::Request;
+use crate::wsgi::Slot;
 use crate::wsgi::headers::Status;
 use crate::wsgi::state::ReqState;
 use crate::wsgi::transport::{IoError, Transport};
-use crate::wsgi::Slot;
 
 pub struct ApacheTransport<'r> {
     req: Request<'r>,

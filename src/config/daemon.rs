@@ -68,7 +68,9 @@ impl DaemonGroup {
 
     /// The process title: display-name with %{GROUP} expanded, as mod_wsgi.
     pub fn title(&self) -> Option<String> {
-        self.display_name.as_ref().map(|d| d.replace("%{GROUP}", &format!("(wsgi:{})", self.name)))
+        self.display_name
+            .as_ref()
+            .map(|d| d.replace("%{GROUP}", &format!("(wsgi:{})", self.name)))
     }
 }
 
@@ -112,19 +114,37 @@ const DAY: u64 = 86_400 * 365;
 
 /// `WSGIDaemonProcess NAME [option=value ...]`.
 pub fn parse(args: &[String]) -> Result<DaemonGroup, String> {
-    let [name, opts @ ..] = args else { return Err("takes a process group name, then options".to_string()) };
+    let [name, opts @ ..] = args else {
+        return Err("takes a process group name, then options".to_string());
+    };
     let name = super::parse::process_group_name(name)?;
     if name.starts_with("%{") {
-        return Err(format!("{name:?} is reserved: a daemon process group name cannot start with %{{"));
+        return Err(format!(
+            "{name:?} is reserved: a daemon process group name cannot start with %{{"
+        ));
     }
     let mut g = DaemonGroup::new(&name);
     for opt in opts {
-        let Some((key, v)) = opt.split_once('=') else { return Err(format!("option {opt:?} is not of the form name=value")) };
+        let Some((key, v)) = opt.split_once('=') else {
+            return Err(format!("option {opt:?} is not of the form name=value"));
+        };
         match key {
             "processes" => g.processes = num(key, v, 1, 1000)?,
             "threads" => g.threads = num(key, v, 1, 10_000)?,
-            "user" => g.user = Some(Some(v.to_string()).filter(|u| !u.is_empty()).ok_or("user= must not be empty")?),
-            "group" => g.group = Some(Some(v.to_string()).filter(|u| !u.is_empty()).ok_or("group= must not be empty")?),
+            "user" => {
+                g.user = Some(
+                    Some(v.to_string())
+                        .filter(|u| !u.is_empty())
+                        .ok_or("user= must not be empty")?,
+                )
+            }
+            "group" => {
+                g.group = Some(
+                    Some(v.to_string())
+                        .filter(|u| !u.is_empty())
+                        .ok_or("group= must not be empty")?,
+                )
+            }
             "python-home" => g.python_home = Some(abs_path(key, v)?),
             "python-path" => {
                 for p in v.split(':').filter(|p| !p.is_empty()) {
@@ -150,7 +170,9 @@ pub fn parse(args: &[String]) -> Result<DaemonGroup, String> {
             "locale" => g.locale = Some(v.to_string()),
             "memory-limit" => g.memory_limit = Some(num(key, v, 0, u64::MAX)?).filter(|&n| n > 0),
             "env" => {
-                let Some((k, val)) = v.split_once('=') else { return Err(format!("env={v:?} must be env=NAME=VALUE")) };
+                let Some((k, val)) = v.split_once('=') else {
+                    return Err(format!("env={v:?} must be env=NAME=VALUE"));
+                };
                 if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                     return Err(format!("env={v:?}: {k:?} is not a valid environment variable name"));
                 }
@@ -174,8 +196,23 @@ mod tests {
     #[test]
     fn defaults_and_options() {
         let g = p(&["site"]).expect("ok");
-        assert_eq!((g.processes, g.threads, g.graceful_timeout, g.connect_timeout), (1, 15, 15, 15));
-        let g = p(&["site", "processes=3", "threads=4", "user=www-data", "home=/srv/app", "python-path=/a:/b", "env=A=b=c", "display-name=%{GROUP}", "request-timeout=3", "memory-limit=100000000"]).expect("ok");
+        assert_eq!(
+            (g.processes, g.threads, g.graceful_timeout, g.connect_timeout),
+            (1, 15, 15, 15)
+        );
+        let g = p(&[
+            "site",
+            "processes=3",
+            "threads=4",
+            "user=www-data",
+            "home=/srv/app",
+            "python-path=/a:/b",
+            "env=A=b=c",
+            "display-name=%{GROUP}",
+            "request-timeout=3",
+            "memory-limit=100000000",
+        ])
+        .expect("ok");
         assert_eq!((g.processes, g.threads), (3, 4));
         assert_eq!(g.python_path, vec!["/a", "/b"]);
         assert_eq!(g.env, vec![("A".to_string(), "b=c".to_string())]);
@@ -186,13 +223,20 @@ mod tests {
     #[test]
     fn errors_name_the_option() {
         assert!(p(&["s", "bogus=1"]).unwrap_err().contains("unknown option \"bogus\""));
-        assert!(p(&["s", "processes=0"]).unwrap_err().contains("processes=0 is out of range"));
+        assert!(
+            p(&["s", "processes=0"])
+                .unwrap_err()
+                .contains("processes=0 is out of range")
+        );
         assert!(p(&["s", "threads=x"]).unwrap_err().contains("not a whole number"));
         assert!(p(&["s", "home=rel"]).unwrap_err().contains("absolute"));
         assert!(p(&["s", "env=NOVALUE"]).unwrap_err().contains("env=NAME=VALUE"));
         assert!(p(&["s", "processes"]).unwrap_err().contains("name=value"));
         assert!(p(&[]).is_err());
         assert!(p(&["%{GLOBAL}"]).is_err());
-        assert_eq!(p(&["s", "stack-size=524288"]).map(|g| g.ignored), Ok(vec!["stack-size".to_string()]));
+        assert_eq!(
+            p(&["s", "stack-size=524288"]).map(|g| g.ignored),
+            Ok(vec!["stack-size".to_string()])
+        );
     }
 }

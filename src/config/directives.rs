@@ -60,7 +60,8 @@ impl Directive {
 }
 
 fn removed(ctx: &mut ParseCtx<'_>, _args: &[String]) -> Result<(), String> {
-    ctx.warnings.push("this mod_wsgi directive was removed and has no effect in mod_rwsgi; delete it".to_string());
+    ctx.warnings
+        .push("this mod_wsgi directive was removed and has no effect in mod_rwsgi; delete it".to_string());
     Ok(())
 }
 
@@ -79,7 +80,12 @@ pub const DIRECTIVES: &[Directive] = &[
                     ));
                 }
             }
-            if ctx.server.aliases.iter().any(|a| a.url == alias.url && a.url_slash == alias.url_slash) {
+            if ctx
+                .server
+                .aliases
+                .iter()
+                .any(|a| a.url == alias.url && a.url_slash == alias.url_slash)
+            {
                 ctx.warnings.push(format!(
                     "URL {:?} is already mounted by an earlier WSGIScriptAlias, which wins (first declared, first matched)",
                     args[0]
@@ -137,9 +143,15 @@ pub const DIRECTIVES: &[Directive] = &[
         parse: |ctx, args| {
             let v = parse::one(args)?;
             if v.starts_with("%{") && v != "%{GLOBAL}" {
-                return Err(format!("{v:?} is not supported: use %{{GLOBAL}} (embedded mode) or a WSGIDaemonProcess name"));
+                return Err(format!(
+                    "{v:?} is not supported: use %{{GLOBAL}} (embedded mode) or a WSGIDaemonProcess name"
+                ));
             }
-            ctx.dir.process_group = Some(if v == "%{GLOBAL}" { String::new() } else { parse::process_group_name(v)? });
+            ctx.dir.process_group = Some(if v == "%{GLOBAL}" {
+                String::new()
+            } else {
+                parse::process_group_name(v)?
+            });
             Ok(())
         },
     },
@@ -151,10 +163,16 @@ pub const DIRECTIVES: &[Directive] = &[
         parse: |ctx, args| {
             let g = super::daemon::parse(args)?;
             if ctx.defined_groups.contains(&g.name) {
-                return Err(format!("a daemon process group named {:?} is already defined (names are unique server-wide)", g.name));
+                return Err(format!(
+                    "a daemon process group named {:?} is already defined (names are unique server-wide)",
+                    g.name
+                ));
             }
             if !g.ignored.is_empty() {
-                ctx.warnings.push(format!("options accepted for compatibility but without effect yet: {}", g.ignored.join(", ")));
+                ctx.warnings.push(format!(
+                    "options accepted for compatibility but without effect yet: {}",
+                    g.ignored.join(", ")
+                ));
             }
             ctx.defined_groups.push(g.name.clone());
             ctx.server.daemons.push(g);
@@ -169,7 +187,9 @@ pub const DIRECTIVES: &[Directive] = &[
         parse: |ctx, args| {
             let v = parse::one(args)?;
             if !v.starts_with('/') {
-                return Err(format!("{v:?} must be an absolute path (relative prefixes are not supported)"));
+                return Err(format!(
+                    "{v:?} must be an absolute path (relative prefixes are not supported)"
+                ));
             }
             ctx.server.socket_prefix = Some(v.to_string());
             Ok(())
@@ -215,12 +235,48 @@ pub const DIRECTIVES: &[Directive] = &[
             Ok(())
         },
     },
-    Directive { name: c"WSGILazyInitialization", syntax: "WSGILazyInitialization On|Off", scope: Scope::Global, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
-    Directive { name: c"WSGIVerboseDebugging", syntax: "WSGIVerboseDebugging On|Off", scope: Scope::Global, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
-    Directive { name: c"WSGIPythonEggs", syntax: "WSGIPythonEggs DIR", scope: Scope::Global, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
-    Directive { name: c"WSGIReloadMechanism", syntax: "WSGIReloadMechanism Module|Process", scope: Scope::Dir, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
-    Directive { name: c"WSGIOutputBuffering", syntax: "WSGIOutputBuffering On|Off", scope: Scope::Dir, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
-    Directive { name: c"WSGIPythonExecutable", syntax: "WSGIPythonExecutable PATH", scope: Scope::Global, help: c"Removed mod_wsgi directive: accepted with a warning, no effect", parse: removed },
+    Directive {
+        name: c"WSGILazyInitialization",
+        syntax: "WSGILazyInitialization On|Off",
+        scope: Scope::Global,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
+    Directive {
+        name: c"WSGIVerboseDebugging",
+        syntax: "WSGIVerboseDebugging On|Off",
+        scope: Scope::Global,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
+    Directive {
+        name: c"WSGIPythonEggs",
+        syntax: "WSGIPythonEggs DIR",
+        scope: Scope::Global,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
+    Directive {
+        name: c"WSGIReloadMechanism",
+        syntax: "WSGIReloadMechanism Module|Process",
+        scope: Scope::Dir,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
+    Directive {
+        name: c"WSGIOutputBuffering",
+        syntax: "WSGIOutputBuffering On|Off",
+        scope: Scope::Dir,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
+    Directive {
+        name: c"WSGIPythonExecutable",
+        syntax: "WSGIPythonExecutable PATH",
+        scope: Scope::Global,
+        help: c"Removed mod_wsgi directive: accepted with a warning, no effect",
+        parse: removed,
+    },
 ];
 
 /// docs/directives.md, generated from the table.
@@ -250,10 +306,18 @@ mod tests {
     fn run(name: &str, args: &[&str]) -> (Result<(), String>, ServerConfig, DirConfig, Vec<String>) {
         let mut server = ServerConfig::default();
         let mut dir = DirConfig::default();
-        let d = DIRECTIVES.iter().find(|d| d.name_str() == name).expect("directive exists");
+        let d = DIRECTIVES
+            .iter()
+            .find(|d| d.name_str() == name)
+            .expect("directive exists");
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let mut groups = vec!["known".to_string()];
-        let mut ctx = ParseCtx { server: &mut server, dir: &mut dir, defined_groups: &mut groups, warnings: vec![] };
+        let mut ctx = ParseCtx {
+            server: &mut server,
+            dir: &mut dir,
+            defined_groups: &mut groups,
+            warnings: vec![],
+        };
         let r = (d.parse)(&mut ctx, &args);
         let w = ctx.warnings;
         (r, server, dir, w)
@@ -304,6 +368,9 @@ mod tests {
             std::fs::write(path, &want).expect("write docs/directives.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "docs/directives.md is stale: run UPDATE_DOCS=1 cargo test --release -p mod_rwsgi directives_doc");
+        assert!(
+            have == want,
+            "docs/directives.md is stale: run UPDATE_DOCS=1 cargo test --release -p mod_rwsgi directives_doc"
+        );
     }
 }

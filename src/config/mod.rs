@@ -56,7 +56,11 @@ impl ScriptAlias {
             // "/app/" matches "/app/..." only.
             return if rest.starts_with(b"/") { Some(rest) } else { None };
         }
-        if rest.is_empty() || rest.starts_with(b"/") || self.url.is_empty() { Some(rest) } else { None }
+        if rest.is_empty() || rest.starts_with(b"/") || self.url.is_empty() {
+            Some(rest)
+        } else {
+            None
+        }
     }
 
     /// The file name httpd should walk for a URI remainder: the directory walk then splits off PATH_INFO.
@@ -106,7 +110,10 @@ pub trait Merge {
 impl Merge for DirConfig {
     fn merge(parent: &Self, child: &Self) -> Self {
         DirConfig {
-            application_group: child.application_group.clone().or_else(|| parent.application_group.clone()),
+            application_group: child
+                .application_group
+                .clone()
+                .or_else(|| parent.application_group.clone()),
             callable_object: child.callable_object.clone().or_else(|| parent.callable_object.clone()),
             pass_authorization: child.pass_authorization.or(parent.pass_authorization),
             script_reloading: child.script_reloading.or(parent.script_reloading),
@@ -149,7 +156,10 @@ impl Effective {
     pub fn resolve(dir: &DirConfig, alias: Option<&AliasOptions>) -> Effective {
         let a = alias.cloned().unwrap_or_default();
         Effective {
-            application_group: a.application_group.or_else(|| dir.application_group.clone()).unwrap_or(AppGroup::Global),
+            application_group: a
+                .application_group
+                .or_else(|| dir.application_group.clone())
+                .unwrap_or(AppGroup::Global),
             callable_object: a
                 .callable_object
                 .or_else(|| dir.callable_object.clone())
@@ -203,8 +213,15 @@ mod tests {
 
     #[test]
     fn dir_merge_child_wins() {
-        let p = DirConfig { pass_authorization: Some(true), script_reloading: Some(false), ..Default::default() };
-        let c = DirConfig { pass_authorization: Some(false), ..Default::default() };
+        let p = DirConfig {
+            pass_authorization: Some(true),
+            script_reloading: Some(false),
+            ..Default::default()
+        };
+        let c = DirConfig {
+            pass_authorization: Some(false),
+            ..Default::default()
+        };
         let m = DirConfig::merge(&p, &c);
         assert_eq!(m.pass_authorization, Some(false));
         assert_eq!(m.script_reloading, Some(false));
@@ -212,8 +229,14 @@ mod tests {
 
     #[test]
     fn alias_options_override_dir() {
-        let dir = DirConfig { callable_object: Some(CallableName::Named("app".into())), ..Default::default() };
-        let opts = AliasOptions { callable_object: Some(CallableName::Named("other".into())), ..Default::default() };
+        let dir = DirConfig {
+            callable_object: Some(CallableName::Named("app".into())),
+            ..Default::default()
+        };
+        let opts = AliasOptions {
+            callable_object: Some(CallableName::Named("other".into())),
+            ..Default::default()
+        };
         let e = Effective::resolve(&dir, Some(&opts));
         assert_eq!(e.callable_object, CallableName::Named("other".into()));
         let e = Effective::resolve(&dir, None);

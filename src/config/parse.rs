@@ -65,7 +65,11 @@ pub fn one(args: &[String]) -> Result<&str, String> {
 
 fn env_var(v: &str) -> Option<Result<String, String>> {
     let name = v.strip_prefix("%{ENV:")?.strip_suffix('}')?;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
         return Some(Err(format!("{v:?} names an invalid environment variable")));
     }
     Some(Ok(name.to_string()))
@@ -113,7 +117,10 @@ pub fn process_group_name(v: &str) -> Result<String, String> {
 /// `WSGIScriptAlias URL PATH [key=value ...]`. `is_dir` tells whether PATH is an existing directory.
 pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<ScriptAlias, String> {
     let [url, target, opts @ ..] = args else {
-        return Err(format!("takes a URL and a script path, then options (got {} arguments)", args.len()));
+        return Err(format!(
+            "takes a URL and a script path, then options (got {} arguments)",
+            args.len()
+        ));
     };
     if !url.starts_with('/') {
         return Err(format!("the URL {url:?} must start with '/'"));
@@ -144,7 +151,11 @@ pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<Sc
     Ok(ScriptAlias {
         url: url_norm,
         url_slash,
-        target: if target_is_dir { target.clone() } else { target.trim_end_matches('/').to_string() },
+        target: if target_is_dir {
+            target.clone()
+        } else {
+            target.trim_end_matches('/').to_string()
+        },
         target_is_dir,
         options,
     })
@@ -183,7 +194,10 @@ mod tests {
 
     #[test]
     fn split_handles_quotes() {
-        assert_eq!(split_args(r#"/a "/b c" 'd e' f=g"#).ok(), Some(s(&["/a", "/b c", "d e", "f=g"])));
+        assert_eq!(
+            split_args(r#"/a "/b c" 'd e' f=g"#).ok(),
+            Some(s(&["/a", "/b c", "d e", "f=g"]))
+        );
         assert_eq!(split_args(r#""a\"b""#).ok(), Some(s(&["a\"b"])));
         assert!(split_args(r#""open"#).is_err());
         assert_eq!(split_args("   ").ok(), Some(vec![]));
@@ -217,18 +231,41 @@ mod tests {
     #[test]
     fn script_alias_options() {
         let a = script_alias(
-            &s(&["/app", "/srv/x.wsgi", "process-group=g", "application-group=%{GLOBAL}", "callable-object=app", "pass-authorization=On"]),
+            &s(&[
+                "/app",
+                "/srv/x.wsgi",
+                "process-group=g",
+                "application-group=%{GLOBAL}",
+                "callable-object=app",
+                "pass-authorization=On",
+            ]),
             |_| false,
         )
         .expect("valid");
         assert_eq!(a.options.process_group.as_deref(), Some("g"));
         assert_eq!(a.options.application_group, Some(AppGroup::Global));
         assert_eq!(a.options.pass_authorization, Some(true));
-        assert!(script_alias(&s(&["/app", "/x", "bogus=1"]), |_| false).unwrap_err().contains("unknown option"));
-        assert!(script_alias(&s(&["app", "/x"]), |_| false).unwrap_err().contains("must start with '/'"));
-        assert!(script_alias(&s(&["/app", "x.wsgi"]), |_| false).unwrap_err().contains("absolute"));
+        assert!(
+            script_alias(&s(&["/app", "/x", "bogus=1"]), |_| false)
+                .unwrap_err()
+                .contains("unknown option")
+        );
+        assert!(
+            script_alias(&s(&["app", "/x"]), |_| false)
+                .unwrap_err()
+                .contains("must start with '/'")
+        );
+        assert!(
+            script_alias(&s(&["/app", "x.wsgi"]), |_| false)
+                .unwrap_err()
+                .contains("absolute")
+        );
         assert!(script_alias(&s(&["/app"]), |_| false).is_err());
-        assert!(script_alias(&s(&["/a", "/x", "noequals"]), |_| false).unwrap_err().contains("name=value"));
+        assert!(
+            script_alias(&s(&["/a", "/x", "noequals"]), |_| false)
+                .unwrap_err()
+                .contains("name=value")
+        );
         let root = script_alias(&s(&["/", "/x.wsgi"]), |_| false).expect("valid");
         assert_eq!(root.url, "");
     }

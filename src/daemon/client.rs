@@ -27,8 +27,10 @@ fn connect(g: &GroupRuntime) -> Result<UnixStream, String> {
                 if let Ok(why) = std::fs::read_to_string(format!("{}.failed", g.socket_path)) {
                     return Err(why);
                 }
-                let retry = matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::Interrupted)
-                    || e.raw_os_error() == Some(libc::EAGAIN);
+                let retry = matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionRefused | ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                ) || e.raw_os_error() == Some(libc::EAGAIN);
                 if !retry || Instant::now() >= deadline {
                     return Err(format!("{e}"));
                 }
@@ -51,7 +53,10 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
         Err(e) => {
             req.log(
                 Level::Error,
-                &format!("mod_rwsgi: cannot connect to daemon process group {name} at {} within connect-timeout={} s: {e}", g.socket_path, g.cfg.connect_timeout),
+                &format!(
+                    "mod_rwsgi: cannot connect to daemon process group {name} at {} within connect-timeout={} s: {e}",
+                    g.socket_path, g.cfg.connect_timeout
+                ),
             );
             return ffi::HTTP_SERVICE_UNAVAILABLE;
         }
@@ -62,11 +67,17 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
     let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));
     let mut conn = Conn::new(sock);
     let sent = conn
-        .queue(&Frame::Hello { version: VERSION, secret: table.secret })
+        .queue(&Frame::Hello {
+            version: VERSION,
+            secret: table.secret,
+        })
         .and_then(|_| conn.queue(&Frame::Request(head.clone())))
         .and_then(|_| conn.flush());
     if let Err(e) = sent {
-        req.log(Level::Error, &format!("mod_rwsgi: sending the request to daemon group {name} failed: {e}"));
+        req.log(
+            Level::Error,
+            &format!("mod_rwsgi: sending the request to daemon group {name} failed: {e}"),
+        );
         return ffi::HTTP_BAD_GATEWAY;
     }
     let mut t = ApacheTransport::new(req);
@@ -75,8 +86,12 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
     let mut body = Vec::new();
     loop {
         if let Some(d) = request_deadline {
-            let left = d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-            let _ = conn.sock.set_read_timeout(Some(left.min(Duration::from_secs(socket_timeout))));
+            let left = d
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            let _ = conn
+                .sock
+                .set_read_timeout(Some(left.min(Duration::from_secs(socket_timeout))));
         }
         let frame = match conn.read_frame() {
             Ok(f) => f,
@@ -100,7 +115,11 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     t.abort();
                     return ffi::OK;
                 }
-                return if timed_out { ffi::HTTP_GATEWAY_TIME_OUT } else { ffi::HTTP_BAD_GATEWAY };
+                return if timed_out {
+                    ffi::HTTP_GATEWAY_TIME_OUT
+                } else {
+                    ffi::HTTP_BAD_GATEWAY
+                };
             }
         };
         match frame {
@@ -111,16 +130,32 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     Err(IoError::Rejected(status, msg)) => {
                         rejected = Some(status);
                         let s = u16::try_from(status).ok().filter(|s| *s >= 100).unwrap_or(0);
-                        Frame::BodyError { status: s, message: msg.into_bytes() }
+                        Frame::BodyError {
+                            status: s,
+                            message: msg.into_bytes(),
+                        }
                     }
-                    Err(IoError::ClientGone(msg)) => Frame::BodyError { status: 400, message: msg.into_bytes() },
+                    Err(IoError::ClientGone(msg)) => Frame::BodyError {
+                        status: 400,
+                        message: msg.into_bytes(),
+                    },
                 };
                 if conn.send(&reply).is_err() {
-                    req.log(Level::Error, &format!("mod_rwsgi: a daemon process of group {name} went away while reading the request body"));
+                    req.log(
+                        Level::Error,
+                        &format!(
+                            "mod_rwsgi: a daemon process of group {name} went away while reading the request body"
+                        ),
+                    );
                     return if started { ffi::OK } else { ffi::HTTP_BAD_GATEWAY };
                 }
             }
-            Frame::Start { status, line, mut headers, content_length } => {
+            Frame::Start {
+                status,
+                line,
+                mut headers,
+                content_length,
+            } => {
                 if headers_size(&line, &headers) > g.cfg.header_buffer_size as usize {
                     req.log(
                         Level::Error,
@@ -128,7 +163,10 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     );
                     return ffi::HTTP_INTERNAL_SERVER_ERROR;
                 }
-                if let Some(i) = headers.iter().position(|(k, v)| k.eq_ignore_ascii_case(b"connection") && v.eq_ignore_ascii_case(b"close")) {
+                if let Some(i) = headers
+                    .iter()
+                    .position(|(k, v)| k.eq_ignore_ascii_case(b"connection") && v.eq_ignore_ascii_case(b"close"))
+                {
                     headers.remove(i);
                     t.close_connection();
                 }
@@ -143,7 +181,10 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
             }
             Frame::File { offset, len } => {
                 let Some(fd) = conn.take_fd() else {
-                    req.log(Level::Error, &format!("mod_rwsgi: daemon group {name} sent a file without its descriptor"));
+                    req.log(
+                        Level::Error,
+                        &format!("mod_rwsgi: daemon group {name} sent a file without its descriptor"),
+                    );
                     t.abort();
                     return ffi::OK;
                 };
@@ -175,7 +216,10 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                 };
             }
             other => {
-                req.log(Level::Error, &format!("mod_rwsgi: protocol error from daemon group {name}: unexpected {other:?}"));
+                req.log(
+                    Level::Error,
+                    &format!("mod_rwsgi: protocol error from daemon group {name}: unexpected {other:?}"),
+                );
                 if started {
                     t.abort();
                     return ffi::OK;

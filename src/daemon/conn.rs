@@ -21,7 +21,14 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(sock: UnixStream) -> Conn {
-        Conn { sock, scratch: vec![0u8; 65536].into_boxed_slice(), buf: Vec::with_capacity(65536), pos: 0, fds: VecDeque::new(), out: Vec::with_capacity(65536) }
+        Conn {
+            sock,
+            scratch: vec![0u8; 65536].into_boxed_slice(),
+            buf: Vec::with_capacity(65536),
+            pos: 0,
+            fds: VecDeque::new(),
+            out: Vec::with_capacity(65536),
+        }
     }
 
     /// The next frame; an error for EOF, timeouts (WouldBlock/TimedOut) and protocol violations.
@@ -49,7 +56,10 @@ impl Conn {
                 self.fds.push_back(fd);
             }
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed by the other side"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed by the other side",
+                ));
             }
         }
     }
@@ -97,7 +107,13 @@ pub fn peer_cred(sock: &UnixStream) -> Option<(i32, u32)> {
     unsafe {
         let mut cred: libc::ucred = std::mem::zeroed();
         let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-        let rv = libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &mut len);
+        let rv = libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        );
         (rv == 0).then_some((cred.pid, cred.uid))
     }
 }

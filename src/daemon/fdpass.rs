@@ -35,7 +35,10 @@ fn message(iov: &mut libc::iovec, cbuf: &mut [u8]) -> libc::msghdr {
 
 /// Sends `data` with `fd` attached.
 pub fn send_with_fd(sock: &UnixStream, data: &[u8], fd: i32) -> io::Result<()> {
-    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
     let mut cbuf = vec![0u8; control_space()];
     let msg = message(&mut iov, &mut cbuf);
     // SAFETY: the control buffer has room for one cmsg carrying one int (CMSG_SPACE above).
@@ -70,7 +73,10 @@ pub fn send_with_fd(sock: &UnixStream, data: &[u8], fd: i32) -> io::Result<()> {
 
 /// Receives into `buf` (at least 1 byte), returning the byte count and a descriptor if one was attached.
 pub fn recv_with_fd(sock: &UnixStream, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
     let mut cbuf = vec![0u8; control_space()];
     let mut msg = message(&mut iov, &mut cbuf);
     let n = loop {

@@ -123,7 +123,10 @@ fn chown(path: &str, uid: u32, gid: u32) -> Result<(), String> {
     let c = CString::new(path).map_err(|_| format!("invalid path {path:?}"))?;
     // SAFETY: c is a valid path string.
     if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
-        return Err(format!("cannot chown {path} to uid {uid}: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "cannot chown {path} to uid {uid}: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(())
 }
@@ -139,7 +142,8 @@ fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, 
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(format!("cannot create the daemon socket directory {dir}: {e}")),
     }
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("cannot chmod {dir}: {e}"))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("cannot chmod {dir}: {e}"))?;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         chown(&dir, apache_uid, apache_gid)?;
@@ -150,13 +154,21 @@ fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, 
 /// Removes socket directories left by httpd parents that are gone (same prefix, dead pid).
 fn remove_stale_dirs(prefix: &str) {
     let p = std::path::Path::new(prefix);
-    let (Some(parent), Some(base)) = (p.parent(), p.file_name().map(|b| b.to_string_lossy().into_owned())) else { return };
+    let (Some(parent), Some(base)) = (p.parent(), p.file_name().map(|b| b.to_string_lossy().into_owned())) else {
+        return;
+    };
     let Ok(rd) = std::fs::read_dir(parent) else { return };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(&format!("{base}-")).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let Some(pid) = name
+            .strip_prefix(&format!("{base}-"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
         // SAFETY: kill with signal 0 only checks existence.
-        let alive = unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        let alive =
+            unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
         if !alive {
             let _ = std::fs::remove_dir_all(e.path());
         }
@@ -169,7 +181,8 @@ fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<
     let fd = l.into_raw_fd();
     // SAFETY: fd is our listening socket; listen() only changes its backlog.
     unsafe { libc::listen(fd, i32::try_from(backlog).unwrap_or(100)) };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("cannot chmod {path}: {e}"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot chmod {path}: {e}"))?;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         chown(path, apache_uid, apache_gid)?;
@@ -251,7 +264,9 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
         }
         let socket_path = format!("{dir}/{}.sock", cfg.name);
         let key = format!("sock.{}", cfg.name);
-        let listen_fd = match main.kept(&key).and_then(|v| v.parse::<i32>().ok()).filter(|fd| std::path::Path::new(&format!("/proc/self/fd/{fd}")).exists() && std::path::Path::new(&socket_path).exists()) {
+        let listen_fd = match main.kept(&key).and_then(|v| v.parse::<i32>().ok()).filter(|fd| {
+            std::path::Path::new(&format!("/proc/self/fd/{fd}")).exists() && std::path::Path::new(&socket_path).exists()
+        }) {
             Some(fd) => fd,
             None => {
                 let fd = listen(&socket_path, cfg.listen_backlog, apache_uid, apache_gid)?;
@@ -259,7 +274,11 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
                 fd
             }
         };
-        let preload = preloads.iter().filter(|(pg, _, _)| *pg == cfg.name).map(|(_, t, c)| (t.clone(), c.clone())).collect();
+        let preload = preloads
+            .iter()
+            .filter(|(pg, _, _)| *pg == cfg.name)
+            .map(|(_, t, c)| (t.clone(), c.clone()))
+            .collect();
         groups.push(Arc::new(GroupRuntime {
             preload,
             user_name: user_name(uid),
@@ -274,13 +293,23 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
         }));
     }
     let server_timeout = main_timeout(main);
-    let table = Arc::new(Table { groups, secret, apache_uid, server_timeout });
+    let table = Arc::new(Table {
+        groups,
+        secret,
+        apache_uid,
+        server_timeout,
+    });
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
     // The previous generation's supervisors are draining: register them too so that httpd, which reaps them,
     // knows they are ours (otherwise it logs "long lost child came home!").
     // Draining supervisors may outlive several generations: every generation registers all that still run.
     let mut pids: Vec<i32> = Vec::new();
-    for pid in main.kept("supervisors").unwrap_or_default().split(',').filter_map(|p| p.parse::<i32>().ok()) {
+    for pid in main
+        .kept("supervisors")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
         // SAFETY: signal 0 only checks that the process exists.
         if unsafe { libc::kill(pid, 0) } == 0 {
             process::register_other_child(pconf, pid, |_| {});
@@ -314,7 +343,13 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
 fn main_timeout(main: Server) -> u64 {
     let _ = main;
     // SAFETY: ap_server_conf is set before post_config; timeout is in microseconds.
-    let us = unsafe { if ffi::ap_server_conf.is_null() { 60_000_000 } else { (*ffi::ap_server_conf).timeout } };
+    let us = unsafe {
+        if ffi::ap_server_conf.is_null() {
+            60_000_000
+        } else {
+            (*ffi::ap_server_conf).timeout
+        }
+    };
     u64::try_from(us / 1_000_000).unwrap_or(60).max(1)
 }
 
@@ -325,7 +360,14 @@ fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Ar
     // SAFETY: the httpd parent is single-threaded here; the child only runs the supervisor and _exits.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        log::server(Level::Crit, &format!("mod_rwsgi: cannot fork the supervisor of daemon group {}: {}", g.cfg.name, std::io::Error::last_os_error()));
+        log::server(
+            Level::Crit,
+            &format!(
+                "mod_rwsgi: cannot fork the supervisor of daemon group {}: {}",
+                g.cfg.name,
+                std::io::Error::last_os_error()
+            ),
+        );
         return;
     }
     if pid == 0 {
@@ -340,15 +382,30 @@ fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Ar
                 return;
             }
             if status == EXIT_FATAL {
-                log::server(Level::Crit, &format!("mod_rwsgi: daemon group {} cannot run (see the error above); not restarting it", g.cfg.name));
+                log::server(
+                    Level::Crit,
+                    &format!(
+                        "mod_rwsgi: daemon group {} cannot run (see the error above); not restarting it",
+                        g.cfg.name
+                    ),
+                );
                 // Requests to it are answered at once (503) instead of waiting for a process that never comes.
-                let _ = std::fs::write(format!("{}.failed", g.socket_path), format!("daemon group {} could not start (see the error log at start-up)", g.cfg.name));
+                let _ = std::fs::write(
+                    format!("{}.failed", g.socket_path),
+                    format!(
+                        "daemon group {} could not start (see the error log at start-up)",
+                        g.cfg.name
+                    ),
+                );
                 let _ = std::fs::remove_file(&g.socket_path);
                 return;
             }
             log::server(
                 Level::Error,
-                &format!("mod_rwsgi: supervisor of daemon group {} (pid {pid}) exited with status {status}; restarting it", g.cfg.name),
+                &format!(
+                    "mod_rwsgi: supervisor of daemon group {} (pid {pid}) exited with status {status}; restarting it",
+                    g.cfg.name
+                ),
             );
             if started.elapsed() < std::time::Duration::from_secs(1) {
                 std::thread::sleep(std::time::Duration::from_secs(1));

@@ -22,7 +22,10 @@ pub struct Environ {
 
 impl Environ {
     pub fn with_capacity(pairs: usize, bytes: usize) -> Environ {
-        Environ { data: Vec::with_capacity(bytes), spans: Vec::with_capacity(pairs) }
+        Environ {
+            data: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(pairs),
+        }
     }
 
     pub fn push(&mut self, k: &[u8], v: &[u8]) {
@@ -34,7 +37,12 @@ impl Environ {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.spans.iter().map(|[a, b, c]| (&self.data[*a as usize..*b as usize], &self.data[*b as usize..*c as usize]))
+        self.spans.iter().map(|[a, b, c]| {
+            (
+                &self.data[*a as usize..*b as usize],
+                &self.data[*b as usize..*c as usize],
+            )
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -71,21 +79,40 @@ pub struct RequestHead {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    Hello { version: u8, secret: [u8; SECRET_LEN] },
+    Hello {
+        version: u8,
+        secret: [u8; SECRET_LEN],
+    },
     Request(RequestHead),
     /// Daemon -> child: send up to this many body bytes.
     Read(u32),
     /// Child -> daemon: body bytes; empty means the end of the body.
     Body(Vec<u8>),
     /// Child -> daemon: httpd refused the body with this status (e.g. 413).
-    BodyError { status: u16, message: Vec<u8> },
-    Start { status: u16, line: Vec<u8>, headers: Vec<(Vec<u8>, Vec<u8>)>, content_length: Option<u64> },
-    Data { flush: bool, bytes: Vec<u8> },
+    BodyError {
+        status: u16,
+        message: Vec<u8>,
+    },
+    Start {
+        status: u16,
+        line: Vec<u8>,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        content_length: Option<u64>,
+    },
+    Data {
+        flush: bool,
+        bytes: Vec<u8>,
+    },
     /// A regular file to send (the descriptor travels alongside with SCM_RIGHTS).
-    File { offset: u64, len: u64 },
+    File {
+        offset: u64,
+        len: u64,
+    },
     End,
     Abort,
-    Error { status: u16 },
+    Error {
+        status: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +202,12 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             out.extend_from_slice(message);
             kind::BODY_ERROR
         }
-        Frame::Start { status, line, headers, content_length } => {
+        Frame::Start {
+            status,
+            line,
+            headers,
+            content_length,
+        } => {
             out.extend_from_slice(&status.to_be_bytes());
             put_bytes(out, line);
             match content_length {
@@ -284,7 +316,11 @@ impl<'a> Reader<'a> {
         v
     }
     fn done(&self) -> Result<(), DecodeError> {
-        if self.buf.is_empty() { Ok(()) } else { Err(DecodeError::Malformed("trailing bytes")) }
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::Malformed("trailing bytes"))
+        }
     }
 }
 
@@ -338,7 +374,10 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
         kind::BODY => Frame::Body(r.rest()),
         kind::BODY_ERROR => {
             let status = r.u16()?;
-            Frame::BodyError { status, message: r.rest() }
+            Frame::BodyError {
+                status,
+                message: r.rest(),
+            }
         }
         kind::START => {
             let status = r.u16()?;
@@ -349,13 +388,21 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
                 _ => return Err(DecodeError::Malformed("bad content-length flag")),
             };
             let headers = r.pairs()?;
-            Frame::Start { status, line, headers, content_length }
+            Frame::Start {
+                status,
+                line,
+                headers,
+                content_length,
+            }
         }
         kind::DATA => {
             let flush = r.u8()? != 0;
             Frame::Data { flush, bytes: r.rest() }
         }
-        kind::FILE => Frame::File { offset: r.u64()?, len: r.u64()? },
+        kind::FILE => Frame::File {
+            offset: r.u64()?,
+            len: r.u64()?,
+        },
         kind::END => Frame::End,
         kind::ABORT => Frame::Abort,
         kind::ERROR => Frame::Error { status: r.u16()? },
@@ -383,7 +430,10 @@ mod tests {
 
     #[test]
     fn all_frames_roundtrip() {
-        roundtrip(Frame::Hello { version: VERSION, secret: [7; SECRET_LEN] });
+        roundtrip(Frame::Hello {
+            version: VERSION,
+            secret: [7; SECRET_LEN],
+        });
         roundtrip(Frame::Request(RequestHead {
             script: b"/srv/app.wsgi".to_vec(),
             mtime: -5,
@@ -403,16 +453,30 @@ mod tests {
         roundtrip(Frame::Read(65536));
         roundtrip(Frame::Body(vec![1, 2, 3]));
         roundtrip(Frame::Body(vec![]));
-        roundtrip(Frame::BodyError { status: 413, message: b"too large".to_vec() });
+        roundtrip(Frame::BodyError {
+            status: 413,
+            message: b"too large".to_vec(),
+        });
         roundtrip(Frame::Start {
             status: 200,
             line: b"200 OK".to_vec(),
             headers: vec![(b"Content-Type".to_vec(), b"text/plain".to_vec())],
             content_length: Some(12),
         });
-        roundtrip(Frame::Start { status: 204, line: b"204 No Content".to_vec(), headers: vec![], content_length: None });
-        roundtrip(Frame::Data { flush: true, bytes: b"hello".to_vec() });
-        roundtrip(Frame::File { offset: 10, len: u64::MAX });
+        roundtrip(Frame::Start {
+            status: 204,
+            line: b"204 No Content".to_vec(),
+            headers: vec![],
+            content_length: None,
+        });
+        roundtrip(Frame::Data {
+            flush: true,
+            bytes: b"hello".to_vec(),
+        });
+        roundtrip(Frame::File {
+            offset: 10,
+            len: u64::MAX,
+        });
         roundtrip(Frame::End);
         roundtrip(Frame::Abort);
         roundtrip(Frame::Error { status: 504 });
@@ -421,7 +485,10 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         assert_eq!(decode(&[99, 0, 0, 0, 0]), Err(DecodeError::UnknownKind(99)));
-        assert!(matches!(decode(&[kind::DATA, 0xff, 0xff, 0xff, 0xff]), Err(DecodeError::TooLarge(_))));
+        assert!(matches!(
+            decode(&[kind::DATA, 0xff, 0xff, 0xff, 0xff]),
+            Err(DecodeError::TooLarge(_))
+        ));
         assert!(decode(&[kind::HELLO, 0, 0, 0, 3, b'R', b'W', b'S']).is_err());
         assert!(decode(&[kind::END, 0, 0, 0, 1, 0]).is_err(), "trailing bytes");
         // A pair count far larger than the frame is refused without allocating.
@@ -450,8 +517,16 @@ mod tests {
         };
         let mut samples = Vec::new();
         for f in [
-            Frame::Hello { version: 1, secret: [1; SECRET_LEN] },
-            Frame::Start { status: 200, line: b"200 OK".to_vec(), headers: vec![(b"a".to_vec(), b"b".to_vec())], content_length: Some(3) },
+            Frame::Hello {
+                version: 1,
+                secret: [1; SECRET_LEN],
+            },
+            Frame::Start {
+                status: 200,
+                line: b"200 OK".to_vec(),
+                headers: vec![(b"a".to_vec(), b"b".to_vec())],
+                content_length: Some(3),
+            },
             Frame::Request(RequestHead {
                 script: b"/a".to_vec(),
                 mtime: 1,

@@ -62,7 +62,11 @@ fn drop_privileges(g: &GroupRuntime) -> Result<(), String> {
         if libc::geteuid() == 0 {
             let name = std::ffi::CString::new(g.user_name.clone()).map_err(|_| "invalid user name".to_string())?;
             if libc::initgroups(name.as_ptr(), g.gid) != 0 && libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(format!("initgroups({}) failed: {}", g.user_name, std::io::Error::last_os_error()));
+                return Err(format!(
+                    "initgroups({}) failed: {}",
+                    g.user_name,
+                    std::io::Error::last_os_error()
+                ));
             }
             if libc::setgid(g.gid) != 0 {
                 return Err(format!("setgid({}) failed: {}", g.gid, std::io::Error::last_os_error()));
@@ -72,7 +76,9 @@ fn drop_privileges(g: &GroupRuntime) -> Result<(), String> {
             }
         }
         if libc::getuid() == 0 || libc::geteuid() == 0 {
-            return Err("still running as root after dropping privileges; refusing to run applications as root".to_string());
+            return Err(
+                "still running as root after dropping privileges; refusing to run applications as root".to_string(),
+            );
         }
         if libc::getuid() != g.uid && libc::geteuid() != g.uid && g.uid != libc::getuid() {
             return Err(format!("running as uid {} instead of {}", libc::getuid(), g.uid));
@@ -85,7 +91,9 @@ fn describe(status: i32) -> String {
     if libc::WIFSIGNALED(status) {
         let sig = libc::WTERMSIG(status);
         // SAFETY: strsignal returns a static string for any number.
-        let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) }.to_string_lossy().into_owned();
+        let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) }
+            .to_string_lossy()
+            .into_owned();
         format!("was killed by signal {sig} ({name})")
     } else {
         format!("exited with status {}", libc::WEXITSTATUS(status))
@@ -101,7 +109,14 @@ fn spawn_worker(g: &GroupRuntime, table: &Table, index: usize) -> i32 {
         super::worker::run(g, table, index);
     }
     if pid < 0 {
-        log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: fork failed: {}", g.cfg.name, std::io::Error::last_os_error()));
+        log::server(
+            Level::Error,
+            &format!(
+                "mod_rwsgi: daemon group {}: fork failed: {}",
+                g.cfg.name,
+                std::io::Error::last_os_error()
+            ),
+        );
     }
     pid
 }
@@ -129,12 +144,22 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
     // SAFETY: blocks the handled signals so that sigtimedwait receives them.
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &handled, std::ptr::null_mut()) };
     let n = g.cfg.processes as usize;
-    let mut slots: Vec<Slot> = (0..n).map(|i| Slot { pid: spawn_worker(g, table, i), started: Instant::now(), failures: 0, restart_at: None }).collect();
+    let mut slots: Vec<Slot> = (0..n)
+        .map(|i| Slot {
+            pid: spawn_worker(g, table, i),
+            started: Instant::now(),
+            failures: 0,
+            restart_at: None,
+        })
+        .collect();
     // Workers being replaced (recycled): their exit is expected.
     let mut retiring: Vec<i32> = Vec::new();
     log::server(
         Level::Info,
-        &format!("mod_rwsgi: daemon group {} started {n} process(es) x {} threads as {}", g.cfg.name, g.cfg.threads, g.user_name),
+        &format!(
+            "mod_rwsgi: daemon group {} started {n} process(es) x {} threads as {}",
+            g.cfg.name, g.cfg.threads, g.user_name
+        ),
     );
     loop {
         // SAFETY: waits for one of the blocked signals for up to 1 s; info is a local.
@@ -150,7 +175,12 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
                 // A worker asks to be recycled: start its replacement first, then let it drain.
                 if let Some(i) = slots.iter().position(|s| s.pid == sender) {
                     retiring.push(sender);
-                    slots[i] = Slot { pid: spawn_worker(g, table, i), started: Instant::now(), failures: 0, restart_at: None };
+                    slots[i] = Slot {
+                        pid: spawn_worker(g, table, i),
+                        started: Instant::now(),
+                        failures: 0,
+                        restart_at: None,
+                    };
                     // SAFETY: signalling our own worker.
                     unsafe { libc::kill(sender, libc::SIGUSR1) };
                 }
@@ -171,15 +201,31 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
             if let Some(i) = slots.iter().position(|s| s.pid == pid) {
                 let quick = slots[i].started.elapsed() < Duration::from_secs(5);
                 let failures = if quick { slots[i].failures + 1 } else { 0 };
-                let delay = if failures > 1 { Duration::from_secs(1u64 << failures.min(6)) } else { Duration::ZERO };
-                let mut msg = format!("mod_rwsgi: daemon process {pid} of group {} {}", g.cfg.name, describe(status));
+                let delay = if failures > 1 {
+                    Duration::from_secs(1u64 << failures.min(6))
+                } else {
+                    Duration::ZERO
+                };
+                let mut msg = format!(
+                    "mod_rwsgi: daemon process {pid} of group {} {}",
+                    g.cfg.name,
+                    describe(status)
+                );
                 if delay > Duration::ZERO {
-                    msg.push_str(&format!("; it keeps failing at start-up, restarting in {} s", delay.as_secs()));
+                    msg.push_str(&format!(
+                        "; it keeps failing at start-up, restarting in {} s",
+                        delay.as_secs()
+                    ));
                 } else {
                     msg.push_str("; restarting it");
                 }
                 log::server(Level::Error, &msg);
-                slots[i] = Slot { pid: 0, started: Instant::now(), failures, restart_at: Some(Instant::now() + delay) };
+                slots[i] = Slot {
+                    pid: 0,
+                    started: Instant::now(),
+                    failures,
+                    restart_at: Some(Instant::now() + delay),
+                };
             }
         }
         for (i, s) in slots.iter_mut().enumerate() {
@@ -193,7 +239,12 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
 }
 
 fn shutdown(g: &GroupRuntime, slots: &[Slot], retiring: &[i32]) -> ! {
-    let pids: Vec<i32> = slots.iter().map(|s| s.pid).chain(retiring.iter().copied()).filter(|p| *p > 0).collect();
+    let pids: Vec<i32> = slots
+        .iter()
+        .map(|s| s.pid)
+        .chain(retiring.iter().copied())
+        .filter(|p| *p > 0)
+        .collect();
     for pid in &pids {
         // SAFETY: signalling our own workers: drain and exit.
         unsafe { libc::kill(*pid, libc::SIGTERM) };

@@ -19,7 +19,14 @@ pub struct DaemonTransport {
 
 impl DaemonTransport {
     pub fn new(conn: Conn, header_only: bool, tag: String) -> DaemonTransport {
-        DaemonTransport { conn, header_only, close: false, started: false, ended: false, tag }
+        DaemonTransport {
+            conn,
+            header_only,
+            close: false,
+            started: false,
+            ended: false,
+            tag,
+        }
     }
 
     fn gone(e: std::io::Error) -> IoError {
@@ -33,9 +40,17 @@ impl Transport for DaemonTransport {
         if self.close {
             headers.push((b"Connection".to_vec(), b"close".to_vec()));
         }
-        let frame = Frame::Start { status: status.code, line: status.line.clone(), headers, content_length };
+        let frame = Frame::Start {
+            status: status.code,
+            line: status.line.clone(),
+            headers,
+            content_length,
+        };
         if let Err(e) = self.conn.queue(&frame) {
-            self.log(Level::Error, &format!("mod_rwsgi: response headers too large for the daemon protocol: {e}"));
+            self.log(
+                Level::Error,
+                &format!("mod_rwsgi: response headers too large for the daemon protocol: {e}"),
+            );
         }
         self.started = true;
     }
@@ -44,14 +59,22 @@ impl Transport for DaemonTransport {
         let chunks: Vec<&[u8]> = data.chunks(MAX_FRAME - 16).collect();
         let n = chunks.len();
         for (i, chunk) in chunks.into_iter().enumerate() {
-            let frame = Frame::Data { flush: flush && i + 1 == n, bytes: chunk.to_vec() };
+            let frame = Frame::Data {
+                flush: flush && i + 1 == n,
+                bytes: chunk.to_vec(),
+            };
             self.conn.queue(&frame).map_err(Self::gone)?;
             if self.conn.queued() >= 256 * 1024 {
                 self.conn.flush().map_err(Self::gone)?;
             }
         }
         if n == 0 && flush {
-            self.conn.queue(&Frame::Data { flush: true, bytes: Vec::new() }).map_err(Self::gone)?;
+            self.conn
+                .queue(&Frame::Data {
+                    flush: true,
+                    bytes: Vec::new(),
+                })
+                .map_err(Self::gone)?;
         }
         if flush {
             self.conn.flush().map_err(Self::gone)?;
@@ -60,7 +83,10 @@ impl Transport for DaemonTransport {
     }
 
     fn send_file(&mut self, fd: i32, offset: i64, len: i64) -> Result<(), IoError> {
-        let frame = Frame::File { offset: u64::try_from(offset).unwrap_or(0), len: u64::try_from(len).unwrap_or(0) };
+        let frame = Frame::File {
+            offset: u64::try_from(offset).unwrap_or(0),
+            len: u64::try_from(len).unwrap_or(0),
+        };
         self.conn.send_with_fd(&frame, fd).map_err(Self::gone)
     }
 
@@ -90,10 +116,16 @@ impl Transport for DaemonTransport {
                 Ok(b.len())
             }
             Frame::BodyError { status, message } => Err(IoError::Rejected(
-                if status == 0 { crate::ffi::AP_FILTER_ERROR } else { i32::from(status) },
+                if status == 0 {
+                    crate::ffi::AP_FILTER_ERROR
+                } else {
+                    i32::from(status)
+                },
                 String::from_utf8_lossy(&message).into_owned(),
             )),
-            other => Err(IoError::ClientGone(format!("protocol error: expected request body, got {other:?}"))),
+            other => Err(IoError::ClientGone(format!(
+                "protocol error: expected request body, got {other:?}"
+            ))),
         }
     }
 
@@ -118,4 +150,3 @@ impl Transport for DaemonTransport {
         log::server(level, &format!("{}{msg}", self.tag));
     }
 }
-

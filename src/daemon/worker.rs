@@ -42,7 +42,10 @@ struct State {
 }
 
 fn now_us() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 fn set_title(g: &GroupRuntime) {
@@ -57,12 +60,19 @@ fn prepare_environment(g: &GroupRuntime) {
         // SAFETY: getpwuid returns null or static storage, read at once (no other threads yet).
         unsafe {
             let pw = libc::getpwuid(libc::getuid());
-            (!pw.is_null() && !(*pw).pw_dir.is_null()).then(|| std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned())
+            (!pw.is_null() && !(*pw).pw_dir.is_null())
+                .then(|| std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned())
         }
     });
     if let Some(h) = &home {
         if let Err(e) = std::env::set_current_dir(h) {
-            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: cannot chdir to {h}: {e}; using /", g.cfg.name));
+            log::server(
+                Level::Warning,
+                &format!(
+                    "mod_rwsgi: daemon group {}: cannot chdir to {h}: {e}; using /",
+                    g.cfg.name
+                ),
+            );
             let _ = std::env::set_current_dir("/");
         }
     }
@@ -80,7 +90,10 @@ fn prepare_environment(g: &GroupRuntime) {
             } else {
                 log::server(
                     Level::Warning,
-                    &format!("mod_rwsgi: daemon group {}: locale {locale:?} is not installed; using C.UTF-8 instead (install it, e.g. with locale-gen)", g.cfg.name),
+                    &format!(
+                        "mod_rwsgi: daemon group {}: locale {locale:?} is not installed; using C.UTF-8 instead (install it, e.g. with locale-gen)",
+                        g.cfg.name
+                    ),
                 );
                 "C.UTF-8".to_string()
             };
@@ -91,7 +104,9 @@ fn prepare_environment(g: &GroupRuntime) {
 }
 
 pub fn locale_exists(name: &str) -> bool {
-    let Ok(c) = std::ffi::CString::new(name) else { return false };
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return false;
+    };
     // SAFETY: newlocale returns a handle or null; a handle is freed at once.
     unsafe {
         let l = libc::newlocale(libc::LC_ALL_MASK, c.as_ptr(), std::ptr::null_mut());
@@ -158,9 +173,14 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
         // SAFETY-free: references to g/table live for the whole process (they are never freed in a daemon).
         let g: &'static GroupRuntime = leak_ref(g);
         let table: &'static Table = leak_ref(table);
-        let spawned = std::thread::Builder::new().name(format!("rwsgi-{t}")).spawn(move || accept_loop(&l, g, table, &st, t));
+        let spawned = std::thread::Builder::new()
+            .name(format!("rwsgi-{t}"))
+            .spawn(move || accept_loop(&l, g, table, &st, t));
         if let Err(e) = spawned {
-            log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: cannot start thread: {e}", g.cfg.name));
+            log::server(
+                Level::Crit,
+                &format!("mod_rwsgi: daemon group {}: cannot start thread: {e}", g.cfg.name),
+            );
             // SAFETY: ends the process.
             unsafe { libc::_exit(1) };
         }
@@ -168,11 +188,15 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
     if python_ok {
         // deadlock-timeout: a thread that takes the GIL every second; if it cannot, something holds the GIL.
         let st = state.clone();
-        let _ = std::thread::Builder::new().name("rwsgi-gil-watch".to_string()).spawn(move || loop {
-            let _ = crate::python::with_python(|_, _| ());
-            st.gil_tick.store(now_us(), Ordering::SeqCst);
-            std::thread::sleep(Duration::from_secs(1));
-        });
+        let _ = std::thread::Builder::new()
+            .name("rwsgi-gil-watch".to_string())
+            .spawn(move || {
+                loop {
+                    let _ = crate::python::with_python(|_, _| ());
+                    st.gil_tick.store(now_us(), Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
     }
     let _ = index;
     monitor(g, &state, &handled, python_ok)
@@ -199,7 +223,11 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
             libc::sigtimedwait(handled, std::ptr::null_mut(), &ts)
         };
         match sig {
-            libc::SIGTERM | libc::SIGINT => stop(g, state, Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout))),
+            libc::SIGTERM | libc::SIGINT => stop(
+                g,
+                state,
+                Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout)),
+            ),
             libc::SIGUSR1 => stop(g, state, Duration::from_secs(cfg.graceful_timeout)),
             _ => {}
         }
@@ -224,7 +252,14 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
         }
         let reason = recycle_reason(g, state);
         if let Some(why) = reason {
-            log::server(Level::Info, &format!("mod_rwsgi: daemon process {} of group {} is recycling: {why}", std::process::id(), cfg.name));
+            log::server(
+                Level::Info,
+                &format!(
+                    "mod_rwsgi: daemon process {} of group {} is recycling: {why}",
+                    std::process::id(),
+                    cfg.name
+                ),
+            );
             recycle_requested = true;
             // SAFETY: asks our supervisor (parent) to start a replacement; it then sends us SIGUSR1.
             unsafe { libc::kill(libc::getppid(), libc::SIGUSR2) };
@@ -237,7 +272,10 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
     if let Some(script) = crate::python::loader::take_reloaded() {
         // The script was re-imported for the request that noticed the change; a fresh process also picks up
         // every module the script imports.
-        return Some(format!("{} changed (WSGIScriptReloading)", String::from_utf8_lossy(&script)));
+        return Some(format!(
+            "{} changed (WSGIScriptReloading)",
+            String::from_utf8_lossy(&script)
+        ));
     }
     if let Some(max) = cfg.maximum_requests {
         let n = state.requests.load(Ordering::SeqCst);
@@ -276,10 +314,14 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
         };
         if !stuck.is_empty() {
             for (uri, thread, age) in &stuck {
-                let stack = crate::python::thread_stack(*thread).unwrap_or_else(|| "(stack not available: the GIL is held)".to_string());
+                let stack = crate::python::thread_stack(*thread)
+                    .unwrap_or_else(|| "(stack not available: the GIL is held)".to_string());
                 log::server(
                     Level::Error,
-                    &format!("mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s; Python stack of its thread:", cfg.name),
+                    &format!(
+                        "mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s; Python stack of its thread:",
+                        cfg.name
+                    ),
                 );
                 for line in stack.lines() {
                     log::server(Level::Error, line);
@@ -293,7 +335,11 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
     pages * page
@@ -302,14 +348,21 @@ fn resident_bytes() -> u64 {
 fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
     state.stopping.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + grace;
-    while (state.active.load(Ordering::SeqCst) > 0 || state.loops.load(Ordering::SeqCst) > 0) && Instant::now() < deadline {
+    while (state.active.load(Ordering::SeqCst) > 0 || state.loops.load(Ordering::SeqCst) > 0)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     let left = state.active.load(Ordering::SeqCst);
     if left > 0 {
         log::server(
             Level::Warning,
-            &format!("mod_rwsgi: daemon process {} of group {} exits with {left} request(s) still running after {} s", std::process::id(), g.cfg.name, grace.as_secs()),
+            &format!(
+                "mod_rwsgi: daemon process {} of group {} exits with {left} request(s) still running after {} s",
+                std::process::id(),
+                g.cfg.name,
+                grace.as_secs()
+            ),
         );
     }
     crate::python::run_atexit();
@@ -324,7 +377,10 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
     // SAFETY: creates and configures this thread's own epoll descriptor.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if ep >= 0 {
-        let mut ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32, u64: 0 };
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32,
+            u64: 0,
+        };
         // SAFETY: registers the listening socket with our epoll instance.
         if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
             // SAFETY: closing our own descriptor; poll() is used below instead.
@@ -337,7 +393,11 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
             // SAFETY: waits on our epoll instance for at most 200 ms.
             unsafe { libc::epoll_wait(ep, &mut ev, 1, 200) }
         } else {
-            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
             // SAFETY: polls one descriptor with a timeout.
             unsafe { libc::poll(&mut pfd, 1, 200) }
         };
@@ -350,7 +410,10 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
             Ok((s, _)) => s,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => {
-                log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: accept failed: {e}", g.cfg.name));
+                log::server(
+                    Level::Error,
+                    &format!("mod_rwsgi: daemon group {}: accept failed: {e}", g.cfg.name),
+                );
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
@@ -379,7 +442,13 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
     match peer_cred(&stream) {
         Some((_, uid)) if uid == table.apache_uid || uid == 0 => {}
         Some((pid, uid)) => {
-            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: refused a connection from pid {pid} uid {uid} (not Apache's user)", g.cfg.name));
+            log::server(
+                Level::Warning,
+                &format!(
+                    "mod_rwsgi: daemon group {}: refused a connection from pid {pid} uid {uid} (not Apache's user)",
+                    g.cfg.name
+                ),
+            );
             return;
         }
         None => return,
@@ -391,34 +460,65 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
     match conn.read_frame() {
         Ok(Frame::Hello { version, secret }) if version == VERSION && constant_time_eq(&secret, &table.secret) => {}
         Ok(Frame::Hello { version, .. }) if version != VERSION => {
-            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: protocol version {version} from an httpd child, expected {VERSION} (restart httpd fully after upgrading)", g.cfg.name));
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: protocol version {version} from an httpd child, expected {VERSION} (restart httpd fully after upgrading)",
+                    g.cfg.name
+                ),
+            );
             return;
         }
         _ => {
-            log::server(Level::Warning, &format!("mod_rwsgi: daemon group {}: refused a connection without the right secret", g.cfg.name));
+            log::server(
+                Level::Warning,
+                &format!(
+                    "mod_rwsgi: daemon group {}: refused a connection without the right secret",
+                    g.cfg.name
+                ),
+            );
             return;
         }
     }
     let head = match conn.read_frame() {
         Ok(Frame::Request(h)) => h,
         Ok(other) => {
-            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: protocol error: expected a request, got {other:?}", g.cfg.name));
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: protocol error: expected a request, got {other:?}",
+                    g.cfg.name
+                ),
+            );
             return;
         }
         Err(e) => {
-            log::server(Level::Error, &format!("mod_rwsgi: daemon group {}: reading the request failed: {e}", g.cfg.name));
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: reading the request failed: {e}",
+                    g.cfg.name
+                ),
+            );
             return;
         }
     };
     let find = |k: &[u8]| head.environ.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-    let tag = format!("[client {}:{}] ", find(b"REMOTE_ADDR").unwrap_or_default(), find(b"REMOTE_PORT").unwrap_or_default());
+    let tag = format!(
+        "[client {}:{}] ",
+        find(b"REMOTE_ADDR").unwrap_or_default(),
+        find(b"REMOTE_PORT").unwrap_or_default()
+    );
     let uri = find(b"REQUEST_URI").unwrap_or_default();
     if let Some(qt) = g.cfg.queue_timeout {
         let waited = (now_us() - head.start_us) as f64 / 1e6;
         if waited > qt as f64 {
             log::server(
                 Level::Error,
-                &format!("{tag}mod_rwsgi: queue-timeout={qt}: request {uri} waited {waited:.1} s for daemon group {}; answered 504 without running the application", g.cfg.name),
+                &format!(
+                    "{tag}mod_rwsgi: queue-timeout={qt}: request {uri} waited {waited:.1} s for daemon group {}; answered 504 without running the application",
+                    g.cfg.name
+                ),
             );
             let _ = conn.send(&Frame::Error { status: 504 });
             return;
@@ -431,7 +531,12 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
     let outcome = crate::python::with_python(|py, rt| {
         if let Ok(mut busy) = state.busy.lock() {
             if let Some(b) = busy.get_mut(index) {
-                *b = Some(Busy { since: Instant::now(), uri: uri.clone(), py_thread: crate::python::thread_ident(py), reported: false });
+                *b = Some(Busy {
+                    since: Instant::now(),
+                    uri: uri.clone(),
+                    py_thread: crate::python::thread_ident(py),
+                    reported: false,
+                });
             }
         }
         wsgi::run(py, rt, &head, &slot)
@@ -446,7 +551,13 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
         Ok(Outcome::Done) => {}
         Ok(Outcome::Status(s)) => st.transport.respond_error(s),
         Err(why) => {
-            log::server(Level::Error, &format!("{tag}mod_rwsgi: cannot run {script} in daemon group {}: {why}", g.cfg.name));
+            log::server(
+                Level::Error,
+                &format!(
+                    "{tag}mod_rwsgi: cannot run {script} in daemon group {}: {why}",
+                    g.cfg.name
+                ),
+            );
             st.transport.respond_error(500);
         }
     }

@@ -27,14 +27,20 @@ pub fn unsearchable(path: &Path) -> Option<String> {
     let mut cur = PathBuf::new();
     for comp in path.components() {
         cur.push(comp);
-        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else { return Some(format!("{} is not a valid path", path.display())) };
+        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else {
+            return Some(format!("{} is not a valid path", path.display()));
+        };
         // SAFETY: c is a valid C string.
         if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
             let err = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::NotFound {
                 return Some(format!("{} does not exist", cur.display()));
             }
-            return Some(format!("user {} cannot enter directory {}: {err}", run_user(), cur.display()));
+            return Some(format!(
+                "user {} cannot enter directory {}: {err}",
+                run_user(),
+                cur.display()
+            ));
         }
     }
     None
@@ -46,7 +52,9 @@ pub fn unreadable(path: &Path) -> Option<String> {
     let mut cur = PathBuf::new();
     for comp in path.components() {
         cur.push(comp);
-        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else { return Some(format!("{} is not a valid path", path.display())) };
+        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else {
+            return Some(format!("{} is not a valid path", path.display()));
+        };
         let is_last = cur.as_path() == path;
         let mode = if is_last { libc::R_OK } else { libc::X_OK };
         // SAFETY: c is a valid C string.
@@ -73,7 +81,12 @@ fn versions_in(lib: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(lib)
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| e.file_name().to_string_lossy().strip_prefix("python").map(str::to_string))
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .strip_prefix("python")
+                        .map(str::to_string)
+                })
                 .filter(|v| v.starts_with('3'))
                 .collect()
         })
@@ -97,17 +110,26 @@ pub fn locate(home: Option<&str>) -> Result<Location, String> {
     };
     let what = "WSGIPythonHome/python-home";
     let home_path = Path::new(home);
-    if home_path.components().any(|c| c.as_os_str().to_string_lossy().starts_with("python3.")) {
+    if home_path
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with("python3."))
+    {
         return Err(format!(
             "{what} {home} points inside a lib/pythonX.Y directory; it must be the installation prefix or virtualenv directory (the one containing bin/ and lib/)"
         ));
     }
     if let Some(why) = unreadable(home_path) {
-        let fix = if why.ends_with("does not exist") { "create it or correct the path" } else { MAKE_READABLE };
+        let fix = if why.ends_with("does not exist") {
+            "create it or correct the path"
+        } else {
+            MAKE_READABLE
+        };
         return Err(format!("{what} {home}: {why}; {fix}"));
     }
     if !home_path.is_dir() {
-        return Err(format!("{what} {home} is not a directory; it must be a Python {BUILD_VERSION} prefix or virtualenv directory"));
+        return Err(format!(
+            "{what} {home} is not a directory; it must be a Python {BUILD_VERSION} prefix or virtualenv directory"
+        ));
     }
     let venv_cfg = home_path.join("pyvenv.cfg");
     if venv_cfg.exists() {
@@ -133,17 +155,26 @@ pub fn locate(home: Option<&str>) -> Result<Location, String> {
                 // A venv's python is a symlink to the base interpreter, whose stdlib must be readable too.
                 let real = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
                 if let Some(why) = unreadable(&real) {
-                    return Err(format!("{what} {home}: its interpreter {}: {why}; {MAKE_READABLE}", real.display()));
+                    return Err(format!(
+                        "{what} {home}: its interpreter {}: {why}; {MAKE_READABLE}",
+                        real.display()
+                    ));
                 }
                 return Ok(Location::Executable(p.to_string_lossy().into_owned()));
             }
         }
-        return Err(format!("{what} {home} has a pyvenv.cfg but no bin/python3; recreate the virtualenv"));
+        return Err(format!(
+            "{what} {home} has a pyvenv.cfg but no bin/python3; recreate the virtualenv"
+        ));
     }
     let stdlib = home_path.join(format!("lib/python{BUILD_VERSION}/os.py"));
     if !stdlib.exists() {
         let found = versions_in(&home_path.join("lib"));
-        let extra = if found.is_empty() { String::new() } else { format!(" (it has Python {})", found.join(", ")) };
+        let extra = if found.is_empty() {
+            String::new()
+        } else {
+            format!(" (it has Python {})", found.join(", "))
+        };
         return Err(format!(
             "{what} {home} is not a Python {BUILD_VERSION} installation{extra}: {} is missing; point it at a Python {BUILD_VERSION} prefix or virtualenv, or rebuild mod_rwsgi for that Python",
             stdlib.display()

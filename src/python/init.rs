@@ -19,7 +19,12 @@ pub struct StartError(String);
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "mod_rwsgi: cannot start Python {BUILD_VERSION} in process {}: {}", std::process::id(), self.0)
+        write!(
+            f,
+            "mod_rwsgi: cannot start Python {BUILD_VERSION} in process {}: {}",
+            std::process::id(),
+            self.0
+        )
     }
 }
 
@@ -36,7 +41,11 @@ fn check(status: ffi::PyStatus, what: &str) -> Result<(), StartError> {
             unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
         }
     };
-    Err(StartError(format!("{what} failed: {} {}", text(status.func), text(status.err_msg))))
+    Err(StartError(format!(
+        "{what} failed: {} {}",
+        text(status.func),
+        text(status.err_msg)
+    )))
 }
 
 /// Starts the interpreter and leaves the GIL released. Never aborts the process.
@@ -61,7 +70,8 @@ pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
             Location::Home(h) => (&raw mut config.home, h.clone(), "home"),
             Location::Executable(e) => (&raw mut config.executable, e.clone(), "executable"),
         };
-        let c_value = CString::new(value.clone()).map_err(|_| StartError(format!("invalid Python {label} {value:?}")))?;
+        let c_value =
+            CString::new(value.clone()).map_err(|_| StartError(format!("invalid Python {label} {value:?}")))?;
         let set = ffi::PyConfig_SetBytesString(&mut config, field, c_value.as_ptr());
         if let Err(e) = check(set, &format!("setting Python {label} to {value}")) {
             ffi::PyConfig_Clear(&mut config);
@@ -69,9 +79,16 @@ pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
         }
         let status = ffi::Py_InitializeFromConfig(&config);
         ffi::PyConfig_Clear(&mut config);
-        check(status, &format!("Python initialisation with {label} {value} as user {}", super::home::run_user()))?;
+        check(
+            status,
+            &format!(
+                "Python initialisation with {label} {value} as user {}",
+                super::home::run_user()
+            ),
+        )?;
     }
-    let rt = Python::attach(|py| setup(py, settings)).map_err(|e| StartError(format!("setting up the Python runtime failed: {e}")));
+    let rt = Python::attach(|py| setup(py, settings))
+        .map_err(|e| StartError(format!("setting up the Python runtime failed: {e}")));
     // SAFETY: the main thread holds the GIL after initialisation; release it and keep the state for reuse.
     let ts = unsafe { ffi::PyEval_SaveThread() };
     adopt_main_thread_state(ts);
@@ -92,5 +109,12 @@ fn setup(py: Python<'_>, settings: &Settings) -> PyResult<Runtime> {
     let stdout = bootstrap.getattr("stdout")?.unbind();
     let stderr = bootstrap.getattr("stderr")?.unbind();
     let file_wrapper = modwsgi.getattr("FileWrapper")?.unbind();
-    Ok(Runtime::new(bootstrap.unbind(), stdout, stderr, file_wrapper, multithread, multiprocess))
+    Ok(Runtime::new(
+        bootstrap.unbind(),
+        stdout,
+        stderr,
+        file_wrapper,
+        multithread,
+        multiprocess,
+    ))
 }

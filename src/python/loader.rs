@@ -25,7 +25,10 @@ static CACHE: Mutex<Loaded> = Mutex::new(Vec::new());
 
 fn cached(py: Python<'_>, path: &[u8], mtime: i64, reloading: bool) -> Option<Py<PyAny>> {
     let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    cache.iter().find(|(p, m, _)| p == path && (!reloading || *m == mtime)).map(|(_, _, module)| module.clone_ref(py))
+    cache
+        .iter()
+        .find(|(p, m, _)| p == path && (!reloading || *m == mtime))
+        .map(|(_, _, module)| module.clone_ref(py))
 }
 
 /// A script that was loaded before was imported again because it changed (or reload_required said so).
@@ -76,11 +79,21 @@ pub fn application<'py>(
             if let Some(hook) = module_attr(m, pyo3::intern!(py, "reload_required")) {
                 match hook.call1((path_obj,)).and_then(|v| v.is_truthy()) {
                     Ok(true) => {
-                        let _ = rt.bootstrap.bind(py).getattr("forget_script").and_then(|f| f.call1((path_obj,)));
+                        let _ = rt
+                            .bootstrap
+                            .bind(py)
+                            .getattr("forget_script")
+                            .and_then(|f| f.call1((path_obj,)));
                         module = None;
                     }
                     Ok(false) => {}
-                    Err(e) => return Err(LoadError::Failed(format!("reload_required() of {} raised:\n{}", shown, format_error(py, rt, &e)))),
+                    Err(e) => {
+                        return Err(LoadError::Failed(format!(
+                            "reload_required() of {} raised:\n{}",
+                            shown,
+                            format_error(py, rt, &e)
+                        )));
+                    }
                 }
             }
         }
@@ -119,7 +132,6 @@ pub fn application<'py>(
         ))),
     }
 }
-
 
 /// Imports `script` now (process start) so that a broken script is reported before the first request.
 pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: &str) {

@@ -16,7 +16,6 @@ use pyo3::types::PyString;
 
 use crate::config::ServerConfig;
 
-
 /// What child_init produced: the interpreter and our Python-side helpers, or why Python could not start.
 pub struct Runtime {
     pub bootstrap: Py<PyModule>,
@@ -88,7 +87,15 @@ impl Runtime {
         multithread: bool,
         multiprocess: bool,
     ) -> Runtime {
-        Runtime { bootstrap, stdout, stderr, file_wrapper, multithread, multiprocess, keys: Mutex::new(KeyMap::default()) }
+        Runtime {
+            bootstrap,
+            stdout,
+            stderr,
+            file_wrapper,
+            multithread,
+            multiprocess,
+            keys: Mutex::new(KeyMap::default()),
+        }
     }
 
     /// The environ key for `k` (latin-1), created once per process and shared by every request.
@@ -111,14 +118,19 @@ impl Runtime {
             Ok(d) => d,
             Err(_) => return,
         };
-        let Ok(dirty) = dirty.cast_into::<pyo3::types::PyDict>() else { return };
+        let Ok(dirty) = dirty.cast_into::<pyo3::types::PyDict>() else {
+            return;
+        };
         if !matches!(dirty.contains(ident), Ok(true)) {
             return;
         }
         let _ = dirty.del_item(ident);
         for stream in [&self.stdout, &self.stderr] {
             if let Err(e) = stream.bind(py).call_method0("flush") {
-                crate::apache::log::current(crate::apache::log::Level::Error, &format!("mod_rwsgi: flushing app output failed: {e}"));
+                crate::apache::log::current(
+                    crate::apache::log::Level::Error,
+                    &format!("mod_rwsgi: flushing app output failed: {e}"),
+                );
             }
         }
     }
@@ -222,7 +234,8 @@ pub fn latin1<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyString> {
     // SAFETY: PyUnicode_DecodeLatin1 cannot fail on any byte sequence except out of memory; the pointer and
     // length describe a valid slice; the new reference is owned by the Bound.
     unsafe {
-        let p = pyo3::ffi::PyUnicode_DecodeLatin1(b.as_ptr().cast(), b.len() as pyo3::ffi::Py_ssize_t, std::ptr::null());
+        let p =
+            pyo3::ffi::PyUnicode_DecodeLatin1(b.as_ptr().cast(), b.len() as pyo3::ffi::Py_ssize_t, std::ptr::null());
         if p.is_null() {
             pyo3::ffi::PyErr_Clear();
             return PyString::new(py, "");
@@ -235,7 +248,11 @@ pub fn latin1<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyString> {
 pub fn format_error(py: Python<'_>, rt: &Runtime, err: &PyErr) -> String {
     let value = err.value(py);
     let tb = err.traceback(py);
-    let r = rt.bootstrap.bind(py).getattr("format_exception").and_then(|f| f.call1((value.get_type(), value, tb)));
+    let r = rt
+        .bootstrap
+        .bind(py)
+        .getattr("format_exception")
+        .and_then(|f| f.call1((value.get_type(), value, tb)));
     match r.and_then(|s| s.extract::<String>()) {
         Ok(s) => s,
         Err(_) => format!("{err}"),
@@ -252,7 +269,10 @@ pub fn thread_ident(_py: Python<'_>) -> u64 {
 
 /// Runs `f` attached to Python on a helper thread, giving up after `secs` (a thread stuck holding the GIL
 /// must not block the caller, e.g. the daemon monitor).
-fn with_python_timeout<R: Send + 'static>(secs: u64, f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R + Send + 'static) -> Option<R> {
+fn with_python_timeout<R: Send + 'static>(
+    secs: u64,
+    f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R + Send + 'static,
+) -> Option<R> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("rwsgi-probe".to_string())

@@ -7,8 +7,15 @@ use crate::apache::log::{self, Level};
 
 /// Version reported as `mod_wsgi.version` / `environ['mod_wsgi.version']`: mod_rwsgi's own.
 pub fn version_tuple() -> (u32, u32, u32) {
-    let v: Vec<u32> = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse().unwrap_or(0)).collect();
-    (v.first().copied().unwrap_or(0), v.get(1).copied().unwrap_or(0), v.get(2).copied().unwrap_or(0))
+    let v: Vec<u32> = env!("CARGO_PKG_VERSION")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    (
+        v.first().copied().unwrap_or(0),
+        v.get(1).copied().unwrap_or(0),
+        v.get(2).copied().unwrap_or(0),
+    )
 }
 
 /// Internal: one line into the Apache error log at an Apache level (tagged with the current request).

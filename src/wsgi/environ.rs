@@ -8,7 +8,12 @@ use super::RequestInfo;
 use crate::apache::apache_version;
 use crate::python::{Runtime, latin1, modwsgi};
 
-pub fn build<'py>(py: Python<'py>, rt: &Runtime, info: &RequestInfo, input: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+pub fn build<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    info: &RequestInfo,
+    input: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = crate::python::dict_with_capacity(py, info.environ.len() + 12);
     let mut scheme: &[u8] = b"http";
     let keys = rt.keys(py, &info.environ);

@@ -29,7 +29,11 @@ impl FileWrapper {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let data = self.filelike.bind(py).call_method1("read", (self.blksize,))?;
-        if data.is_truthy()? { Ok(Some(data.unbind())) } else { Ok(None) }
+        if data.is_truthy()? {
+            Ok(Some(data.unbind()))
+        } else {
+            Ok(None)
+        }
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {

@@ -11,7 +11,10 @@ pub struct Status {
 
 pub fn latin1_bytes(s: &str, what: &str) -> Result<Vec<u8>, String> {
     s.chars()
-        .map(|c| u8::try_from(u32::from(c)).map_err(|_| format!("{what} {s:?} contains {c:?}, which is not latin-1 encodable")))
+        .map(|c| {
+            u8::try_from(u32::from(c))
+                .map_err(|_| format!("{what} {s:?} contains {c:?}, which is not latin-1 encodable"))
+        })
         .collect()
 }
 
@@ -19,10 +22,14 @@ pub fn parse_status(s: &str) -> Result<Status, String> {
     let line = latin1_bytes(s, "status")?;
     let digits_ok = line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit);
     if !digits_ok || (line.len() > 3 && line[3] != b' ') || line.len() < 4 {
-        return Err(format!("invalid status {s:?}: it must be a 3-digit code, a space and a reason phrase, e.g. '200 OK'"));
+        return Err(format!(
+            "invalid status {s:?}: it must be a 3-digit code, a space and a reason phrase, e.g. '200 OK'"
+        ));
     }
     if let Some(c) = line.iter().find(|&&b| b < 0x20 && b != b'\t' || b == 0x7f) {
-        return Err(format!("invalid status {s:?}: it contains the control character 0x{c:02x}"));
+        return Err(format!(
+            "invalid status {s:?}: it contains the control character 0x{c:02x}"
+        ));
     }
     let code = u16::from(line[0] - b'0') * 100 + u16::from(line[1] - b'0') * 10 + u16::from(line[2] - b'0');
     if code < 100 {
@@ -37,28 +44,43 @@ fn is_tchar(b: u8) -> bool {
 
 pub fn check_header(name: &str, value: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     if name.is_empty() || !name.bytes().all(is_tchar) {
-        return Err(format!("invalid header name {name:?}: only token characters are allowed"));
+        return Err(format!(
+            "invalid header name {name:?}: only token characters are allowed"
+        ));
     }
     let v = latin1_bytes(value, &format!("value of header {name:?}"))?;
     if let Some(c) = v.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(format!("value of header {name:?} contains the control character 0x{c:02x} (CR, LF, NUL and other control characters are not allowed)"));
+        return Err(format!(
+            "value of header {name:?} contains the control character 0x{c:02x} (CR, LF, NUL and other control characters are not allowed)"
+        ));
     }
     Ok((name.as_bytes().to_vec(), v))
 }
 
 /// Hop-by-hop headers an app must not send (PEP 3333); the server owns the connection's framing.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
-    const HOP: [&[u8]; 8] =
-        [b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"transfer-encoding", b"upgrade"];
+    const HOP: [&[u8]; 8] = [
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    ];
     HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 pub fn parse_content_length(v: &[u8]) -> Result<u64, String> {
-    let s = std::str::from_utf8(v).map_err(|_| "Content-Length is not ASCII".to_string())?.trim();
+    let s = std::str::from_utf8(v)
+        .map_err(|_| "Content-Length is not ASCII".to_string())?
+        .trim();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid Content-Length {s:?}"));
     }
-    s.parse::<u64>().map_err(|_| format!("Content-Length {s:?} is too large"))
+    s.parse::<u64>()
+        .map_err(|_| format!("Content-Length {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -76,7 +98,10 @@ mod tests {
         assert!(parse_status("200 OK\r\nX: y").is_err());
         assert!(parse_status("200 \u{263a}").is_err());
         assert!(parse_status("099 Low").is_err());
-        assert_eq!(parse_status("200 caf\u{e9}").map(|s| s.line), Ok(b"200 caf\xe9".to_vec()));
+        assert_eq!(
+            parse_status("200 caf\u{e9}").map(|s| s.line),
+            Ok(b"200 caf\xe9".to_vec())
+        );
     }
 
     #[test]

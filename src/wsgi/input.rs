@@ -19,7 +19,9 @@ fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
         None => Ok(None),
         Some(s) if s.is_none() => Ok(None),
         Some(s) => {
-            let n: i64 = s.extract().map_err(|_| PyValueError::new_err("size must be an integer or None"))?;
+            let n: i64 = s
+                .extract()
+                .map_err(|_| PyValueError::new_err("size must be an integer or None"))?;
             Ok(usize::try_from(n).ok())
         }
     }
@@ -40,7 +42,8 @@ impl InputStream {
                         return Ok(v);
                     }
                     let want = 65536;
-                    py.detach(|| st.fill(want)).map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
+                    py.detach(|| st.fill(want))
+                        .map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
                 }
             })
             .map_err(|e| PyOSError::new_err(e.to_string()))??;
@@ -103,7 +106,11 @@ impl InputStream {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
         let line = self.readline(py, None)?;
-        Ok(if line.bind(py).as_bytes().is_empty() { None } else { Some(line) })
+        Ok(if line.bind(py).as_bytes().is_empty() {
+            None
+        } else {
+            Some(line)
+        })
     }
 
     fn close(&self) {}

@@ -74,11 +74,26 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
     };
     let (environ, start_response) = match setup() {
         Ok(v) => v,
-        Err(e) => return fail(py, slot, &format!("building the WSGI environ failed:\n{}", format_error(py, rt, &e))),
+        Err(e) => {
+            return fail(
+                py,
+                slot,
+                &format!("building the WSGI environ failed:\n{}", format_error(py, rt, &e)),
+            );
+        }
     };
     let result = match app.call1((environ, start_response)) {
         Ok(r) => r,
-        Err(e) => return fail(py, slot, &format!("exception raised by the WSGI application:\n{}", format_error(py, rt, &e))),
+        Err(e) => {
+            return fail(
+                py,
+                slot,
+                &format!(
+                    "exception raised by the WSGI application:\n{}",
+                    format_error(py, rt, &e)
+                ),
+            );
+        }
     };
     let outcome = stream(py, rt, slot, &result);
     // close() is called whatever happened (PEP 3333), also after an exception or a client disconnect. A plain
@@ -94,7 +109,10 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
         }
     };
     if let Err(e) = closed {
-        let text = format!("exception raised by close() of the application's iterable:\n{}", format_error(py, rt, &e));
+        let text = format!(
+            "exception raised by close() of the application's iterable:\n{}",
+            format_error(py, rt, &e)
+        );
         if outcome == Outcome::Done {
             log(slot, Level::Error, &format!("mod_rwsgi: {text}"));
         } else {
@@ -117,8 +135,9 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
 /// The app failed (the message says how). Before any output: log and answer 500 (or the status httpd answered
 /// when it refused the request body). After output: log and cut the response so that the client can tell.
 fn fail(py: Python<'_>, slot: &Arc<Slot>, msg: &str) -> Outcome {
-    let (sent, rejected, gone) =
-        slot.with(|st| (st.resp.headers_sent, st.input.rejected, st.resp.client_gone)).unwrap_or((false, None, false));
+    let (sent, rejected, gone) = slot
+        .with(|st| (st.resp.headers_sent, st.input.rejected, st.resp.client_gone))
+        .unwrap_or((false, None, false));
     if gone {
         log(slot, Level::Info, &format!("mod_rwsgi: client disconnected; {msg}"));
         return Outcome::Done;
@@ -167,19 +186,36 @@ fn stream(py: Python<'_>, rt: &Runtime, slot: &Arc<Slot>, result: &Bound<'_, PyA
             Ok(iter) => iter.into_iter().try_for_each(|item| write_item(py, slot, &item?, true)),
             Err(_) => {
                 let t = result.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-                Err(PyTypeError::new_err(format!("the application must return an iterable of bytes, not {t}")))
+                Err(PyTypeError::new_err(format!(
+                    "the application must return an iterable of bytes, not {t}"
+                )))
             }
         }
     };
     if let Err(e) = written {
         if slot.with(|st| st.resp.client_gone).unwrap_or(false) {
-            log(slot, Level::Info, &format!("mod_rwsgi: client disconnected while the response was sent: {}", e.value(py)));
+            log(
+                slot,
+                Level::Info,
+                &format!(
+                    "mod_rwsgi: client disconnected while the response was sent: {}",
+                    e.value(py)
+                ),
+            );
             return Outcome::Done;
         }
-        return fail(py, slot, &format!("error while sending the response:\n{}", format_error(py, rt, &e)));
+        return fail(
+            py,
+            slot,
+            &format!("error while sending the response:\n{}", format_error(py, rt, &e)),
+        );
     }
     if slot.with(|st| st.resp.status.is_none()).unwrap_or(false) {
-        return fail(py, slot, "the WSGI application returned without calling start_response()");
+        return fail(
+            py,
+            slot,
+            "the WSGI application returned without calling start_response()",
+        );
     }
     Outcome::Done
 }
@@ -203,10 +239,12 @@ fn write_sequence(py: Python<'_>, slot: &Slot, items: &[Bound<'_, PyAny>]) -> Re
     } else {
         slot.with(|st| py.detach(|| st.write_final(&parts)))
     };
-    result.map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?.map_err(|e| match e {
-        OutputError::App(m) => pyo3::exceptions::PyRuntimeError::new_err(m),
-        OutputError::Client(m) => pyo3::exceptions::PyOSError::new_err(format!("client connection closed: {m}")),
-    })
+    result
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?
+        .map_err(|e| match e {
+            OutputError::App(m) => pyo3::exceptions::PyRuntimeError::new_err(m),
+            OutputError::Client(m) => pyo3::exceptions::PyOSError::new_err(format!("client connection closed: {m}")),
+        })
 }
 
 /// The sendfile path for a FileWrapper over a regular file; None when the file-like is not one (iterate it).
@@ -217,11 +255,19 @@ fn send_file_wrapper(py: Python<'_>, slot: &Arc<Slot>, fw: &FileWrapper) -> Opti
     let pos: i64 = f.call_method0("tell").ok()?.extract().ok()?;
     let mut len = (size - pos).max(0);
     if slot.with(|st| st.resp.status.is_none()).unwrap_or(true) {
-        return Some(fail(py, slot, "the WSGI application returned without calling start_response()"));
+        return Some(fail(
+            py,
+            slot,
+            "the WSGI application returned without calling start_response()",
+        ));
     }
     let declared = slot
         .with(|st| {
-            st.resp.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(b"content-length")).map(|(_, v)| headers::parse_content_length(v))
+            st.resp
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(b"content-length"))
+                .map(|(_, v)| headers::parse_content_length(v))
         })
         .ok()
         .flatten();
@@ -229,10 +275,22 @@ fn send_file_wrapper(py: Python<'_>, slot: &Arc<Slot>, fw: &FileWrapper) -> Opti
         Some(Ok(cl)) => len = len.min(i64::try_from(cl).unwrap_or(i64::MAX)),
         Some(Err(e)) => return Some(fail(py, slot, &e)),
         None => {
-            let _ = slot.with(|st| st.resp.headers.push((b"Content-Length".to_vec(), len.to_string().into_bytes())));
+            let _ = slot.with(|st| {
+                st.resp
+                    .headers
+                    .push((b"Content-Length".to_vec(), len.to_string().into_bytes()))
+            });
         }
     }
-    let sent = slot.with(|st| py.detach(|| if len > 0 { st.send_file(fd, pos, len) } else { st.apply_headers() }));
+    let sent = slot.with(|st| {
+        py.detach(|| {
+            if len > 0 {
+                st.send_file(fd, pos, len)
+            } else {
+                st.apply_headers()
+            }
+        })
+    });
     match sent {
         Ok(Ok(())) | Err(_) => Some(Outcome::Done),
         Ok(Err(OutputError::App(msg))) => Some(fail(py, slot, &msg)),

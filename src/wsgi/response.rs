@@ -22,7 +22,10 @@ pub struct Write {
 }
 
 fn type_name(v: &Bound<'_, PyAny>) -> String {
-    v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_string())
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_string())
 }
 
 fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -31,11 +34,17 @@ fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>
         .map_err(|_| PyTypeError::new_err(format!("response headers must be a list, not {}", type_name(headers))))?;
     let mut out = Vec::with_capacity(list.len());
     for item in list.iter() {
-        let tuple = item
-            .cast::<PyTuple>()
-            .map_err(|_| PyTypeError::new_err(format!("each response header must be a tuple, not {}", type_name(&item))))?;
+        let tuple = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "each response header must be a tuple, not {}",
+                type_name(&item)
+            ))
+        })?;
         if tuple.len() != 2 {
-            return Err(PyValueError::new_err(format!("a response header must be a (name, value) tuple, got {} items", tuple.len())));
+            return Err(PyValueError::new_err(format!(
+                "a response header must be a (name, value) tuple, got {} items",
+                tuple.len()
+            )));
         }
         let (name, value) = (tuple.get_item(0)?, tuple.get_item(1)?);
         let name_s = name
@@ -44,7 +53,12 @@ fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>
             .to_cow()?;
         let value_s = value
             .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err(format!("value of header {name_s:?} must be str, not {}", type_name(&value))))?
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "value of header {name_s:?} must be str, not {}",
+                    type_name(&value)
+                ))
+            })?
             .to_cow()?;
         out.push(headers::check_header(&name_s, &value_s).map_err(PyValueError::new_err)?);
     }
@@ -98,7 +112,12 @@ impl StartResponse {
                 }
             })
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))??;
-        Py::new(py, Write { slot: self.slot.clone() })
+        Py::new(
+            py,
+            Write {
+                slot: self.slot.clone(),
+            },
+        )
     }
 }
 

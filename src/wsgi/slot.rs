@@ -26,7 +26,9 @@ pub struct Slot {
 
 impl Slot {
     pub fn new(state: ReqState) -> Slot {
-        Slot { cell: Mutex::new(Some(state)) }
+        Slot {
+            cell: Mutex::new(Some(state)),
+        }
     }
 
     /// Runs `f` with the request state. Never blocks (so never deadlocks with the GIL): a concurrent user gets

@@ -43,7 +43,11 @@ pub enum OutputError {
 
 impl ReqState {
     pub fn new(transport: Box<dyn Transport>) -> ReqState {
-        ReqState { transport, resp: Response::default(), input: Input::default() }
+        ReqState {
+            transport,
+            resp: Response::default(),
+            input: Input::default(),
+        }
     }
 
     pub fn log(&self, level: Level, msg: &str) {
@@ -58,7 +62,9 @@ impl ReqState {
             return Ok(());
         }
         let Some(status) = self.resp.status.clone() else {
-            return Err(OutputError::App("the application produced output before calling start_response()".to_string()));
+            return Err(OutputError::App(
+                "the application produced output before calling start_response()".to_string(),
+            ));
         };
         let mut kept = Vec::with_capacity(self.resp.headers.len());
         let mut content_length = None;
@@ -94,7 +100,9 @@ impl ReqState {
             return Err(OutputError::Client("the client closed the connection".to_string()));
         }
         let n = match self.resp.content_length {
-            Some(cl) => data.len().min(usize::try_from(cl.saturating_sub(self.resp.sent)).unwrap_or(usize::MAX)),
+            Some(cl) => data
+                .len()
+                .min(usize::try_from(cl.saturating_sub(self.resp.sent)).unwrap_or(usize::MAX)),
             None => data.len(),
         };
         let result = self.transport.write(&data[..n], flush);
@@ -126,7 +134,9 @@ impl ReqState {
         let mut total = self.resp.sent;
         for p in parts {
             let n = match self.resp.content_length {
-                Some(cl) => p.len().min(usize::try_from(cl.saturating_sub(total)).unwrap_or(usize::MAX)),
+                Some(cl) => p
+                    .len()
+                    .min(usize::try_from(cl.saturating_sub(total)).unwrap_or(usize::MAX)),
                 None => p.len(),
             };
             total += n as u64;

@@ -17,7 +17,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -38,7 +41,10 @@ pub fn connect(port: u16) -> TcpStream {
 }
 
 pub fn get(port: u16, path: &str) -> Response {
-    request(port, format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes())
+    request(
+        port,
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
 }
 
 pub fn request(port: u16, raw: &[u8]) -> Response {
@@ -67,11 +73,21 @@ pub fn read_response<R: BufRead>(r: &mut R, head: bool) -> std::io::Result<Respo
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let find = |n: &str| headers.iter().find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
+    let find = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
     let mut body = Vec::new();
     let mut complete = true;
     if head || status == 204 || status == 304 || (100..200).contains(&status) {
-        return Ok(Response { status, headers, body, complete });
+        return Ok(Response {
+            status,
+            headers,
+            body,
+            complete,
+        });
     }
     if find("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         complete = false;
@@ -80,7 +96,8 @@ pub fn read_response<R: BufRead>(r: &mut R, head: bool) -> std::io::Result<Respo
             if r.read_line(&mut size_line)? == 0 {
                 break;
             }
-            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or(""), 16).unwrap_or(usize::MAX);
+            let size =
+                usize::from_str_radix(size_line.trim().split(';').next().unwrap_or(""), 16).unwrap_or(usize::MAX);
             if size == usize::MAX {
                 break;
             }
@@ -115,5 +132,10 @@ pub fn read_response<R: BufRead>(r: &mut R, head: bool) -> std::io::Result<Respo
     } else {
         let _ = r.read_to_end(&mut body);
     }
-    Ok(Response { status, headers, body, complete })
+    Ok(Response {
+        status,
+        headers,
+        body,
+        complete,
+    })
 }

@@ -36,12 +36,18 @@ impl Load {
 
     /// Waits until the request cap is reached, then returns every status.
     pub fn finish_when_done(self) -> Vec<u16> {
-        self.handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        self.handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     }
 
     pub fn finish(self) -> Vec<u16> {
         self.stop.store(true, Ordering::SeqCst);
-        self.handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        self.handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     }
 }
 

@@ -18,7 +18,12 @@ pub use http::{Response, get, request};
 fn apxs() -> String {
     std::env::var("APXS").ok().unwrap_or_else(|| {
         for c in ["apxs", "apxs2", "/usr/bin/apxs"] {
-            if Command::new(c).arg("-q").arg("SBINDIR").output().is_ok_and(|o| o.status.success()) {
+            if Command::new(c)
+                .arg("-q")
+                .arg("SBINDIR")
+                .output()
+                .is_ok_and(|o| o.status.success())
+            {
                 return c.to_string();
             }
         }
@@ -45,11 +50,20 @@ pub fn module_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mod_rwsgi.so");
-    assert!(p.exists(), "{} is missing: build it with ./dev build (or set RWSGI_MODULE)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: build it with ./dev build (or set RWSGI_MODULE)",
+        p.display()
+    );
     let built = p.with_file_name("libmod_rwsgi.so");
     let mtime = |f: &Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
     if let (Some(copy), Some(lib)) = (mtime(&p), mtime(&built)) {
-        assert!(copy >= lib, "{} is older than cargo's {}: run ./dev build", p.display(), built.display());
+        assert!(
+            copy >= lib,
+            "{} is older than cargo's {}: run ./dev build",
+            p.display(),
+            built.display()
+        );
     }
     p
 }
@@ -71,7 +85,12 @@ fn is_root() -> bool {
 /// The unprivileged user httpd children run as when the tests run as root.
 pub fn run_user() -> &'static str {
     for u in ["www-data", "apache", "nobody"] {
-        if Command::new("id").arg("-u").arg(u).output().is_ok_and(|o| o.status.success()) {
+        if Command::new("id")
+            .arg("-u")
+            .arg(u)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return u;
         }
     }
@@ -128,7 +147,16 @@ impl ServerBuilder {
     pub fn new(tag: &str) -> ServerBuilder {
         let root = temp_root(tag);
         copy_apps(&root);
-        ServerBuilder { root, port: free_port(), extra: String::new(), globals: String::new(), mpm: "event", threads: 8, servers: 2, without_module: false }
+        ServerBuilder {
+            root,
+            port: free_port(),
+            extra: String::new(),
+            globals: String::new(),
+            mpm: "event",
+            threads: 8,
+            servers: 2,
+            without_module: false,
+        }
     }
 
     pub fn apps(&self) -> PathBuf {
@@ -163,13 +191,18 @@ impl ServerBuilder {
     }
 
     fn expand(&self, text: &str) -> String {
-        text.replace("{apps}", &self.apps().to_string_lossy()).replace("{root}", &self.root.to_string_lossy())
+        text.replace("{apps}", &self.apps().to_string_lossy())
+            .replace("{root}", &self.root.to_string_lossy())
     }
 
     pub fn config_text(&self) -> String {
         let root = self.root.display();
         let mods = modules_dir();
-        let user = if is_root() { format!("User {0}\nGroup #{1}\n", run_user(), group_of(run_user())) } else { String::new() };
+        let user = if is_root() {
+            format!("User {0}\nGroup #{1}\n", run_user(), group_of(run_user()))
+        } else {
+            String::new()
+        };
         let mpm_conf = match self.mpm {
             "prefork" => format!(
                 "StartServers {0}\nMinSpareServers 1\nMaxSpareServers {0}\nMaxRequestWorkers {0}\nServerLimit {0}\n",
@@ -182,7 +215,11 @@ impl ServerBuilder {
                 self.servers * self.threads
             ),
         };
-        let module_line = if self.without_module { String::new() } else { format!("LoadModule rwsgi_module {}\n", module_path().display()) };
+        let module_line = if self.without_module {
+            String::new()
+        } else {
+            format!("LoadModule rwsgi_module {}\n", module_path().display())
+        };
         let extra = if self.without_module { "" } else { self.extra.as_str() };
         format!(
             "ServerRoot {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\nErrorLog {root}/logs/error_log\n\
@@ -199,7 +236,16 @@ impl ServerBuilder {
 
     /// The full configuration (with mod_rwsgi and every `conf` line), e.g. to write before a graceful restart.
     pub fn full_config_text(&self) -> String {
-        let mut b = ServerBuilder { root: self.root.clone(), port: self.port, extra: self.extra.clone(), globals: self.globals.clone(), mpm: self.mpm, threads: self.threads, servers: self.servers, without_module: false };
+        let mut b = ServerBuilder {
+            root: self.root.clone(),
+            port: self.port,
+            extra: self.extra.clone(),
+            globals: self.globals.clone(),
+            mpm: self.mpm,
+            threads: self.threads,
+            servers: self.servers,
+            without_module: false,
+        };
         b.without_module = false;
         b.config_text()
     }
@@ -217,8 +263,18 @@ impl ServerBuilder {
 
     pub fn config_test_env(&self, env: &[(&str, &str)]) -> (bool, String) {
         let conf = self.write_conf();
-        let out = Command::new(httpd_bin()).arg("-t").arg("-f").arg(&conf).envs(env.iter().copied()).output().expect("run httpd -t");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(httpd_bin())
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf)
+            .envs(env.iter().copied())
+            .output()
+            .expect("run httpd -t");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 
@@ -236,7 +292,12 @@ impl ServerBuilder {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start httpd");
-        let mut server = Server { root: self.root, port: self.port, conf, child: Some(child) };
+        let mut server = Server {
+            root: self.root,
+            port: self.port,
+            conf,
+            child: Some(child),
+        };
         server.wait_ready();
         server
     }
@@ -250,7 +311,12 @@ fn group_of(user: &str) -> String {
 impl Server {
     /// A server started by a test itself (e.g. from a packaged layout): stopped and cleaned up like ours.
     pub fn adopt(root: PathBuf, port: u16, conf: PathBuf, child: Child) -> Server {
-        let mut s = Server { root, port, conf, child: Some(child) };
+        let mut s = Server {
+            root,
+            port,
+            conf,
+            child: Some(child),
+        };
         s.wait_ready();
         s
     }
@@ -268,7 +334,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("httpd did not answer on port {} within 20 s:\n{}", self.port, self.error_log());
+        panic!(
+            "httpd did not answer on port {} within 20 s:\n{}",
+            self.port,
+            self.error_log()
+        );
     }
 
     pub fn pid(&self) -> u32 {
@@ -313,8 +383,18 @@ impl Server {
 
     /// Runs `httpd -k <signal>` against this server's config (graceful, restart, ...).
     pub fn apachectl(&self, action: &str) {
-        let out = Command::new(httpd_bin()).arg("-f").arg(&self.conf).arg("-k").arg(action).output().expect("httpd -k");
-        assert!(out.status.success(), "httpd -k {action} failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(httpd_bin())
+            .arg("-f")
+            .arg(&self.conf)
+            .arg("-k")
+            .arg(action)
+            .output()
+            .expect("httpd -k");
+        assert!(
+            out.status.success(),
+            "httpd -k {action} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Child processes of the httpd parent (from /proc).
@@ -323,8 +403,12 @@ impl Server {
         let mut out = Vec::new();
         if let Ok(rd) = std::fs::read_dir("/proc") {
             for e in rd.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    continue;
+                };
                 let after = stat.rsplit(')').next().unwrap_or("");
                 let ppid = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
                 if ppid == Some(parent) {
@@ -345,7 +429,13 @@ impl Server {
                     .filter_map(|e| {
                         let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
                         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                        let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+                        let ppid = stat
+                            .rsplit(')')
+                            .next()?
+                            .split_whitespace()
+                            .nth(1)?
+                            .parse::<u32>()
+                            .ok()?;
                         Some((pid, ppid))
                     })
                     .collect()
@@ -393,7 +483,12 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("---- error_log of the server on port {} ({}) ----\n{}", self.port, self.root.display(), self.error_log());
+            eprintln!(
+                "---- error_log of the server on port {} ({}) ----\n{}",
+                self.port,
+                self.root.display(),
+                self.error_log()
+            );
         }
         self.stop();
         if !std::thread::panicking() {

@@ -13,14 +13,22 @@ fn python() -> String {
 
 pub fn venv(packages: &[&str]) -> PathBuf {
     let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let key: String = packages.join("-").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let key: String = packages
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let dir = std::env::temp_dir().join(format!("rwsgi-venv-{key}"));
     let marker = dir.join(".rwsgi-ready");
     if marker.exists() {
         return dir;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let st = Command::new(python()).args(["-m", "venv"]).arg(&dir).status().expect("run python -m venv");
+    let st = Command::new(python())
+        .args(["-m", "venv"])
+        .arg(&dir)
+        .status()
+        .expect("run python -m venv");
     assert!(st.success(), "python3 -m venv failed (install python3-venv)");
     let pip = dir.join("bin/pip");
     let st = Command::new(&pip)
@@ -29,7 +37,12 @@ pub fn venv(packages: &[&str]) -> PathBuf {
         .status()
         .expect("run pip");
     assert!(st.success(), "pip install {packages:?} failed");
-    let st = Command::new("chmod").arg("-R").arg("a+rX").arg(&dir).status().expect("chmod");
+    let st = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&dir)
+        .status()
+        .expect("chmod");
     assert!(st.success());
     std::fs::write(&marker, b"ok").expect("marker");
     dir

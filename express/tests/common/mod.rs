@@ -104,14 +104,21 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A minimal HTTP/1.0 GET: (status, body), or None when nothing answers.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let text = http_raw(port, path, "Accept-Encoding: identity\r\n")?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -128,7 +135,11 @@ pub fn http_raw(port: u16, path: &str, headers: &str) -> Option<String> {
 /// Whether a process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        }
         Err(_) => false,
     }
 }
@@ -136,11 +147,19 @@ pub fn alive(pid: i32) -> bool {
 /// Direct children of a process, from /proc.
 pub fn children_of(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for entry in dir.flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
         if ppid == Some(pid) {
             out.push(child);
         }
@@ -229,7 +248,14 @@ impl Server {
             .stderr(std::fs::File::create(&err).expect("err file"));
         tweak(&mut cmd);
         let child = cmd.spawn().expect("spawn rwsgi-express");
-        let mut server = Server { child, port, server_root, out, err, httpd_pids: Vec::new() };
+        let mut server = Server {
+            child,
+            port,
+            server_root,
+            out,
+            err,
+            httpd_pids: Vec::new(),
+        };
         let up = wait_until(Duration::from_secs(20), || {
             http_get(port, probe).is_some() || matches!(server.child.try_wait(), Ok(Some(_)))
         });
@@ -245,7 +271,11 @@ impl Server {
     }
 
     pub fn httpd_pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.server_root.join("httpd.pid")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.server_root.join("httpd.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Remember httpd's parent, its worker children and the daemon processes below them, so the test can check
@@ -313,7 +343,9 @@ pub struct PidGuard(pub PathBuf);
 
 impl Drop for PidGuard {
     fn drop(&mut self) {
-        let pid = std::fs::read_to_string(&self.0).ok().and_then(|s| s.trim().parse::<i32>().ok());
+        let pid = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
         if let Some(pid) = pid.filter(|p| alive(*p)) {
             signal(pid, libc::SIGTERM);
             wait_until(Duration::from_secs(15), || !alive(pid));
@@ -348,6 +380,9 @@ pub fn run_express(args: &[&str], cwd: &Path) -> (i32, String, String) {
         text
     };
     let (out, err) = (read(&out_path), read(&err_path));
-    assert!(finished, "rwsgi-express {args:?} did not finish (a server started?)\n{out}\n{err}");
+    assert!(
+        finished,
+        "rwsgi-express {args:?} did not finish (a server started?)\n{out}\n{err}"
+    );
     (status.code().unwrap_or(-1), out, err)
 }
