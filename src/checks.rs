@@ -85,29 +85,13 @@ pub fn run(main: Server) -> Vec<Finding> {
     let mut groups: BTreeMap<String, (u32, u32, String, Option<String>)> = BTreeMap::new();
     for s in &servers {
         for g in s.config().map(|c| c.daemons.as_slice()).unwrap_or_default() {
-            let (uid, mut gid) = match &g.user {
-                Some(u) => match crate::daemon::manager::lookup_user(u) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        out.push(finding(Level::Error, format!("WSGIDaemonProcess {}: {e}", g.name)));
-                        continue;
-                    }
-                },
-                None => (apache_uid, apache_gid),
-            };
-            if let Some(gr) = &g.group {
-                if let Ok(v) = crate::daemon::manager::lookup_group(gr) {
-                    gid = v;
+            let (uid, gid) = match crate::daemon::manager::identity(g, apache_uid, apache_gid) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.push(finding(Level::Error, e));
+                    continue;
                 }
-            } else if gid == u32::MAX {
-                gid = apache_gid;
-            }
-            if uid == 0 {
-                out.push(finding(
-                    Level::Error,
-                    format!("WSGIDaemonProcess {}: daemon processes must not run as root (uid 0); set user= to an unprivileged user", g.name),
-                ));
-            }
+            };
             let user = g.user.clone().unwrap_or_else(|| apache_user.clone());
             let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
             groups.insert(g.name.clone(), (uid, gid, user, home));

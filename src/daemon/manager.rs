@@ -79,7 +79,27 @@ fn random_secret() -> Result<[u8; SECRET_LEN], String> {
     Ok(s)
 }
 
-pub fn lookup_user(name: &str) -> Result<(u32, u32), String> {
+/// The (uid, gid) a group's processes run as: user=/group=, else Apache's User/Group. Root is refused.
+pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<(u32, u32), String> {
+    let named = |e: String| format!("WSGIDaemonProcess {}: {e}", g.name);
+    let (uid, mut gid) = match &g.user {
+        Some(u) => lookup_user(u).map_err(named)?,
+        None => (apache_uid, apache_gid),
+    };
+    if let Some(gr) = &g.group {
+        gid = lookup_group(gr).map_err(named)?;
+    } else if gid == u32::MAX {
+        gid = apache_gid;
+    }
+    if uid == 0 {
+        return Err(named(
+            "daemon processes must not run as root (uid 0); set user= to an unprivileged user".to_string(),
+        ));
+    }
+    Ok((uid, gid))
+}
+
+fn lookup_user(name: &str) -> Result<(u32, u32), String> {
     if let Some(n) = name.strip_prefix('#') {
         let uid: u32 = n.parse().map_err(|_| format!("user={name} is not a valid #uid"))?;
         return Ok((uid, u32::MAX));
@@ -94,7 +114,7 @@ pub fn lookup_user(name: &str) -> Result<(u32, u32), String> {
     Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
-pub fn lookup_group(name: &str) -> Result<u32, String> {
+fn lookup_group(name: &str) -> Result<u32, String> {
     if let Some(n) = name.strip_prefix('#') {
         return n.parse().map_err(|_| format!("group={name} is not a valid #gid"));
     }
@@ -247,21 +267,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
     let mut groups = Vec::new();
     for (cfg, server_name) in defs {
-        let (uid, mut gid) = match &cfg.user {
-            Some(u) => lookup_user(u).map_err(|e| format!("WSGIDaemonProcess {}: {e}", cfg.name))?,
-            None => (apache_uid, apache_gid),
-        };
-        if let Some(g) = &cfg.group {
-            gid = lookup_group(g).map_err(|e| format!("WSGIDaemonProcess {}: {e}", cfg.name))?;
-        } else if gid == u32::MAX {
-            gid = apache_gid;
-        }
-        if uid == 0 {
-            return Err(format!(
-                "WSGIDaemonProcess {}: daemon processes must not run as root (uid 0); set user= or Apache's User",
-                cfg.name
-            ));
-        }
+        let (uid, gid) = identity(&cfg, apache_uid, apache_gid)?;
         let socket_path = format!("{dir}/{}.sock", cfg.name);
         let key = format!("sock.{}", cfg.name);
         let listen_fd = match main.kept(&key).and_then(|v| v.parse::<i32>().ok()).filter(|fd| {

@@ -106,15 +106,6 @@ fn setup(py: Python<'_>, settings: &Settings) -> PyResult<Runtime> {
     }
     let code = CString::new(BOOTSTRAP).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let bootstrap = PyModule::from_code(py, &code, c"<mod_rwsgi bootstrap>", c"_mod_rwsgi_bootstrap")?;
-    let stdout = bootstrap.getattr("stdout")?.unbind();
-    let stderr = bootstrap.getattr("stderr")?.unbind();
     let file_wrapper = modwsgi.getattr("FileWrapper")?.unbind();
-    Ok(Runtime::new(
-        bootstrap.unbind(),
-        stdout,
-        stderr,
-        file_wrapper,
-        multithread,
-        multiprocess,
-    ))
+    Runtime::new(&bootstrap, file_wrapper, multithread, multiprocess)
 }

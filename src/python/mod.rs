@@ -24,6 +24,8 @@ pub struct Runtime {
     pub file_wrapper: Py<PyAny>,
     pub multithread: bool,
     pub multiprocess: bool,
+    /// bootstrap.dirty: threads that may have a partial line buffered in stdout/stderr.
+    dirty: Py<pyo3::types::PyDict>,
     /// environ keys as interned str objects, made once per process.
     keys: Mutex<KeyMap>,
 }
@@ -79,23 +81,23 @@ pub fn dict_with_capacity(py: Python<'_>, n: usize) -> Bound<'_, pyo3::types::Py
 }
 
 impl Runtime {
+    /// The runtime over the executed bootstrap module (its streams and the dirty-thread dict are taken once).
     pub fn new(
-        bootstrap: Py<PyModule>,
-        stdout: Py<PyAny>,
-        stderr: Py<PyAny>,
+        bootstrap: &Bound<'_, PyModule>,
         file_wrapper: Py<PyAny>,
         multithread: bool,
         multiprocess: bool,
-    ) -> Runtime {
-        Runtime {
-            bootstrap,
-            stdout,
-            stderr,
+    ) -> PyResult<Runtime> {
+        Ok(Runtime {
+            stdout: bootstrap.getattr("stdout")?.unbind(),
+            stderr: bootstrap.getattr("stderr")?.unbind(),
+            dirty: bootstrap.getattr("dirty")?.cast_into::<pyo3::types::PyDict>()?.unbind(),
+            bootstrap: bootstrap.clone().unbind(),
             file_wrapper,
             multithread,
             multiprocess,
             keys: Mutex::new(KeyMap::default()),
-        }
+        })
     }
 
     /// The environ key for `k` (latin-1), created once per process and shared by every request.
@@ -114,13 +116,7 @@ impl Runtime {
     /// dict lookup unless this thread left a partial line.
     pub fn flush_output(&self, py: Python<'_>) {
         let ident = thread_ident(py);
-        let dirty = match self.bootstrap.bind(py).getattr("dirty") {
-            Ok(d) => d,
-            Err(_) => return,
-        };
-        let Ok(dirty) = dirty.cast_into::<pyo3::types::PyDict>() else {
-            return;
-        };
+        let dirty = self.dirty.bind(py);
         if !matches!(dirty.contains(ident), Ok(true)) {
             return;
         }
