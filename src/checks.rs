@@ -1,4 +1,4 @@
-//! Start-up checks (FEATURES.md §8.1): what commonly breaks a deployment, found before the first request and
+//! Start-up checks: what commonly breaks a deployment, found before the first request and
 //! reported as one line each with the cause and the remedy. They run in the httpd parent (`apachectl -t` /
 //! `rwsgi-express check-config` print them; a normal start logs them), never start Python there, and check
 //! readability as the user that will actually run the app (a forked helper switches to that user).
@@ -15,6 +15,17 @@ use crate::python::home::{locate, unreadable, unsearchable};
 pub struct Finding {
     pub level: Level,
     pub message: String,
+}
+
+impl Finding {
+    /// How `apachectl -t` labels it.
+    pub fn tag(&self) -> &'static str {
+        match self.level {
+            Level::Emerg | Level::Alert | Level::Crit | Level::Error => "error",
+            Level::Warning => "warning",
+            _ => "notice",
+        }
+    }
 }
 
 fn finding(level: Level, message: String) -> Finding {
@@ -109,14 +120,13 @@ pub fn run(main: Server) -> Vec<Finding> {
     let mut embedded_used = false;
     let mut per_process_groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut scripts: Vec<(String, String)> = Vec::new();
-    for s in &servers {
-        for a in s.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
-            let pg = a
-                .options
-                .process_group
-                .clone()
-                .filter(|p| !p.is_empty() && p != "%{GLOBAL}")
-                .unwrap_or_default();
+    let none = crate::config::DirConfig::default();
+    for (cfg, dir) in main.configs() {
+        for a in &cfg.aliases {
+            let pg = crate::config::serving_group(Some(&a.options), dir.unwrap_or(&none))
+                .daemon()
+                .unwrap_or_default()
+                .to_string();
             if pg.is_empty() {
                 embedded_used = true;
             }

@@ -1,21 +1,24 @@
 //! mod_rwsgi: an Apache httpd module that runs Python WSGI applications.
 //!
-//! Layers (raw pointers only in `ffi` and `apache`):
-//! - `apache`: module record, hook and directive trampolines, safe wrappers over request_rec, brigades, log.
-//! - `config`: the directive table, config structs and their merge, pure parsers.
-//! - `python`: interpreter start-up in each child, thread states, script loading, the `mod_wsgi` module.
-//! - `wsgi`: environ, wsgi.input, start_response/write, response streaming, file_wrapper.
-//! - `handler`: translate_name + handler, tying the above together.
+//! Floors, bottom to top (a module imports only from its own floor or below; `tests/layers.rs` checks it):
+//! 0. `ffi` (generated bindings), `config` (directive table, config structs, pure parsers, routing);
+//! 1. `apache` (safe wrappers over httpd), `sys` (the other libc calls: users, processes, signals, sockets);
+//! 2. `request` (the request model, collected once from httpd);
+//! 3. `python` (interpreter start-up, thread states, script loading, the `mod_wsgi` module);
+//! 4. `wsgi` (environ, input, start_response, response streaming over a `Transport`);
+//! 5. `connection` (the httpd connection as a `Transport`), `daemon` (protocol, manager, client, supervisor,
+//!    worker);
+//! 6. `handler` (the request path), `checks` (start-up checks), `hooks` (module record, hooks, trampolines).
 //!
 //! Unit tests build only the pure parts (the rest needs httpd's symbols, resolved when httpd loads the module).
 
 #[cfg(not(test))]
 mod apache;
 #[cfg(not(test))]
-mod cgi;
-#[cfg(not(test))]
 mod checks;
 mod config;
+#[cfg(not(test))]
+mod connection;
 #[cfg(not(test))]
 mod daemon;
 #[cfg(not(test))]
@@ -23,7 +26,10 @@ mod ffi;
 #[cfg(not(test))]
 mod handler;
 #[cfg(not(test))]
+mod hooks;
+#[cfg(not(test))]
 mod python;
+mod request;
 #[cfg(not(test))]
 mod wsgi;
 
@@ -35,4 +41,4 @@ mod daemon_protocol;
 mod wsgi_headers;
 
 #[cfg(not(test))]
-pub use apache::module::rwsgi_module;
+pub use hooks::rwsgi_module;

@@ -2,7 +2,7 @@
 //! Owns only syntax (which option, how many values); what a value means is checked in `settings`.
 
 use crate::error::{Error, Result};
-use crate::options_table::{Arity, DAEMON_ONLY, Group, NOT_ENFORCED, OptSpec, State};
+use crate::options_table::{Arity, DAEMON_ONLY, Group, OptSpec, State};
 
 /// The subcommands, with the one-line summary `rwsgi-express --help` shows.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -78,7 +78,7 @@ impl Parsed {
     /// Refuse any option whose feature is not built, naming the first one given.
     pub fn refuse_unbuilt(&self) -> Result<()> {
         for (spec, _) in &self.values {
-            if let State::NotYet(why) = spec.state {
+            if let State::NotYet(why) = spec.state() {
                 return Err(Error::usage(format!(
                     "--{} is not available yet in rwsgi-express: {why}",
                     spec.name
@@ -178,9 +178,11 @@ pub fn command_help(usage: &str, about: &str, table: &[OptSpec]) -> String {
                 _ => format!("  --{} {}", spec.name, spec.metavar),
             };
             let mut help = spec.help.to_string();
-            match spec.state {
+            match spec.state() {
                 State::NotYet(_) => help.push_str(" [refused: not available yet]"),
-                State::Partial(NOT_ENFORCED) => help.push_str(" [daemon mode only; not enforced by mod_rwsgi yet]"),
+                _ if spec.daemon_ignored().is_some() => {
+                    help.push_str(" [daemon mode only; accepted by mod_rwsgi without effect]")
+                }
                 _ if DAEMON_ONLY.contains(&spec.name) => help.push_str(" [daemon mode only]"),
                 _ => {}
             }

@@ -243,6 +243,86 @@ fn daemon_options_map_to_wsgi_daemon_process() {
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
     }
+    // The line goes through the module's own parser and means what the options said.
+    let g = module_parse_daemon_line(&c);
+    assert_eq!(g.name, "mysite");
+    assert_eq!(
+        (
+            g.socket_timeout,
+            g.connect_timeout,
+            g.inactivity_timeout,
+            g.graceful_timeout,
+            g.shutdown_timeout
+        ),
+        (Some(20), 3, Some(600), 7, 4)
+    );
+    assert_eq!(
+        (g.deadlock_timeout, g.startup_timeout, g.restart_interval),
+        (30, Some(20), Some(3600))
+    );
+    assert_eq!(
+        (g.listen_backlog, g.header_buffer_size, g.memory_limit),
+        (50, 65536, Some(500_000_000))
+    );
+    assert_eq!((g.request_timeout, g.queue_timeout), (Some(60), None));
+    assert_eq!(
+        g.ignored.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        vec!["startup-timeout"]
+    );
+}
+
+/// The WSGIDaemonProcess line of a generated config (continuation lines joined), parsed by the module's parser.
+fn module_parse_daemon_line(conf: &str) -> rwsgi_options::DaemonGroup {
+    let joined = conf.replace("\\\n", " ");
+    let line = joined
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("WSGIDaemonProcess "))
+        .unwrap_or_else(|| panic!("no WSGIDaemonProcess line in\n{conf}"));
+    let words = rwsgi_options::split_args(line).expect("httpd can split the line");
+    rwsgi_options::daemon::parse(&words).unwrap_or_else(|e| panic!("the module refuses {line:?}: {e}"))
+}
+
+#[test]
+fn every_generated_daemon_line_parses_in_the_module() {
+    for args in [
+        &["tests/apps/hello.wsgi"][..],
+        &[
+            "tests/apps/hello.wsgi",
+            "--processes",
+            "3",
+            "--threads",
+            "7",
+            "--maximum-requests",
+            "100",
+        ],
+        &[
+            "tests/apps/hello.wsgi",
+            "--python-path",
+            "/tmp",
+            "--locale",
+            "C.UTF-8",
+            "--lang",
+            "C.UTF-8",
+        ],
+    ] {
+        let (c, _) = conf_for(args, None);
+        let g = module_parse_daemon_line(&c);
+        assert!(g.processes >= 1 && g.threads >= 1, "{c}");
+    }
+    let (c, _) = conf_for(
+        &[
+            "tests/apps/hello.wsgi",
+            "--processes",
+            "3",
+            "--threads",
+            "7",
+            "--maximum-requests",
+            "100",
+        ],
+        None,
+    );
+    let g = module_parse_daemon_line(&c);
+    assert_eq!((g.processes, g.threads, g.maximum_requests), (3, 7, Some(100)));
 }
 
 #[test]

@@ -63,6 +63,34 @@ pub enum State {
     NotYet(&'static str),
     /// rwsgi-express's own option (not in mod_wsgi-express).
     Rwsgi,
+    /// Passed on as this WSGIDaemonProcess option: its state is the option's state in the module's table
+    /// (`rwsgi_options::DAEMON_OPTIONS`), so the launcher and the module cannot disagree.
+    Daemon(&'static str),
+}
+
+impl OptSpec {
+    /// The state, with `Daemon` options resolved through the module's option table: an option the module
+    /// accepts without acting on is passed on with a warning (`Partial` with the module's reason).
+    pub fn state(&self) -> State {
+        match self.state {
+            State::Daemon(name) => match rwsgi_options::daemon::find(name).map(|o| o.state) {
+                Some(rwsgi_options::State::Supported) => State::Supported,
+                Some(rwsgi_options::State::Partial(why)) => State::Partial(why),
+                Some(rwsgi_options::State::Ignored(why)) => State::Partial(why),
+                None => State::NotYet("the module has no such WSGIDaemonProcess option"),
+            },
+            other => other,
+        }
+    }
+
+    /// When the module accepts this option's WSGIDaemonProcess counterpart but does not act on it: why.
+    pub fn daemon_ignored(&self) -> Option<(&'static str, &'static str)> {
+        let State::Daemon(name) = self.state else { return None };
+        match rwsgi_options::daemon::find(name)?.state {
+            rwsgi_options::State::Ignored(why) => Some((name, why)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -101,8 +129,6 @@ use State::*;
 const NO_MODULE_DIRECTIVE: &str = "the module has no directive for it yet";
 /// WSGIDaemonProcess options mod_rwsgi accepts but does not implement (they would have no effect).
 const MODULE_IGNORES: &str = "mod_rwsgi accepts the WSGIDaemonProcess option but does not implement it yet";
-/// Passed on to WSGIDaemonProcess; the module parses it but does not act on it yet (a warning says so).
-pub const NOT_ENFORCED: &str = "passed to WSGIDaemonProcess, but mod_rwsgi does not enforce it yet (a warning says so)";
 const NO_SERVICES: &str = "service scripts are not built yet";
 
 /// Options that configure the daemon process group: refused with --embedded-mode (where they would do nothing).
@@ -632,7 +658,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Partial(NOT_ENFORCED),
+        Daemon("startup-timeout"),
         "Time a daemon process may take to load the application (startup-timeout=).",
     ),
     o(
@@ -640,7 +666,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("shutdown-timeout"),
         "Time a daemon process may take to stop before it is killed (default: 5).",
     ),
     o(
@@ -648,7 +674,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("graceful-timeout"),
         "Time in-flight requests get to finish when a daemon process is recycled (default: 15).",
     ),
     o(
@@ -664,7 +690,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Partial(NOT_ENFORCED),
+        Daemon("deadlock-timeout"),
         "Restart a daemon process whose Python is deadlocked for this long (deadlock-timeout=).",
     ),
     o(
@@ -672,7 +698,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("inactivity-timeout"),
         "Restart a daemon process that received no request for this long (0: never).",
     ),
     o(
@@ -696,7 +722,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("connect-timeout"),
         "Time an httpd child may wait to connect to a daemon process before answering 503 (default: 15).",
     ),
     o(
@@ -704,7 +730,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("queue-timeout"),
         "Time a request may wait for a free daemon thread before it is answered with 504 (default: 45).",
     ),
     o(
@@ -712,7 +738,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        Supported,
+        Daemon("restart-interval"),
         "Recycle the daemon processes at this interval (0: never).",
     ),
     o(
@@ -728,7 +754,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "NUMBER",
         Timeouts,
-        Supported,
+        Daemon("listen-backlog"),
         "Listen backlog of the daemon socket (listen-backlog=; default: 100).",
     ),
     o(
@@ -752,7 +778,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "NUMBER",
         Timeouts,
-        Supported,
+        Daemon("header-buffer-size"),
         "Largest response header block a daemon process may send, in bytes (0: the default of 32768).",
     ),
     o(
@@ -784,7 +810,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "BYTES",
         Timeouts,
-        Rwsgi,
+        Daemon("memory-limit"),
         "Recycle a daemon process gracefully when its resident memory exceeds this many bytes (memory-limit=).",
     ),
     // Python
@@ -1426,11 +1452,19 @@ pub static MODULE_LOCATION_OPTIONS: &[OptSpec] = &[o(
 pub fn markdown_table() -> String {
     let mut out = String::from("| Option | rwsgi-express | Notes |\n|---|---|---|\n");
     for spec in SERVER_OPTIONS {
-        let (state, note) = match spec.state {
+        let (state, note) = match spec.state() {
             Supported => ("supported", String::new()),
             Partial(n) => ("partial", n.to_string()),
             NotYet(n) => ("not yet", n.to_string()),
             Rwsgi => ("supported (rwsgi only)", "not a mod_wsgi-express option".to_string()),
+            Daemon(_) => ("supported", String::new()),
+        };
+        let note = match (spec.state, spec.daemon_ignored()) {
+            (_, Some((option, _))) => format!("passed on as {option}=, which mod_rwsgi accepts without effect: {note}"),
+            (Daemon(option), None) if option != spec.name => {
+                format!("passed on as {option}= {note}").trim_end().to_string()
+            }
+            _ => note,
         };
         let value = match spec.arity {
             Flag => String::new(),
@@ -1459,7 +1493,7 @@ mod tests {
     fn daemon_only_options_exist_and_are_built() {
         for name in DAEMON_ONLY {
             let spec = SERVER_OPTIONS.iter().find(|s| s.name == *name).expect("in the table");
-            assert!(!matches!(spec.state, NotYet(_)), "--{name}");
+            assert!(!matches!(spec.state(), NotYet(_)), "--{name}");
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
-use crate::options_table::{DAEMON_ONLY, NOT_ENFORCED, State};
+use crate::options_table::DAEMON_ONLY;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum App {
@@ -269,9 +269,9 @@ impl Settings {
         let daemon = daemon_options(p)?;
         let mut warnings = Vec::new();
         for (spec, _) in &p.values {
-            if spec.state == State::Partial(NOT_ENFORCED) {
+            if let Some((option, why)) = spec.daemon_ignored() {
                 let line = format!(
-                    "--{0} is passed on as {0}=, but mod_rwsgi does not enforce it yet",
+                    "--{} is passed on as {option}=, but mod_rwsgi does not act on it: {why}",
                     spec.name
                 );
                 if !warnings.contains(&line) {

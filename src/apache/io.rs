@@ -6,7 +6,22 @@ use std::ffi::c_void;
 use super::Request;
 use crate::ffi;
 
-pub use crate::wsgi::transport::IoError;
+/// Why moving bytes through httpd failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoError {
+    /// The client (or the connection) went away.
+    ClientGone(String),
+    /// httpd refused the request body; the status to answer with when nothing was sent yet (e.g. 413).
+    Rejected(i32, String),
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IoError::ClientGone(m) | IoError::Rejected(_, m) => f.write_str(m),
+        }
+    }
+}
 
 fn apr_error(rv: ffi::apr_status_t) -> String {
     let mut buf = [0 as std::ffi::c_char; 256];

@@ -1,16 +1,19 @@
-//! The only place with raw httpd pointers. Safe wrappers over `request_rec`, pools, tables, brigades and the
-//! error log; the module record and the `extern "C"` trampolines httpd calls. Everything above this layer
-//! (`config`, `wsgi`, `python`) sees these wrappers only.
+//! Safe wrappers over httpd and APR, and nothing else: `Request`, `Server`, the configuration pool, directive
+//! calls, brigades, tables, the error log and hook statuses. No policy lives here and nothing above is
+//! imported: only `ffi`, and the plain data types of `config` that our config slots hold (a typed accessor here
+//! keeps the one unchecked cast of those slots in this layer). The module record, the hooks and their
+//! trampolines are at the top, in `crate::hooks`.
 
-pub mod commands;
+pub mod cmd;
 pub mod io;
 pub mod log;
 pub mod module;
 pub mod process;
 mod request;
-pub mod transport;
+mod status;
 
 pub use request::{FileKind, Request, apache_version};
+pub use status::Status;
 
 use std::ffi::{CStr, c_char};
 

@@ -5,6 +5,7 @@
 use std::ffi::{CString, c_int, c_void};
 
 use super::cstr_bytes;
+use crate::config::{DirConfig, ServerConfig};
 use crate::ffi;
 
 /// Apache's `User` / `Group` (uid, gid, user name): who httpd children run as. When httpd is not started as
@@ -55,9 +56,30 @@ impl Server {
         out
     }
 
-    pub fn config(self) -> Option<&'static crate::config::ServerConfig> {
+    pub fn config(self) -> Option<&'static ServerConfig> {
         // SAFETY: our server config lives in pconf, which outlives every use during this generation.
         unsafe { super::module::module_config(((*self.0).module_config).cast_const()) }
+    }
+
+    /// The directory config of the server itself (its directives outside any <Directory>/<Location>).
+    pub fn dir_defaults(self) -> Option<&'static DirConfig> {
+        // SAFETY: lookup_defaults is the server's per-dir config vector, in pconf like the server config.
+        unsafe { super::module::module_config(((*self.0).lookup_defaults).cast_const()) }
+    }
+
+    /// Every server's (config, server-level directory config), main server first.
+    pub fn configs(self) -> Vec<(&'static ServerConfig, Option<&'static DirConfig>)> {
+        self.all()
+            .into_iter()
+            .filter_map(|s| s.config().map(|c| (c, s.dir_defaults())))
+            .collect()
+    }
+
+    /// httpd's Timeout of this server, in whole seconds (at least 1).
+    pub fn timeout_secs(self) -> u64 {
+        // SAFETY: a live server_rec; timeout is in microseconds.
+        let us = unsafe { (*self.0).timeout };
+        u64::try_from(us / 1_000_000).unwrap_or(60).max(1)
     }
 
     pub fn hostname(self) -> String {
@@ -102,24 +124,22 @@ pub fn preliminary_config_pass() -> bool {
     unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE) == ffi::AP_SQ_MS_CREATE_PRE_CONFIG }
 }
 
-/// The runtime directory (DefaultRuntimeDir) joined with `name`.
-pub fn runtime_dir(pconf: *mut ffi::apr_pool_t, name: &str) -> String {
-    let Ok(n) = CString::new(name) else {
-        return format!("/tmp/{name}");
-    };
-    // SAFETY: returns a pool string (or null).
-    let p = unsafe { ffi::ap_runtime_dir_relative(pconf, n.as_ptr()) };
-    // SAFETY: null or NUL-terminated.
-    unsafe { cstr_bytes(p) }
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_else(|| format!("/tmp/{name}"))
-}
-
 /// Closes httpd's listening sockets in a process forked from the parent (daemon processes must not hold them).
 pub fn close_listeners() {
     // SAFETY: closes the inherited listener sockets of this (forked) process only.
     unsafe { ffi::ap_close_listeners() };
 }
+
+/// The configuration pool of one generation (pconf): cleared at the next restart or at stop. Used by the httpd
+/// parent only.
+#[derive(Clone, Copy)]
+pub struct ConfigPool(*mut ffi::apr_pool_t);
+
+// SAFETY: only the httpd parent's main thread uses it (post_config and the other-child callbacks httpd runs on
+// that thread); the wrapper crosses into closures stored in the pool, never into other threads.
+unsafe impl Send for ConfigPool {}
+// SAFETY: as above.
+unsafe impl Sync for ConfigPool {}
 
 type Cleanup = Box<dyn FnOnce() + Send>;
 
@@ -132,17 +152,64 @@ unsafe extern "C" fn run_cleanup(data: *mut c_void) -> ffi::apr_status_t {
     0
 }
 
-/// Runs `f` when `pool` is cleared in this process (not in processes forked from it).
-pub fn on_cleanup(pool: *mut ffi::apr_pool_t, f: impl FnOnce() + Send + 'static) {
-    let boxed: Box<Cleanup> = Box::new(Box::new(f));
-    // SAFETY: registers a plain cleanup with our boxed closure; the child cleanup is a no-op.
-    unsafe {
-        ffi::apr_pool_cleanup_register(
-            pool,
-            Box::into_raw(boxed) as *const c_void,
-            Some(run_cleanup),
-            Some(ffi::apr_pool_cleanup_null),
-        );
+impl ConfigPool {
+    /// # Safety
+    /// `p` must be the configuration pool httpd passes to post_config.
+    pub unsafe fn from_raw(p: *mut ffi::apr_pool_t) -> ConfigPool {
+        ConfigPool(p)
+    }
+
+    /// Adds `component` to the Server header / server version string for this generation.
+    pub fn add_version_component(self, component: &str) {
+        // SAFETY: the component is copied into pconf, which lives until the next restart.
+        unsafe { ffi::ap_add_version_component(self.0, super::pstrdup(self.0, component.as_bytes())) };
+    }
+
+    /// The runtime directory (DefaultRuntimeDir) joined with `name`.
+    pub fn runtime_dir(self, name: &str) -> String {
+        let Ok(n) = CString::new(name) else {
+            return format!("/tmp/{name}");
+        };
+        // SAFETY: returns a pool string (or null).
+        let p = unsafe { ffi::ap_runtime_dir_relative(self.0, n.as_ptr()) };
+        // SAFETY: null or NUL-terminated.
+        unsafe { cstr_bytes(p) }
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_else(|| format!("/tmp/{name}"))
+    }
+
+    /// Runs `f` when the pool is cleared in this process (not in processes forked from it).
+    pub fn on_cleanup(self, f: impl FnOnce() + Send + 'static) {
+        let boxed: Box<Cleanup> = Box::new(Box::new(f));
+        // SAFETY: registers a plain cleanup with our boxed closure; the child cleanup is a no-op.
+        unsafe {
+            ffi::apr_pool_cleanup_register(
+                self.0,
+                Box::into_raw(boxed) as *const c_void,
+                Some(run_cleanup),
+                Some(ffi::apr_pool_cleanup_null),
+            );
+        }
+    }
+
+    /// Asks httpd's parent to tell `callback` when process `pid` dies (httpd reaps it). The registration lives
+    /// in this pool (removed at the next restart).
+    pub fn register_other_child(self, pid: i32, callback: impl Fn(ChildEvent) + Send + 'static) {
+        let pool = self.0;
+        // SAFETY: apr_proc_t and the registration are allocated in (and freed with) the pool they are
+        // registered in.
+        unsafe {
+            let proc_ = ffi::apr_palloc(pool, std::mem::size_of::<ffi::apr_proc_t>()) as *mut ffi::apr_proc_t;
+            std::ptr::write_bytes(proc_, 0, 1);
+            (*proc_).pid = pid;
+            let reg = Box::into_raw(Box::new(Registration {
+                callback: Box::new(callback),
+            }));
+            let addr = reg as usize;
+            // SAFETY (cleanup): the registration is freed once, after apr removed it with the same pool.
+            self.on_cleanup(move || drop(Box::from_raw(addr as *mut Registration)));
+            ffi::apr_proc_other_child_register(proc_, Some(other_child), reg.cast(), std::ptr::null_mut(), pool);
+        }
     }
 }
 
@@ -157,7 +224,6 @@ pub enum ChildEvent {
 }
 
 struct Registration {
-    proc_: *mut ffi::apr_proc_t,
     callback: Box<dyn Fn(ChildEvent) + Send>,
 }
 
@@ -178,29 +244,6 @@ unsafe extern "C" fn other_child(reason: c_int, data: *mut c_void, status: c_int
             super::log::Level::Crit,
             "mod_rwsgi: panic in the daemon process monitor",
         );
-    }
-    let _ = reg.proc_;
-}
-
-/// Asks httpd's parent to tell `callback` when process `pid` dies (httpd reaps it). The registration lives in
-/// `pool` (the configuration pool: removed at the next restart).
-pub fn register_other_child(pool: *mut ffi::apr_pool_t, pid: i32, callback: impl Fn(ChildEvent) + Send + 'static) {
-    // SAFETY: apr_proc_t and the registration are allocated in (and freed with) the pool they are registered in.
-    unsafe {
-        let proc_ = ffi::apr_palloc(pool, std::mem::size_of::<ffi::apr_proc_t>()) as *mut ffi::apr_proc_t;
-        std::ptr::write_bytes(proc_, 0, 1);
-        (*proc_).pid = pid;
-        (*proc_).in_ = std::ptr::null_mut();
-        (*proc_).out = std::ptr::null_mut();
-        (*proc_).err = std::ptr::null_mut();
-        let reg = Box::into_raw(Box::new(Registration {
-            proc_,
-            callback: Box::new(callback),
-        }));
-        let addr = reg as usize;
-        // SAFETY (cleanup): the registration is freed once, after apr removed it with the same pool.
-        on_cleanup(pool, move || drop(Box::from_raw(addr as *mut Registration)));
-        ffi::apr_proc_other_child_register(proc_, Some(other_child), reg.cast(), std::ptr::null_mut(), pool);
     }
 }
 

@@ -73,8 +73,8 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Mount a WSGI script file (or a directory of scripts) at a URL",
         parse: |ctx, args| {
             let alias = parse::script_alias(args, |p| std::path::Path::new(p).is_dir())?;
-            if let Some(g) = alias.options.process_group.as_deref() {
-                if g != "%{GLOBAL}" && !ctx.defined_groups.iter().any(|d| d.as_str() == g) {
+            if let Some(g) = alias.options.process_group.as_ref().and_then(|g| g.daemon()) {
+                if !ctx.defined_groups.iter().any(|d| d.as_str() == g) {
                     return Err(format!(
                         "process-group={g} names no daemon process group defined so far: put \"WSGIDaemonProcess {g} ...\" before this line"
                     ));
@@ -141,23 +141,13 @@ pub const DIRECTIVES: &[Directive] = &[
         scope: Scope::Dir,
         help: c"Process group that serves the request; %{GLOBAL} is embedded mode",
         parse: |ctx, args| {
-            let v = parse::one(args)?;
-            if v.starts_with("%{") && v != "%{GLOBAL}" {
-                return Err(format!(
-                    "{v:?} is not supported: use %{{GLOBAL}} (embedded mode) or a WSGIDaemonProcess name"
-                ));
-            }
-            ctx.dir.process_group = Some(if v == "%{GLOBAL}" {
-                String::new()
-            } else {
-                parse::process_group_name(v)?
-            });
+            ctx.dir.process_group = Some(crate::config::ProcessGroup::parse(parse::one(args)?)?);
             Ok(())
         },
     },
     Directive {
         name: c"WSGIDaemonProcess",
-        syntax: "WSGIDaemonProcess NAME [processes=N] [threads=N] [user=U] [group=G] [python-home=DIR] [python-path=DIR:DIR] [home=DIR] [display-name=NAME] [maximum-requests=N] [inactivity-timeout=S] [request-timeout=S] [deadlock-timeout=S] [graceful-timeout=S] [shutdown-timeout=S] [connect-timeout=S] [socket-timeout=S] [queue-timeout=S] [listen-backlog=N] [header-buffer-size=N] [startup-timeout=S] [restart-interval=S] [lang=L] [locale=L] [memory-limit=BYTES] [env=NAME=VALUE]",
+        syntax: "WSGIDaemonProcess NAME [option=value ...] (the options are listed in docs/compat.md)",
         scope: Scope::Server,
         help: c"Define a daemon process group that runs apps in its own processes",
         parse: |ctx, args| {
@@ -168,10 +158,9 @@ pub const DIRECTIVES: &[Directive] = &[
                     g.name
                 ));
             }
-            if !g.ignored.is_empty() {
+            for (option, why) in &g.ignored {
                 ctx.warnings.push(format!(
-                    "options accepted for compatibility but without effect yet: {}",
-                    g.ignored.join(", ")
+                    "{option}= is accepted so that the configuration starts, but has no effect: {why}"
                 ));
             }
             ctx.defined_groups.push(g.name.clone());
@@ -348,7 +337,10 @@ mod tests {
         assert_eq!(w.len(), 1);
         let (r, _, d, _) = run("WSGIProcessGroup", &["site"]);
         assert!(r.is_ok());
-        assert_eq!(d.process_group.as_deref(), Some("site"));
+        assert_eq!(
+            d.process_group,
+            Some(crate::config::ProcessGroup::Daemon("site".into()))
+        );
         let (r, ..) = run("WSGIScriptAlias", &["/a", "/x.wsgi", "process-group=unknown"]);
         assert!(r.unwrap_err().contains("WSGIDaemonProcess unknown"));
         let (r, ..) = run("WSGIScriptAlias", &["/a", "/x.wsgi", "process-group=known"]);

@@ -6,10 +6,13 @@
 pub mod daemon;
 pub mod directives;
 pub mod parse;
+pub mod routing;
 
 pub use directives::{DIRECTIVES, Scope};
+pub use routing::{ProcessGroup, preloads, serving_group};
 
-/// A value of WSGIApplicationGroup / application-group= (FEATURES.md §9: reported, one interpreter per process).
+/// A value of WSGIApplicationGroup / application-group= (reported to the app; mod_rwsgi runs one interpreter
+/// per process, see docs/compat.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppGroup {
     Global,
@@ -30,7 +33,7 @@ pub enum CallableName {
 /// Options that can ride on a WSGIScriptAlias line and override the directory config for that mount.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AliasOptions {
-    pub process_group: Option<String>,
+    pub process_group: Option<ProcessGroup>,
     pub application_group: Option<AppGroup>,
     pub callable_object: Option<CallableName>,
     pub pass_authorization: Option<bool>,
@@ -99,7 +102,7 @@ pub struct DirConfig {
     pub pass_authorization: Option<bool>,
     pub script_reloading: Option<bool>,
     pub chunked_request: Option<bool>,
-    pub process_group: Option<String>,
+    pub process_group: Option<ProcessGroup>,
 }
 
 /// Child values win over parent values, field by field.
@@ -149,11 +152,12 @@ pub struct Effective {
     pub pass_authorization: bool,
     pub script_reloading: bool,
     pub chunked_request: bool,
-    pub process_group: Option<String>,
+    pub process_group: ProcessGroup,
 }
 
 impl Effective {
     pub fn resolve(dir: &DirConfig, alias: Option<&AliasOptions>) -> Effective {
+        let process_group = serving_group(alias, dir);
         let a = alias.cloned().unwrap_or_default();
         Effective {
             application_group: a
@@ -167,7 +171,7 @@ impl Effective {
             pass_authorization: a.pass_authorization.or(dir.pass_authorization).unwrap_or(false),
             script_reloading: dir.script_reloading.unwrap_or(true),
             chunked_request: dir.chunked_request.unwrap_or(false),
-            process_group: a.process_group.or_else(|| dir.process_group.clone()),
+            process_group,
         }
     }
 }

@@ -1,49 +1,9 @@
 //! Pure parsers for directive arguments. Every error names what is wrong; the directive name is added by the
 //! caller, and httpd adds the file and line.
 
-use super::{AliasOptions, AppGroup, CallableName, ScriptAlias};
+use super::{AliasOptions, AppGroup, CallableName, ProcessGroup, ScriptAlias};
 
-/// Splits a directive's raw argument text like httpd's `ap_getword_conf`: whitespace separated, with single or
-/// double quotes grouping words and backslash escaping the quote character inside them.
-pub fn split_args(raw: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut chars = raw.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else { break };
-        let mut word = String::new();
-        if first == '"' || first == '\'' {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                if c == '\\' && chars.peek() == Some(&first) {
-                    word.push(first);
-                    chars.next();
-                } else if c == first {
-                    closed = true;
-                    break;
-                } else {
-                    word.push(c);
-                }
-            }
-            if !closed {
-                return Err(format!("unterminated quote in {raw:?}"));
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-        }
-        out.push(word);
-    }
-    Ok(out)
-}
+pub use rwsgi_options::split_args;
 
 /// On/Off, case-insensitive, as httpd FLAG directives take it.
 pub fn flag(args: &[String]) -> Result<bool, String> {
@@ -104,15 +64,7 @@ pub fn callable(v: &str) -> Result<CallableName, String> {
     Ok(CallableName::Named(v.to_string()))
 }
 
-pub fn process_group_name(v: &str) -> Result<String, String> {
-    if v.is_empty() {
-        return Err("the process group name must not be empty".to_string());
-    }
-    if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("invalid process group name {v:?}"));
-    }
-    Ok(v.to_string())
-}
+pub use rwsgi_options::daemon::group_name as process_group_name;
 
 /// `WSGIScriptAlias URL PATH [key=value ...]`. `is_dir` tells whether PATH is an existing directory.
 pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<ScriptAlias, String> {
@@ -134,7 +86,7 @@ pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<Sc
             return Err(format!("option {opt:?} is not of the form name=value"));
         };
         match key {
-            "process-group" => options.process_group = Some(process_group_name(value)?),
+            "process-group" => options.process_group = Some(ProcessGroup::parse(value)?),
             "application-group" => options.application_group = Some(app_group(value)?),
             "callable-object" => options.callable_object = Some(callable(value)?),
             "pass-authorization" => options.pass_authorization = Some(flag(&[value.to_string()])?),
@@ -193,17 +145,6 @@ mod tests {
     }
 
     #[test]
-    fn split_handles_quotes() {
-        assert_eq!(
-            split_args(r#"/a "/b c" 'd e' f=g"#).ok(),
-            Some(s(&["/a", "/b c", "d e", "f=g"]))
-        );
-        assert_eq!(split_args(r#""a\"b""#).ok(), Some(s(&["a\"b"])));
-        assert!(split_args(r#""open"#).is_err());
-        assert_eq!(split_args("   ").ok(), Some(vec![]));
-    }
-
-    #[test]
     fn flags() {
         assert_eq!(flag(&s(&["ON"])), Ok(true));
         assert_eq!(flag(&s(&["off"])), Ok(false));
@@ -242,7 +183,7 @@ mod tests {
             |_| false,
         )
         .expect("valid");
-        assert_eq!(a.options.process_group.as_deref(), Some("g"));
+        assert_eq!(a.options.process_group, Some(ProcessGroup::Daemon("g".into())));
         assert_eq!(a.options.application_group, Some(AppGroup::Global));
         assert_eq!(a.options.pass_authorization, Some(true));
         assert!(

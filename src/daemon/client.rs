@@ -1,7 +1,9 @@
 //! The httpd-child side of daemon mode: connect to the group's socket (retrying until connect-timeout), send
 //! the request head, then relay: body bytes when the daemon asks for them, response frames to the client. Every
 //! failure ends as one log line naming the cause and the right status: 503 cannot connect, 502 the daemon went
-//! away before answering, 504 timeout, 500 response headers over header-buffer-size.
+//! away before answering, 504 timeout, 500 response headers over header-buffer-size. The relay is a function of
+//! (frame) -> flow; every way it can fail is a `RelayError`, logged once by `handle`.
+#![deny(unsafe_code)]
 
 use std::io::ErrorKind;
 use std::os::unix::net::UnixStream;
@@ -10,11 +12,10 @@ use std::time::{Duration, Instant};
 use super::conn::Conn;
 use super::manager::{GroupRuntime, Table};
 use super::protocol::{Frame, RequestHead, VERSION};
-use crate::apache::Request;
 use crate::apache::log::Level;
-use crate::apache::transport::ApacheTransport;
-use crate::ffi;
-use crate::wsgi::headers::Status;
+use crate::apache::{Request, Status};
+use crate::connection::ApacheTransport;
+use crate::wsgi::headers::Status as ResponseStatus;
 use crate::wsgi::transport::{IoError, Transport};
 
 fn connect(g: &GroupRuntime) -> Result<UnixStream, String> {
@@ -45,90 +46,98 @@ fn headers_size(line: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) -> usize {
     line.len() + headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>()
 }
 
-/// Serves `req` through daemon group `g`. Returns the httpd status for the handler.
-pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead) -> i32 {
-    let name = &g.cfg.name;
-    let sock = match connect(g) {
-        Ok(s) => s,
-        Err(e) => {
-            req.log(
-                Level::Error,
-                &format!(
-                    "mod_rwsgi: cannot connect to daemon process group {name} at {} within connect-timeout={} s: {e}",
-                    g.socket_path, g.cfg.connect_timeout
-                ),
-            );
-            return ffi::HTTP_SERVICE_UNAVAILABLE;
+/// Why relaying a request failed: each names the group and the cause.
+#[derive(Debug)]
+enum RelayError {
+    Connect {
+        socket: String,
+        timeout: u64,
+        why: String,
+    },
+    Send(String),
+    Timeout(String),
+    Closed {
+        started: bool,
+        why: String,
+    },
+    BodyReadGone,
+    HeadersTooLarge(u32),
+    FileWithoutDescriptor,
+    Protocol(String),
+    /// The client went away while the response was sent (logged at info: nothing is wrong on our side).
+    Client(String),
+}
+
+impl RelayError {
+    fn level(&self) -> Level {
+        match self {
+            RelayError::Client(_) => Level::Info,
+            _ => Level::Error,
         }
-    };
-    let socket_timeout = g.cfg.socket_timeout.unwrap_or(table.server_timeout);
-    let request_deadline = g.cfg.request_timeout.map(|s| Instant::now() + Duration::from_secs(s));
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(socket_timeout)));
-    let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));
-    let mut conn = Conn::new(sock);
-    let sent = conn
-        .queue(&Frame::Hello {
-            version: VERSION,
-            secret: table.secret,
-        })
-        .and_then(|_| conn.queue(&Frame::Request(head.clone())))
-        .and_then(|_| conn.flush());
-    if let Err(e) = sent {
-        req.log(
-            Level::Error,
-            &format!("mod_rwsgi: sending the request to daemon group {name} failed: {e}"),
-        );
-        return ffi::HTTP_BAD_GATEWAY;
     }
-    let mut t = ApacheTransport::new(req);
-    let mut started = false;
-    let mut rejected: Option<i32> = None;
-    let mut body = Vec::new();
-    loop {
-        if let Some(d) = request_deadline {
-            let left = d
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            let _ = conn
-                .sock
-                .set_read_timeout(Some(left.min(Duration::from_secs(socket_timeout))));
+
+    /// The status when nothing was sent to the client yet.
+    fn status(&self) -> Status {
+        match self {
+            RelayError::Connect { .. } => Status::SERVICE_UNAVAILABLE,
+            RelayError::Timeout(_) => Status::GATEWAY_TIME_OUT,
+            RelayError::HeadersTooLarge(_) => Status::INTERNAL_SERVER_ERROR,
+            RelayError::Client(_) => Status::OK,
+            _ => Status::BAD_GATEWAY,
         }
-        let frame = match conn.read_frame() {
-            Ok(f) => f,
-            Err(e) => {
-                let timed_out = matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-                let why = if timed_out {
-                    let which = if request_deadline.is_some_and(|d| Instant::now() >= d) {
-                        format!("request-timeout={} s", g.cfg.request_timeout.unwrap_or(0))
-                    } else {
-                        format!("socket-timeout={socket_timeout} s")
-                    };
-                    format!("timeout ({which}) waiting for daemon group {name}")
-                } else {
-                    format!(
-                        "a daemon process of group {name} closed the connection {} ({e}); it crashed or was killed (the supervisor's log line names the process and the signal)",
-                        if started { "mid-response" } else { "before responding" }
-                    )
-                };
-                req.log(Level::Error, &format!("mod_rwsgi: {why}"));
-                if started {
-                    t.abort();
-                    return ffi::OK;
-                }
-                return if timed_out {
-                    ffi::HTTP_GATEWAY_TIME_OUT
-                } else {
-                    ffi::HTTP_BAD_GATEWAY
-                };
+    }
+
+    fn describe(&self, group: &str) -> String {
+        match self {
+            RelayError::Connect { socket, timeout, why } => format!(
+                "cannot connect to daemon process group {group} at {socket} within connect-timeout={timeout} s: {why}"
+            ),
+            RelayError::Send(e) => format!("sending the request to daemon group {group} failed: {e}"),
+            RelayError::Timeout(which) => format!("timeout ({which}) waiting for daemon group {group}"),
+            RelayError::Closed { started, why } => format!(
+                "a daemon process of group {group} closed the connection {} ({why}); it crashed or was killed (the supervisor's log line names the process and the signal)",
+                if *started { "mid-response" } else { "before responding" }
+            ),
+            RelayError::BodyReadGone => {
+                format!("a daemon process of group {group} went away while reading the request body")
             }
-        };
+            RelayError::HeadersTooLarge(limit) => {
+                format!("response headers from daemon group {group} are larger than header-buffer-size={limit} bytes")
+            }
+            RelayError::FileWithoutDescriptor => format!("daemon group {group} sent a file without its descriptor"),
+            RelayError::Protocol(what) => format!("protocol error from daemon group {group}: unexpected {what}"),
+            RelayError::Client(e) => e.clone(),
+        }
+    }
+}
+
+/// What the relay does after a frame.
+enum Flow {
+    Continue,
+    /// The exchange is over: the response was sent (OK) or nothing was and httpd answers with this status.
+    Done(Status),
+}
+
+/// One request in flight between the client (through httpd) and a daemon process.
+struct Relay<'r, 'g> {
+    g: &'g GroupRuntime,
+    conn: Conn,
+    t: ApacheTransport<'r>,
+    started: bool,
+    /// The status httpd refused the request body with (answered if the app then fails).
+    rejected: Option<i32>,
+    body: Vec<u8>,
+}
+
+impl Relay<'_, '_> {
+    fn on_frame(&mut self, frame: Frame) -> Result<Flow, RelayError> {
         match frame {
             Frame::Read(n) => {
-                body.clear();
-                let reply = match t.read_body(&mut body, n as usize) {
-                    Ok(_) => Frame::Body(std::mem::take(&mut body)),
+                self.body.clear();
+                let reply = match self.t.read_body(&mut self.body, n as usize) {
+                    Ok(_) => Frame::Body(std::mem::take(&mut self.body)),
                     Err(IoError::Rejected(status, msg)) => {
-                        rejected = Some(status);
+                        self.rejected = Some(status);
                         let s = u16::try_from(status).ok().filter(|s| *s >= 100).unwrap_or(0);
                         Frame::BodyError {
                             status: s,
@@ -140,15 +149,8 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                         message: msg.into_bytes(),
                     },
                 };
-                if conn.send(&reply).is_err() {
-                    req.log(
-                        Level::Error,
-                        &format!(
-                            "mod_rwsgi: a daemon process of group {name} went away while reading the request body"
-                        ),
-                    );
-                    return if started { ffi::OK } else { ffi::HTTP_BAD_GATEWAY };
-                }
+                self.conn.send(&reply).map_err(|_| RelayError::BodyReadGone)?;
+                Ok(Flow::Continue)
             }
             Frame::Start {
                 status,
@@ -156,75 +158,155 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                 mut headers,
                 content_length,
             } => {
-                if headers_size(&line, &headers) > g.cfg.header_buffer_size as usize {
-                    req.log(
-                        Level::Error,
-                        &format!("mod_rwsgi: response headers from daemon group {name} are larger than header-buffer-size={} bytes", g.cfg.header_buffer_size),
-                    );
-                    return ffi::HTTP_INTERNAL_SERVER_ERROR;
+                let limit = self.g.cfg.header_buffer_size;
+                if headers_size(&line, &headers) > limit as usize {
+                    return Err(RelayError::HeadersTooLarge(limit));
                 }
                 if let Some(i) = headers
                     .iter()
                     .position(|(k, v)| k.eq_ignore_ascii_case(b"connection") && v.eq_ignore_ascii_case(b"close"))
                 {
                     headers.remove(i);
-                    t.close_connection();
+                    self.t.close_connection();
                 }
-                t.start(&Status { code: status, line }, &headers, content_length);
-                started = true;
+                self.t
+                    .start(&ResponseStatus { code: status, line }, &headers, content_length);
+                self.started = true;
+                Ok(Flow::Continue)
             }
             Frame::Data { flush, bytes } => {
-                if let Err(e) = t.write(&bytes, flush) {
-                    req.log(Level::Info, &format!("mod_rwsgi: {e}"));
-                    return ffi::OK;
-                }
+                self.t
+                    .write(&bytes, flush)
+                    .map_err(|e| RelayError::Client(e.to_string()))?;
+                Ok(Flow::Continue)
             }
             Frame::File { offset, len } => {
-                let Some(fd) = conn.take_fd() else {
-                    req.log(
-                        Level::Error,
-                        &format!("mod_rwsgi: daemon group {name} sent a file without its descriptor"),
-                    );
-                    t.abort();
-                    return ffi::OK;
-                };
                 use std::os::fd::AsRawFd;
+                let fd = self.conn.take_fd().ok_or(RelayError::FileWithoutDescriptor)?;
                 let off = i64::try_from(offset).unwrap_or(0);
                 let len = i64::try_from(len).unwrap_or(0);
-                if let Err(e) = t.send_file(fd.as_raw_fd(), off, len) {
-                    req.log(Level::Info, &format!("mod_rwsgi: {e}"));
-                    return ffi::OK;
-                }
+                self.t
+                    .send_file(fd.as_raw_fd(), off, len)
+                    .map_err(|e| RelayError::Client(e.to_string()))?;
+                Ok(Flow::Continue)
             }
             Frame::End => {
-                let _ = t.finish();
-                return ffi::OK;
+                // The client may be gone; the response is complete on our side either way.
+                let _ignored = self.t.finish();
+                Ok(Flow::Done(Status::OK))
             }
             Frame::Abort => {
-                t.abort();
-                return ffi::OK;
+                self.t.abort();
+                Ok(Flow::Done(Status::OK))
             }
-            Frame::Error { status } => {
-                if started {
-                    t.abort();
-                    return ffi::OK;
-                }
-                return match (status, rejected) {
-                    (0, Some(r)) => r,
-                    (0, None) => ffi::HTTP_INTERNAL_SERVER_ERROR,
-                    (s, _) => i32::from(s),
-                };
+            Frame::Error { .. } if self.started => {
+                self.t.abort();
+                Ok(Flow::Done(Status::OK))
             }
-            other => {
-                req.log(
-                    Level::Error,
-                    &format!("mod_rwsgi: protocol error from daemon group {name}: unexpected {other:?}"),
-                );
-                if started {
-                    t.abort();
-                    return ffi::OK;
-                }
-                return ffi::HTTP_BAD_GATEWAY;
+            Frame::Error { status } => Ok(Flow::Done(match (status, self.rejected) {
+                (0, Some(r)) => Status::http(r),
+                (0, None) => Status::INTERNAL_SERVER_ERROR,
+                (s, _) => Status::http(i32::from(s)),
+            })),
+            other => Err(RelayError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// A failed exchange: once the response started, the client must be able to tell it is incomplete;
+    /// before that, httpd answers with the error's status.
+    fn fail(&mut self, e: &RelayError) -> Status {
+        if matches!(e, RelayError::Client(_)) {
+            return Status::OK;
+        }
+        if self.started {
+            if !matches!(e, RelayError::BodyReadGone) {
+                self.t.abort();
+            }
+            return Status::OK;
+        }
+        e.status()
+    }
+}
+
+/// Serves `req` through daemon group `g`. Returns the httpd status for the handler.
+pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead) -> Status {
+    match exchange(req, g, table, head) {
+        Ok(status) => status,
+        Err((e, status)) => {
+            req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
+            status
+        }
+    }
+}
+
+fn exchange(
+    req: Request<'_>,
+    g: &GroupRuntime,
+    table: &Table,
+    head: &RequestHead,
+) -> Result<Status, (RelayError, Status)> {
+    let early = |e: RelayError| {
+        let s = e.status();
+        (e, s)
+    };
+    let sock = connect(g).map_err(|why| {
+        early(RelayError::Connect {
+            socket: g.socket_path.clone(),
+            timeout: g.cfg.connect_timeout,
+            why,
+        })
+    })?;
+    let socket_timeout = g.cfg.socket_timeout.unwrap_or(table.server_timeout);
+    let request_deadline = g.cfg.request_timeout.map(|s| Instant::now() + Duration::from_secs(s));
+    // Timeouts on a connected UNIX socket cannot fail for a non-zero duration.
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(socket_timeout)));
+    let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));
+    let mut conn = Conn::new(sock);
+    conn.queue(&Frame::Hello {
+        version: VERSION,
+        secret: table.secret,
+    })
+    .and_then(|_| conn.queue(&Frame::Request(head.clone())))
+    .and_then(|_| conn.flush())
+    .map_err(|e| early(RelayError::Send(e.to_string())))?;
+    let mut relay = Relay {
+        g,
+        conn,
+        t: ApacheTransport::new(req),
+        started: false,
+        rejected: None,
+        body: Vec::new(),
+    };
+    loop {
+        if let Some(d) = request_deadline {
+            let left = d
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            let _ = relay
+                .conn
+                .sock
+                .set_read_timeout(Some(left.min(Duration::from_secs(socket_timeout))));
+        }
+        let step = match relay.conn.read_frame() {
+            Ok(frame) => relay.on_frame(frame),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Err(RelayError::Timeout(
+                if request_deadline.is_some_and(|d| Instant::now() >= d) {
+                    format!("request-timeout={} s", g.cfg.request_timeout.unwrap_or(0))
+                } else {
+                    format!("socket-timeout={socket_timeout} s")
+                },
+            )),
+            Err(e) => Err(RelayError::Closed {
+                started: relay.started,
+                why: e.to_string(),
+            }),
+        };
+        match step {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Done(status)) => return Ok(status),
+            Err(e) => {
+                let status = relay.fail(&e);
+                return Err((e, status));
             }
         }
     }

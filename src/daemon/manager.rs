@@ -12,10 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::apache::log::{self, Level};
-use crate::apache::process::{self, ChildEvent, Server};
+use crate::apache::process::{self, ChildEvent, ConfigPool, Server};
 use crate::config::daemon::DaemonGroup;
 use crate::daemon::protocol::SECRET_LEN;
-use crate::ffi;
 
 /// A group as every process of this generation sees it.
 pub struct GroupRuntime {
@@ -211,25 +210,10 @@ fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<
 }
 
 /// post_config in the httpd parent. Err stops httpd with the message.
-pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), String> {
+pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
     let mut defs: Vec<(DaemonGroup, Option<String>)> = Vec::new();
     let main_home = main.config().and_then(|c| c.python_home.clone());
-    let mut preloads: Vec<(String, String, String)> = Vec::new();
-    for s in main.all() {
-        for a in s.config().map(|c| c.aliases.as_slice()).unwrap_or_default() {
-            if let (Some(pg), Some(crate::config::AppGroup::Global | crate::config::AppGroup::Named(_))) =
-                (&a.options.process_group, &a.options.application_group)
-            {
-                if !a.target_is_dir {
-                    let callable = match &a.options.callable_object {
-                        Some(crate::config::CallableName::Named(n)) => n.clone(),
-                        _ => "application".to_string(),
-                    };
-                    preloads.push((pg.clone(), a.target.clone(), callable));
-                }
-            }
-        }
-    }
+    let preloads = crate::config::preloads(main.configs());
     for (i, s) in main.all().into_iter().enumerate() {
         if let Some(cfg) = s.config() {
             for g in &cfg.daemons {
@@ -262,7 +246,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     let prefix = main
         .config()
         .and_then(|c| c.socket_prefix.clone())
-        .unwrap_or_else(|| process::runtime_dir(pconf, "rwsgi"));
+        .unwrap_or_else(|| pconf.runtime_dir("rwsgi"));
     remove_stale_dirs(&prefix);
     let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
     let mut groups = Vec::new();
@@ -282,8 +266,8 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
         };
         let preload = preloads
             .iter()
-            .filter(|(pg, _, _)| *pg == cfg.name)
-            .map(|(_, t, c)| (t.clone(), c.clone()))
+            .filter(|p| p.group.daemon() == Some(cfg.name.as_str()))
+            .map(|p| (p.script.clone(), p.callable.clone()))
             .collect();
         groups.push(Arc::new(GroupRuntime {
             preload,
@@ -298,7 +282,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
             stopping: AtomicBool::new(false),
         }));
     }
-    let server_timeout = main_timeout(main);
+    let server_timeout = main.timeout_secs();
     let table = Arc::new(Table {
         groups,
         secret,
@@ -318,7 +302,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     {
         // SAFETY: signal 0 only checks that the process exists.
         if unsafe { libc::kill(pid, 0) } == 0 {
-            process::register_other_child(pconf, pid, |_| {});
+            pconf.register_other_child(pid, |_| {});
             pids.push(pid);
         }
     }
@@ -330,7 +314,7 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     main.keep("supervisors", &list.join(","));
     let t = table.clone();
     let parent = std::process::id();
-    process::on_cleanup(pconf, move || {
+    pconf.on_cleanup(move || {
         if std::process::id() != parent {
             return;
         }
@@ -346,23 +330,10 @@ pub fn post_config(pconf: *mut ffi::apr_pool_t, main: Server) -> Result<(), Stri
     Ok(())
 }
 
-fn main_timeout(main: Server) -> u64 {
-    let _ = main;
-    // SAFETY: ap_server_conf is set before post_config; timeout is in microseconds.
-    let us = unsafe {
-        if ffi::ap_server_conf.is_null() {
-            60_000_000
-        } else {
-            (*ffi::ap_server_conf).timeout
-        }
-    };
-    u64::try_from(us / 1_000_000).unwrap_or(60).max(1)
-}
-
 /// Exit status of a supervisor that found a problem restarting cannot fix (logged by it).
 pub const EXIT_FATAL: i32 = 64;
 
-fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Arc<Table>) {
+fn start_supervisor(pconf: ConfigPool, g: Arc<GroupRuntime>, table: Arc<Table>) {
     // SAFETY: the httpd parent is single-threaded here; the child only runs the supervisor and _exits.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -380,9 +351,8 @@ fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Ar
         super::supervisor::run(&g, &table);
     }
     g.supervisor.store(pid, Ordering::SeqCst);
-    let pconf_addr = pconf as usize;
     let started = std::time::Instant::now();
-    process::register_other_child(pconf, pid, move |event| {
+    pconf.register_other_child(pid, move |event| {
         if let ChildEvent::Died(status) = event {
             if g.stopping.load(Ordering::SeqCst) {
                 return;
@@ -416,7 +386,7 @@ fn start_supervisor(pconf: *mut ffi::apr_pool_t, g: Arc<GroupRuntime>, table: Ar
             if started.elapsed() < std::time::Duration::from_secs(1) {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
-            start_supervisor(pconf_addr as *mut ffi::apr_pool_t, g.clone(), table.clone());
+            start_supervisor(pconf, g.clone(), table.clone());
         }
     });
 }

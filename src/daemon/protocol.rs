@@ -1,4 +1,5 @@
-//! The wire protocol between an httpd child and a daemon process (our own, not mod_wsgi's). No httpd types.
+//! The wire protocol between an httpd child and a daemon process (our own, not mod_wsgi's). No httpd types:
+//! it encodes and decodes the request model of `crate::request` and the response frames.
 //!
 //! Every frame is `[kind: u8][length: u32 big-endian][payload]`, payloads at most `MAX_FRAME` bytes. A
 //! connection starts with `Hello` (magic, version, the per-start secret) and `Request` (what the app needs:
@@ -8,74 +9,16 @@
 //! `Start`, `Error` (answer with this status). A connection that ends without one of them is a daemon failure.
 #![deny(unsafe_code)]
 
+pub use crate::request::{Environ, RequestHead};
+
 pub const MAGIC: [u8; 4] = *b"RWSG";
 /// Name/value pairs (response headers) as bytes.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// Name/value byte pairs kept in one buffer: a whole environ costs two allocations, not two per variable.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Environ {
-    data: Vec<u8>,
-    /// (key start, key end = value start, value end) into `data`.
-    spans: Vec<[u32; 3]>,
-}
-
-impl Environ {
-    pub fn with_capacity(pairs: usize, bytes: usize) -> Environ {
-        Environ {
-            data: Vec::with_capacity(bytes),
-            spans: Vec::with_capacity(pairs),
-        }
-    }
-
-    pub fn push(&mut self, k: &[u8], v: &[u8]) {
-        let a = self.data.len() as u32;
-        self.data.extend_from_slice(k);
-        let b = self.data.len() as u32;
-        self.data.extend_from_slice(v);
-        self.spans.push([a, b, self.data.len() as u32]);
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.spans.iter().map(|[a, b, c]| {
-            (
-                &self.data[*a as usize..*b as usize],
-                &self.data[*b as usize..*c as usize],
-            )
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    #[allow(dead_code)]
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    pub fn get(&self, k: &[u8]) -> Option<&[u8]> {
-        self.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
-    }
-}
 pub const VERSION: u8 = 1;
 pub const SECRET_LEN: usize = 32;
 /// Upper bound of one frame's payload (a body or response chunk, or the whole request head).
 pub const MAX_FRAME: usize = 1 << 20;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestHead {
-    pub script: Vec<u8>,
-    pub mtime: i64,
-    pub callable: Vec<u8>,
-    pub application_group: Vec<u8>,
-    pub process_group: Vec<u8>,
-    pub script_reloading: bool,
-    pub header_only: bool,
-    /// When the request arrived at httpd, microseconds since the epoch (for queue-timeout).
-    pub start_us: i64,
-    pub environ: Environ,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {

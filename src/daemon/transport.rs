@@ -117,7 +117,7 @@ impl Transport for DaemonTransport {
             }
             Frame::BodyError { status, message } => Err(IoError::Rejected(
                 if status == 0 {
-                    crate::ffi::AP_FILTER_ERROR
+                    crate::apache::Status::FILTER_ERROR.code()
                 } else {
                     i32::from(status)
                 },

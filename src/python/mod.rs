@@ -2,6 +2,7 @@
 //! crash), one thread state per httpd worker thread, and the in-process `mod_wsgi` module. Owns every call into
 //! the CPython C API that is not covered by pyo3's safe API.
 
+pub mod file_wrapper;
 pub mod home;
 mod init;
 pub mod loader;
@@ -107,7 +108,7 @@ impl Runtime {
     }
 
     /// Every key of `pairs` at once (one lock for the whole environ).
-    pub fn keys<'py>(&self, py: Python<'py>, env: &crate::daemon::protocol::Environ) -> Vec<Bound<'py, PyString>> {
+    pub fn keys<'py>(&self, py: Python<'py>, env: &crate::request::Environ) -> Vec<Bound<'py, PyString>> {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         env.iter().map(|(k, _)| key_in(&mut keys, py, k)).collect()
     }

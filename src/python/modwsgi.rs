@@ -47,6 +47,6 @@ pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Boun
     m.add("multithread", settings.multithread)?;
     m.add("multiprocess", settings.multiprocess)?;
     m.add_function(wrap_pyfunction!(log_line, &m)?)?;
-    m.add_class::<crate::wsgi::FileWrapper>()?;
+    m.add_class::<super::file_wrapper::FileWrapper>()?;
     Ok(m)
 }

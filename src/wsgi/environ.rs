@@ -1,4 +1,4 @@
-//! The environ dict: the CGI and mod_wsgi.* string pairs collected by the httpd child (`crate::cgi`), decoded
+//! The environ dict: the CGI and mod_wsgi.* string pairs collected by the httpd child (`crate::request`), decoded
 //! as latin-1, plus the wsgi.* keys of this process.
 
 use pyo3::prelude::*;

@@ -4,7 +4,7 @@
 //! blocking transport call goes through `py.detach`.
 
 mod environ;
-mod file_wrapper;
+
 pub mod headers;
 mod input;
 mod response;
@@ -18,8 +18,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-pub use crate::daemon::protocol::RequestHead as RequestInfo;
-pub use file_wrapper::FileWrapper;
+pub use crate::python::file_wrapper::FileWrapper;
+pub use crate::request::RequestHead as RequestInfo;
 pub use slot::Slot;
 
 use crate::apache::log::Level;

@@ -5,22 +5,8 @@ use crate::apache::log::Level;
 
 use super::headers::Status;
 
-/// Why a body read or response write failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IoError {
-    /// The client (or the httpd child) went away.
-    ClientGone(String),
-    /// httpd refused the request body; the status to answer with when nothing was sent yet (e.g. 413).
-    Rejected(i32, String),
-}
-
-impl std::fmt::Display for IoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IoError::ClientGone(m) | IoError::Rejected(_, m) => f.write_str(m),
-        }
-    }
-}
+/// Why a body read or response write failed (the same cases as httpd's own I/O).
+pub use crate::apache::io::IoError;
 
 /// One request's connection to its client. Methods that move bytes block: callers release the GIL.
 pub trait Transport: Send {

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use super::Request;
-use super::io::Brigade;
-use super::log::Level;
+use crate::apache::Request;
+use crate::apache::io::{self, Brigade};
+use crate::apache::log::Level;
 use crate::wsgi::Slot;
 use crate::wsgi::headers::Status;
 use crate::wsgi::state::ReqState;
@@ -68,7 +68,7 @@ impl Transport for ApacheTransport<'_> {
     }
 
     fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError> {
-        super::io::read_body(self.req, out, max)
+        io::read_body(self.req, out, max)
     }
 
     fn header_only(&self) -> bool {

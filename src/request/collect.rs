@@ -1,11 +1,11 @@
-//! What a WSGI request needs from httpd, collected in the httpd child as plain bytes: the CGI variables
+//! Collecting the request model in the httpd child, as plain bytes: the CGI variables
 //! (httpd's own `ap_add_common_vars` plus the request keys), the mod_wsgi.* keys, and the resolved script,
 //! callable and groups. Embedded mode turns it into the environ directly; daemon mode sends it to the daemon,
 //! so the environ is the same in both modes.
 
+use super::{Environ, RequestHead};
 use crate::apache::Request;
 use crate::config::{AppGroup, CallableName, Effective};
-use crate::daemon::protocol::{Environ, RequestHead};
 
 fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
@@ -48,7 +48,7 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
             .unwrap_or(b"application")
             .to_vec(),
     };
-    let process_group = eff.process_group.clone().unwrap_or_default().into_bytes();
+    let process_group = eff.process_group.environ_value().as_bytes().to_vec();
 
     let bytes: usize = vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 1024;
     let mut env = Environ::with_capacity(vars.len() + 24, bytes);

@@ -1,0 +1,331 @@
+//! The top of the module: the record `rwsgi_module`, hook registration, the command table built from the
+//! directive table, config allocation, and the `extern "C"` functions httpd calls. Each one is a thin
+//! trampoline: catch panics (a panic crossing into C would abort the whole child with all its requests), call
+//! the safe function of the subsystem that owns the work, and turn its error into a status and ONE log line.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::apache::cmd::{Cmd, raw_args};
+use crate::apache::log::{self, Level};
+use crate::apache::module::{ModuleRec, bind, pool_box};
+use crate::apache::process::{self, Server};
+use crate::apache::{Request, Status};
+use crate::config::directives::ParseCtx;
+use crate::config::{DIRECTIVES, DirConfig, Merge, Scope, ServerConfig, parse};
+use crate::ffi;
+
+const fn record(name: &'static std::ffi::CStr) -> ffi::module {
+    ffi::module {
+        version: ffi::MODULE_MAGIC_NUMBER_MAJOR,
+        minor_version: ffi::MODULE_MAGIC_NUMBER_MINOR,
+        module_index: -1,
+        name: name.as_ptr(),
+        dynamic_load_handle: std::ptr::null_mut(),
+        next: std::ptr::null_mut(),
+        magic: ffi::MODULE_MAGIC_COOKIE as std::ffi::c_ulong,
+        rewrite_args: None,
+        create_dir_config: Some(create_dir_config),
+        merge_dir_config: Some(merge_dir_config),
+        create_server_config: Some(create_server_config),
+        merge_server_config: Some(merge_server_config),
+        cmds: COMMANDS.0.as_ptr(),
+        register_hooks: Some(register_hooks),
+        flags: 0,
+    }
+}
+
+#[allow(non_upper_case_globals)]
+#[unsafe(no_mangle)]
+pub static rwsgi_module: ModuleRec = ModuleRec::new(record(c"mod_rwsgi.c"));
+
+// ---- the command table ------------------------------------------------------------------------------------
+
+const N: usize = DIRECTIVES.len();
+
+#[repr(transparent)]
+struct CommandTable([ffi::command_rec; N + 1]);
+
+// SAFETY: the table is immutable after compilation; its pointers are to static strings and functions.
+unsafe impl Sync for CommandTable {}
+
+const fn override_for(scope: Scope) -> i32 {
+    match scope {
+        Scope::Global | Scope::Server => ffi::RSRC_CONF,
+        Scope::Dir => ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_FILEINFO,
+    }
+}
+
+const fn commands() -> [ffi::command_rec; N + 1] {
+    // SAFETY: an all-zero command_rec is httpd's table terminator (null name, null function).
+    const ZERO: ffi::command_rec = unsafe { std::mem::zeroed() };
+    let mut out = [ZERO; N + 1];
+    let mut i = 0;
+    while i < N {
+        let d = &DIRECTIVES[i];
+        out[i] = ffi::command_rec {
+            name: d.name.as_ptr(),
+            func: ffi::cmd_func {
+                raw_args: Some(directive),
+            },
+            cmd_data: std::ptr::without_provenance_mut(i),
+            req_override: override_for(d.scope),
+            args_how: ffi::cmd_how_RAW_ARGS,
+            errmsg: d.help.as_ptr(),
+        };
+        i += 1;
+    }
+    out
+}
+
+static COMMANDS: CommandTable = CommandTable(commands());
+
+/// WSGIDaemonProcess names seen while reading the configuration, in file order (for the rule that a
+/// WSGIScriptAlias naming a group comes after its definition). Emptied before each read (pre_config).
+static DEFINED_GROUPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Every directive: split the arguments, check the context, call the table's parser, turn its error into the
+/// message httpd prints with the file and line ("WSGIScriptAlias: ...").
+unsafe extern "C" fn directive(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: *const c_char) -> *const c_char {
+    // SAFETY: httpd passes a live cmd_parms for the call.
+    let Some(cmd) = (unsafe { Cmd::from_raw(cmd) }) else {
+        return c"mod_rwsgi: directive called without its parameters".as_ptr();
+    };
+    // SAFETY: mconfig is the DirConfig our create_dir_config made for this section; args the raw text.
+    let (dir, raw) = unsafe { ((mconfig as *mut DirConfig).as_mut(), raw_args(args)) };
+    match catch_unwind(AssertUnwindSafe(|| run_directive(&cmd, dir, raw.unwrap_or_default()))) {
+        Ok(Ok(())) => std::ptr::null(),
+        Ok(Err(msg)) => cmd.error(&msg),
+        Err(_) => cmd.error("internal error in mod_rwsgi while reading this directive (please report)"),
+    }
+}
+
+fn run_directive(cmd: &Cmd<'_>, dir: Option<&mut DirConfig>, raw: &[u8]) -> Result<(), String> {
+    let d = DIRECTIVES
+        .get(cmd.entry())
+        .ok_or_else(|| "unknown directive".to_string())?;
+    let name = d.name_str();
+    if d.scope == Scope::Global {
+        cmd.check_global_only()?;
+    }
+    let raw = std::str::from_utf8(raw).map_err(|_| format!("{name}: arguments are not valid UTF-8"))?;
+    let words = parse::split_args(raw).map_err(|e| format!("{name}: {e}"))?;
+    let server = cmd
+        .server_config()
+        .ok_or_else(|| format!("{name}: mod_rwsgi server config missing"))?;
+    let dir = dir.ok_or_else(|| format!("{name}: mod_rwsgi directory config missing"))?;
+    let mut groups = DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ctx = ParseCtx {
+        server,
+        dir,
+        defined_groups: &mut groups,
+        warnings: Vec::new(),
+    };
+    (d.parse)(&mut ctx, &words).map_err(|e| format!("{name}: {e}"))?;
+    if !ctx.warnings.is_empty() {
+        let (file, line) = cmd.location();
+        for w in ctx.warnings {
+            cmd.log(Level::Warning, &format!("{name} at {file}:{line}: {w}"));
+        }
+    }
+    Ok(())
+}
+
+// ---- config allocation -------------------------------------------------------------------------------------
+
+fn guard<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(e) => {
+            log::server(
+                Level::Crit,
+                &format!("mod_rwsgi: internal error (panic) in {what}: {}", panic_text(&*e)),
+            );
+            fallback
+        }
+    }
+}
+
+fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The merge httpd asks for: child values win over the parent's, field by field.
+fn merged<T: Merge + Clone + Default>(p: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    // SAFETY: both are T's created by our create/merge functions for this slot (or null).
+    let (b, a) = unsafe { ((base as *const T).as_ref(), (add as *const T).as_ref()) };
+    match (b, a) {
+        (Some(b), Some(a)) => pool_box(p, T::merge(b, a)),
+        (_, Some(a)) => pool_box(p, a.clone()),
+        (Some(b), None) => pool_box(p, b.clone()),
+        (None, None) => pool_box(p, T::default()),
+    }
+}
+
+unsafe extern "C" fn create_dir_config(p: *mut ffi::apr_pool_t, _dir: *mut c_char) -> *mut c_void {
+    guard("create_dir_config", std::ptr::null_mut(), || {
+        pool_box(p, DirConfig::default())
+    })
+}
+
+unsafe extern "C" fn merge_dir_config(p: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    guard("merge_dir_config", std::ptr::null_mut(), || {
+        merged::<DirConfig>(p, base, add)
+    })
+}
+
+unsafe extern "C" fn create_server_config(p: *mut ffi::apr_pool_t, _s: *mut ffi::server_rec) -> *mut c_void {
+    guard("create_server_config", std::ptr::null_mut(), || {
+        pool_box(p, ServerConfig::default())
+    })
+}
+
+unsafe extern "C" fn merge_server_config(p: *mut ffi::apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    guard("merge_server_config", std::ptr::null_mut(), || {
+        merged::<ServerConfig>(p, base, add)
+    })
+}
+
+// ---- hooks -------------------------------------------------------------------------------------------------
+
+/// A NULL-terminated list of module names for hook ordering.
+struct HookNames<const K: usize>([*const c_char; K]);
+// SAFETY: immutable pointers to static strings.
+unsafe impl<const K: usize> Sync for HookNames<K> {}
+
+unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
+    bind(&rwsgi_module);
+    // httpd keeps these pointers until it sorts the hooks, so they must be static.
+    static ALIAS_FIRST: HookNames<2> = HookNames([c"mod_alias.c".as_ptr(), std::ptr::null()]);
+    static BEFORE: HookNames<3> = HookNames([
+        c"mod_userdir.c".as_ptr(),
+        c"mod_vhost_alias.c".as_ptr(),
+        std::ptr::null(),
+    ]);
+    let none = std::ptr::null();
+    // SAFETY: registering hook functions with static predecessor/successor lists during register_hooks.
+    unsafe {
+        ffi::ap_hook_pre_config(Some(pre_config), none, none, ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_post_config(Some(post_config), none, none, ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_test_config(Some(test_config), none, none, ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_child_init(Some(child_init), none, none, ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_translate_name(
+            Some(translate_name),
+            ALIAS_FIRST.0.as_ptr(),
+            BEFORE.0.as_ptr(),
+            ffi::APR_HOOK_MIDDLE,
+        );
+        ffi::ap_hook_handler(Some(handler), none, none, ffi::APR_HOOK_MIDDLE);
+    }
+}
+
+unsafe extern "C" fn pre_config(
+    _pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+) -> c_int {
+    guard("pre_config", ffi::OK, || {
+        DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        ffi::OK
+    })
+}
+
+unsafe extern "C" fn post_config(
+    pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+) -> c_int {
+    // SAFETY: pconf and s are the configuration pool and main server httpd passes to post_config.
+    let (pconf, main) = unsafe { (process::ConfigPool::from_raw(pconf), Server::from_raw(s)) };
+    guard("post_config", ffi::HTTP_INTERNAL_SERVER_ERROR, || {
+        pconf.add_version_component(&format!(
+            "mod_rwsgi/{} Python/{}",
+            env!("CARGO_PKG_VERSION"),
+            env!("RWSGI_BUILD_PYTHON_VERSION")
+        ));
+        if !process::preliminary_config_pass() {
+            for f in crate::checks::run(main) {
+                log::server(f.level, &format!("mod_rwsgi: {}", f.message));
+            }
+        }
+        match crate::daemon::manager::post_config(pconf, main) {
+            Ok(()) => ffi::OK,
+            Err(e) => {
+                log::server(Level::Crit, &format!("mod_rwsgi: {e}"));
+                eprintln!("mod_rwsgi: {e}");
+                ffi::HTTP_INTERNAL_SERVER_ERROR
+            }
+        }
+    })
+}
+
+/// `apachectl -t`: print the start-up checks; errors fail the test.
+unsafe extern "C" fn test_config(_pconf: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    // SAFETY: s is the main server httpd passes to test_config.
+    let main = unsafe { Server::from_raw(s) };
+    guard("test_config", (), || {
+        let findings = crate::checks::run(main);
+        for f in &findings {
+            eprintln!("mod_rwsgi {}: {}", f.tag(), f.message);
+        }
+        if findings.iter().any(|f| f.level <= Level::Error) {
+            // httpd reports "Syntax OK" after test_config; a failed check must not look like success.
+            std::process::exit(1);
+        }
+    });
+}
+
+unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    // SAFETY: s is the main server passed to child_init.
+    let main = unsafe { Server::from_raw(s) };
+    guard("child_init", (), || {
+        crate::python::child_init(main.config(), &embedded_preloads(main))
+    });
+}
+
+/// The scripts config::preloads assigns to embedded mode, as (script, callable).
+fn embedded_preloads(main: Server) -> Vec<(String, String)> {
+    crate::config::preloads(main.configs())
+        .into_iter()
+        .filter(|p| p.group.daemon().is_none())
+        .map(|p| (p.script, p.callable))
+        .collect()
+}
+
+unsafe extern "C" fn translate_name(r: *mut ffi::request_rec) -> c_int {
+    // SAFETY: httpd passes a live request for the duration of the hook.
+    let Some(req) = (unsafe { Request::from_raw(r) }) else {
+        return ffi::DECLINED;
+    };
+    guard("translate_name", ffi::DECLINED, || {
+        crate::handler::translate(req).code()
+    })
+}
+
+unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
+    // SAFETY: httpd passes a live request for the duration of the hook.
+    let Some(req) = (unsafe { Request::from_raw(r) }) else {
+        return ffi::DECLINED;
+    };
+    match catch_unwind(AssertUnwindSafe(|| crate::handler::handle(req))) {
+        Ok(Ok(status)) => status.code(),
+        Ok(Err(e)) => {
+            req.log(e.level(), &format!("mod_rwsgi: {e}"));
+            e.status().code()
+        }
+        Err(e) => {
+            req.log(
+                Level::Crit,
+                &format!(
+                    "mod_rwsgi: internal error (panic) while handling the request: {}",
+                    panic_text(&*e)
+                ),
+            );
+            Status::INTERNAL_SERVER_ERROR.code()
+        }
+    }
+}
