@@ -89,6 +89,7 @@ pub fn run(main: Server) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(main_cfg) = main.config() else { return out };
     let (apache_uid, apache_gid, apache_user) = apache_identity();
+    let apache_user = apache_user.unwrap_or_else(|| crate::sys::users::name_of(apache_uid));
     let servers = main.all();
     let restrict = main_cfg.restrict_embedded == Some(true);
 

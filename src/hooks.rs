@@ -15,12 +15,17 @@ use crate::config::directives::ParseCtx;
 use crate::config::{DIRECTIVES, DirConfig, Merge, Scope, ServerConfig, parse};
 use crate::ffi;
 
-const fn record(name: &'static std::ffi::CStr) -> ffi::module {
+/// The module's name as httpd sees it: mod_wsgi's, so that `<IfModule mod_wsgi.c>` sections of existing
+/// configurations apply (httpd matches that form against this field). Log lines are tagged after the symbol
+/// LoadModule named (`[wsgi:error]` when loaded as wsgi_module, `[rwsgi:error]` as rwsgi_module).
+const NAME: &std::ffi::CStr = c"mod_wsgi.c";
+
+const fn record(register: unsafe extern "C" fn(*mut ffi::apr_pool_t)) -> ffi::module {
     ffi::module {
         version: ffi::MODULE_MAGIC_NUMBER_MAJOR,
         minor_version: ffi::MODULE_MAGIC_NUMBER_MINOR,
         module_index: -1,
-        name: name.as_ptr(),
+        name: NAME.as_ptr(),
         dynamic_load_handle: std::ptr::null_mut(),
         next: std::ptr::null_mut(),
         magic: ffi::MODULE_MAGIC_COOKIE as std::ffi::c_ulong,
@@ -30,14 +35,21 @@ const fn record(name: &'static std::ffi::CStr) -> ffi::module {
         create_server_config: Some(create_server_config),
         merge_server_config: Some(merge_server_config),
         cmds: COMMANDS.0.as_ptr(),
-        register_hooks: Some(register_hooks),
+        register_hooks: Some(register),
         flags: 0,
     }
 }
 
+/// `LoadModule rwsgi_module /path/mod_rwsgi.so`.
 #[allow(non_upper_case_globals)]
 #[unsafe(no_mangle)]
-pub static rwsgi_module: ModuleRec = ModuleRec::new(record(c"mod_rwsgi.c"));
+pub static rwsgi_module: ModuleRec = ModuleRec::new(record(register_as_rwsgi));
+
+/// `LoadModule wsgi_module /path/mod_rwsgi.so`: a site that changes only the module's path keeps its
+/// `<IfModule wsgi_module>` sections (httpd matches that form against the symbol LoadModule named).
+#[allow(non_upper_case_globals)]
+#[unsafe(no_mangle)]
+pub static wsgi_module: ModuleRec = ModuleRec::new(record(register_as_wsgi));
 
 // ---- the command table ------------------------------------------------------------------------------------
 
@@ -196,8 +208,29 @@ struct HookNames<const K: usize>([*const c_char; K]);
 // SAFETY: immutable pointers to static strings.
 unsafe impl<const K: usize> Sync for HookNames<K> {}
 
-unsafe extern "C" fn register_hooks(_p: *mut ffi::apr_pool_t) {
-    bind(&rwsgi_module);
+unsafe extern "C" fn register_as_rwsgi(_p: *mut ffi::apr_pool_t) {
+    register_hooks(&rwsgi_module);
+}
+
+unsafe extern "C" fn register_as_wsgi(_p: *mut ffi::apr_pool_t) {
+    register_hooks(&wsgi_module);
+}
+
+/// Another module with our name: a real mod_wsgi, or this file loaded under both symbols. Either would split
+/// the directives between two modules, so the configuration is refused with what to remove.
+fn duplicate_module() -> Option<String> {
+    let other = crate::apache::module::others_named(NAME.to_str().unwrap_or_default())
+        .into_iter()
+        .next()?;
+    Some(if other.is_ours {
+        "mod_rwsgi is loaded twice (LoadModule rwsgi_module and LoadModule wsgi_module name the same file): keep one of the two lines".to_string()
+    } else {
+        "mod_wsgi is loaded as well as mod_rwsgi: remove mod_wsgi's LoadModule line (LoadModule wsgi_module .../mod_wsgi.so; on Debian `a2dismod wsgi`), mod_rwsgi replaces it".to_string()
+    })
+}
+
+fn register_hooks(me: &'static ModuleRec) {
+    bind(me);
     // httpd keeps these pointers until it sorts the hooks, so they must be static.
     static ALIAS_FIRST: HookNames<2> = HookNames([c"mod_alias.c".as_ptr(), std::ptr::null()]);
     static BEFORE: HookNames<3> = HookNames([
@@ -242,6 +275,11 @@ unsafe extern "C" fn post_config(
     // SAFETY: pconf and s are the configuration pool and main server httpd passes to post_config.
     let (pconf, main) = unsafe { (process::ConfigPool::from_raw(pconf), Server::from_raw(s)) };
     guard("post_config", ffi::HTTP_INTERNAL_SERVER_ERROR, || {
+        if let Some(why) = duplicate_module() {
+            log::server(Level::Crit, &format!("mod_rwsgi: {why}"));
+            eprintln!("mod_rwsgi: {why}");
+            return ffi::HTTP_INTERNAL_SERVER_ERROR;
+        }
         pconf.add_version_component(&format!(
             "mod_rwsgi/{} Python/{}",
             env!("CARGO_PKG_VERSION"),
@@ -268,6 +306,10 @@ unsafe extern "C" fn test_config(_pconf: *mut ffi::apr_pool_t, s: *mut ffi::serv
     // SAFETY: s is the main server httpd passes to test_config.
     let main = unsafe { Server::from_raw(s) };
     guard("test_config", (), || {
+        if let Some(why) = duplicate_module() {
+            eprintln!("mod_rwsgi error: {why}");
+            std::process::exit(1);
+        }
         let findings = crate::checks::run(main);
         for f in &findings {
             eprintln!("mod_rwsgi {}: {}", f.tag(), f.message);

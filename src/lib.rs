@@ -31,6 +31,8 @@ mod hooks;
 mod python;
 mod request;
 #[cfg(not(test))]
+mod sys;
+#[cfg(not(test))]
 mod wsgi;
 
 #[cfg(test)]
@@ -41,4 +43,4 @@ mod daemon_protocol;
 mod wsgi_headers;
 
 #[cfg(not(test))]
-pub use hooks::rwsgi_module;
+pub use hooks::{rwsgi_module, wsgi_module};

@@ -352,6 +352,11 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
             ssl.port
         );
     }
+    // Included files come before the application's own mount: the module matches mounts first-declared-first,
+    // so mounts in them win over the catch-all mount of the application (as with mod_wsgi-express).
+    for inc in &s.include_files {
+        emit!(w, "Include {}", qp(inc)?);
+    }
     site(w, s, l)?;
 
     if let Some(ssl) = &s.ssl {
@@ -383,9 +388,6 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
         emit!(w, "</VirtualHost>");
     }
 
-    for inc in &s.include_files {
-        emit!(w, "Include {}", qp(inc)?);
-    }
     Ok(c)
 }
 

@@ -32,6 +32,8 @@ pub struct DaemonGroup {
     pub locale: Option<String>,
     pub memory_limit: Option<u64>,
     pub env: Vec<(String, String)>,
+    /// umask of the processes (mod_wsgi: the octal value given, e.g. 0027).
+    pub umask: Option<u32>,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -65,6 +67,7 @@ impl DaemonGroup {
             locale: None,
             memory_limit: None,
             env: Vec::new(),
+            umask: None,
             ignored: Vec::new(),
         }
     }
@@ -90,6 +93,8 @@ pub enum Kind {
     Text,
     /// `NAME=VALUE` (an environment variable for the daemon processes).
     EnvPair,
+    /// An octal mode (e.g. 0027), at most 0777.
+    Octal,
 }
 
 /// What mod_rwsgi does with an option.
@@ -425,7 +430,14 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
     ignored("send-buffer-size", NOT_BUILT, "SO_SNDBUF of the daemon socket."),
     ignored("receive-buffer-size", NOT_BUILT, "SO_RCVBUF of the daemon socket."),
     ignored("stack-size", NOT_BUILT, "Stack size of request threads."),
-    ignored("umask", NOT_BUILT, "umask of the processes."),
+    row(
+        "umask",
+        Kind::Octal,
+        "inherited from httpd",
+        Supported,
+        "umask of the processes (octal, e.g. 0027): files the application creates get it.",
+        |g, v| g.umask = v.num().and_then(|n| u32::try_from(n).ok()),
+    ),
     ignored("supplementary-groups", NOT_BUILT, "Extra groups of the processes."),
     ignored("socket-user", NOT_BUILT, "Owner of the daemon socket."),
     ignored("script-user", NOT_BUILT, "Required owner of the WSGI script files."),
@@ -485,6 +497,14 @@ impl DaemonOption {
             }
             Kind::Text if v.is_empty() => Err(format!("{key}= must not be empty")),
             Kind::Text => Ok(Value::Text(v.to_string())),
+            Kind::Octal => {
+                let n =
+                    u64::from_str_radix(v, 8).map_err(|_| format!("{key}={v:?} is not an octal number (e.g. 0027)"))?;
+                if n > 0o777 {
+                    return Err(format!("{key}={v} is out of range (0..=0777)"));
+                }
+                Ok(Value::Number(Some(n)))
+            }
             Kind::EnvPair => {
                 let Some((k, val)) = v.split_once('=') else {
                     return Err(format!("{key}={v:?} must be {key}=NAME=VALUE"));
@@ -507,6 +527,7 @@ impl DaemonOption {
             Kind::PathList => "absolute paths separated by ':'".to_string(),
             Kind::Text => "text".to_string(),
             Kind::EnvPair => "NAME=VALUE".to_string(),
+            Kind::Octal => "octal (0..0777)".to_string(),
         }
     }
 }
@@ -643,6 +664,9 @@ mod tests {
         assert!(p(&["s", "user="]).unwrap_err().contains("must not be empty"));
         assert!(p(&[]).is_err());
         assert!(p(&["%{GLOBAL}"]).is_err());
+        assert!(p(&["s", "umask=0899"]).unwrap_err().contains("octal"));
+        assert!(p(&["s", "umask=01777"]).unwrap_err().contains("out of range"));
+        assert_eq!(p(&["s", "umask=0027"]).map(|g| g.umask), Ok(Some(0o027)));
         let g = p(&["s", "stack-size=524288"]).expect("accepted");
         assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("stack-size"));
     }

@@ -48,13 +48,33 @@ pub(crate) fn server_on(s: *const ffi::server_rec, level: Level, msg: &str) {
         s
     };
     // SAFETY: file is a static C string, m is a valid C string; a null server is accepted by ap_log_error.
-    unsafe { ffi::rwsgi_shim_log_error(c"mod_rwsgi".as_ptr(), 0, level as i32, 0, s, m.as_ptr()) };
+    unsafe {
+        ffi::rwsgi_shim_log_error(
+            c"mod_rwsgi".as_ptr(),
+            0,
+            super::module::index(),
+            level as i32,
+            0,
+            s,
+            m.as_ptr(),
+        )
+    };
 }
 
 pub(crate) fn request_raw(r: *const ffi::request_rec, level: Level, status: i32, msg: &str) {
     let m = c_message(msg);
     // SAFETY: r is a live request (callers hold a Request); m is a valid C string.
-    unsafe { ffi::rwsgi_shim_log_rerror(c"mod_rwsgi".as_ptr(), 0, level as i32, status, r, m.as_ptr()) };
+    unsafe {
+        ffi::rwsgi_shim_log_rerror(
+            c"mod_rwsgi".as_ptr(),
+            0,
+            super::module::index(),
+            level as i32,
+            status,
+            r,
+            m.as_ptr(),
+        )
+    };
 }
 
 thread_local! {

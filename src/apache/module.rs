@@ -37,6 +37,12 @@ fn module_ptr() -> *const ffi::module {
     CURRENT.load(Ordering::Acquire)
 }
 
+/// This module's index in httpd's config vectors and log tags (-1, "no module", before it is loaded).
+pub fn index() -> i32 {
+    // SAFETY: null or our bound record, whose module_index httpd sets when it adds the module.
+    unsafe { module_ptr().as_ref() }.map_or(-1, |m| m.module_index)
+}
+
 /// Our slot of an httpd config vector, typed.
 ///
 /// # Safety
@@ -89,4 +95,35 @@ pub fn pool_box<T>(pool: *mut ffi::apr_pool_t, value: T) -> *mut c_void {
     // SAFETY: registers the matching drop for p on a live pool.
     unsafe { ffi::apr_pool_cleanup_register(pool, p, Some(drop_box::<T>), Some(ffi::apr_pool_cleanup_null)) };
     p
+}
+
+/// A module in httpd's list of active modules.
+pub struct LoadedModule {
+    /// It is this module loaded a second time (under another symbol, from the same file).
+    pub is_ours: bool,
+}
+
+/// The active modules other than the record this module was loaded through that carry `name` (e.g. a real
+/// mod_wsgi, or this module loaded twice under two symbols).
+pub fn others_named(name: &str) -> Vec<LoadedModule> {
+    let me = module_ptr();
+    let mut out = Vec::new();
+    // SAFETY: ap_top_module is httpd's list of active modules, stable after configuration is read (each
+    // record lives in its loaded .so until the next restart).
+    let mut m = unsafe { ffi::ap_top_module };
+    while !m.is_null() {
+        // SAFETY: a live module record of that list.
+        let rec = unsafe { &*m };
+        // SAFETY: a module's name is a static NUL-terminated string.
+        let n = unsafe { super::cstr_bytes(rec.name) }.map(|b| String::from_utf8_lossy(b).into_owned());
+        if m.cast_const() != me && n.as_deref() == Some(name) {
+            // SAFETY: `me` is null or our bound record.
+            let our_cmds = unsafe { me.as_ref() }.map(|r| r.cmds);
+            out.push(LoadedModule {
+                is_ours: our_cmds == Some(rec.cmds),
+            });
+        }
+        m = rec.next;
+    }
+    out
 }

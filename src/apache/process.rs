@@ -8,28 +8,18 @@ use super::cstr_bytes;
 use crate::config::{DirConfig, ServerConfig};
 use crate::ffi;
 
-/// Apache's `User` / `Group` (uid, gid, user name): who httpd children run as. When httpd is not started as
-/// root it cannot switch users, so that is the current user.
-pub fn apache_identity() -> (u32, u32, String) {
-    // SAFETY: geteuid/getegid have no preconditions; getpwuid's static result is read at once.
-    unsafe {
-        if libc::geteuid() != 0 {
-            let (uid, gid) = (libc::geteuid(), libc::getegid());
-            let pw = libc::getpwuid(uid);
-            let name = if pw.is_null() || (*pw).pw_name.is_null() {
-                format!("#{uid}")
-            } else {
-                std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-            };
-            return (uid, gid, name);
-        }
+/// Apache's `User` / `Group` (uid, gid, user name as configured): who httpd children run as. When httpd is
+/// not started as root it cannot switch users, so that is the current user (None: look its name up).
+pub fn apache_identity() -> (u32, u32, Option<String>) {
+    // SAFETY: geteuid/getegid have no preconditions.
+    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if euid != 0 {
+        return (euid, egid, None);
     }
     // SAFETY: ap_unixd_config is a plain global set while reading the config; read-only afterwards.
     unsafe {
         let c = (&raw const ffi::ap_unixd_config).read();
-        let name = cstr_bytes(c.user_name)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+        let name = cstr_bytes(c.user_name).map(|b| String::from_utf8_lossy(b).into_owned());
         (c.user_id, c.group_id, name)
     }
 }

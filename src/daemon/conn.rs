@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
-use super::fdpass::recv_with_fd;
 use super::protocol::{self, Frame};
+use crate::sys::fdpass::recv_with_fd;
 
 pub struct Conn {
     pub sock: UnixStream,
@@ -97,7 +97,7 @@ impl Conn {
         self.flush()?;
         let mut bytes = Vec::new();
         protocol::encode(frame, &mut bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        super::fdpass::send_with_fd(&self.sock, &bytes, fd)
+        crate::sys::fdpass::send_with_fd(&self.sock, &bytes, fd)
     }
 }
 

@@ -103,39 +103,16 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
         let uid: u32 = n.parse().map_err(|_| format!("user={name} is not a valid #uid"))?;
         return Ok((uid, u32::MAX));
     }
-    let c = CString::new(name).map_err(|_| format!("invalid user name {name:?}"))?;
-    // SAFETY: getpwnam returns null or a pointer to static storage, read immediately (single-threaded parent).
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return Err(format!("user {name:?} does not exist"));
-    }
-    // SAFETY: non-null passwd entry.
-    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+    crate::sys::users::by_name(name)
+        .map(|u| (u.uid, u.gid))
+        .ok_or_else(|| format!("user {name:?} does not exist"))
 }
 
 fn lookup_group(name: &str) -> Result<u32, String> {
     if let Some(n) = name.strip_prefix('#') {
         return n.parse().map_err(|_| format!("group={name} is not a valid #gid"));
     }
-    let c = CString::new(name).map_err(|_| format!("invalid group name {name:?}"))?;
-    // SAFETY: as lookup_user.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return Err(format!("group {name:?} does not exist"));
-    }
-    // SAFETY: non-null group entry.
-    Ok(unsafe { (*gr).gr_gid })
-}
-
-fn user_name(uid: u32) -> String {
-    // SAFETY: as lookup_user.
-    unsafe {
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return format!("#{uid}");
-        }
-        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-    }
+    crate::sys::users::group_by_name(name).ok_or_else(|| format!("group {name:?} does not exist"))
 }
 
 fn chown(path: &str, uid: u32, gid: u32) -> Result<(), String> {
@@ -271,7 +248,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
             .collect();
         groups.push(Arc::new(GroupRuntime {
             preload,
-            user_name: user_name(uid),
+            user_name: crate::sys::users::name_of(uid),
             cfg,
             socket_path,
             listen_fd,

@@ -1,7 +1,7 @@
 //! Daemon mode: process groups defined with WSGIDaemonProcess run the apps in their own processes, started and
 //! restarted by the httpd parent; httpd children relay requests to them over UNIX sockets.
 //!
-//! - `protocol`: the framed wire format (pure, fuzzed); `conn`: framed I/O over a socket; `fdpass`: SCM_RIGHTS.
+//! - `protocol`: the framed wire format (pure, fuzzed); `conn`: framed I/O over a socket; descriptors travel with `crate::sys::fdpass`.
 //! - `manager` (httpd parent): sockets kept across restarts, one supervisor per group per generation.
 //! - `supervisor`: forks, restarts and recycles the group's worker processes; never runs Python.
 //! - `worker`: a daemon process running the apps (`transport` is its side of a request).
@@ -9,7 +9,6 @@
 
 pub mod client;
 pub mod conn;
-pub mod fdpass;
 pub mod manager;
 pub mod protocol;
 pub mod supervisor;

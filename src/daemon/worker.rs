@@ -56,14 +56,14 @@ fn set_title(g: &GroupRuntime) {
 }
 
 fn prepare_environment(g: &GroupRuntime) {
-    let home = g.cfg.home.clone().or_else(|| {
-        // SAFETY: getpwuid returns null or static storage, read at once (no other threads yet).
-        unsafe {
-            let pw = libc::getpwuid(libc::getuid());
-            (!pw.is_null() && !(*pw).pw_dir.is_null())
-                .then(|| std::ffi::CStr::from_ptr((*pw).pw_dir).to_string_lossy().into_owned())
-        }
-    });
+    if let Some(mask) = g.cfg.umask {
+        crate::sys::process::set_umask(mask);
+    }
+    let home = g
+        .cfg
+        .home
+        .clone()
+        .or_else(|| crate::sys::users::by_uid(crate::sys::users::current().0).map(|u| u.home));
     if let Some(h) = &home {
         if let Err(e) = std::env::set_current_dir(h) {
             log::server(

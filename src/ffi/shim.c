@@ -7,21 +7,18 @@
 #include "http_protocol.h"
 #include "shim.h"
 
-extern module rwsgi_module;
-
-void rwsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t status, const request_rec *r,
-                           const char *msg)
+/* module_index: of the record httpd loaded the module through (rwsgi_module or wsgi_module). */
+void rwsgi_shim_log_rerror(const char *file, int line, int module_index, int level, apr_status_t status,
+                           const request_rec *r, const char *msg)
 {
-    ap_log_rerror_(file, line, rwsgi_module.module_index, level, status, r, "%s", msg);
+    ap_log_rerror_(file, line, module_index, level, status, r, "%s", msg);
 }
 
-void rwsgi_shim_log_error(const char *file, int line, int level, apr_status_t status, const server_rec *s,
-                          const char *msg)
+void rwsgi_shim_log_error(const char *file, int line, int module_index, int level, apr_status_t status,
+                          const server_rec *s, const char *msg)
 {
-    ap_log_error_(file, line, rwsgi_module.module_index, level, status, s, "%s", msg);
+    ap_log_error_(file, line, module_index, level, status, s, "%s", msg);
 }
-
-int rwsgi_shim_module_index(void) { return rwsgi_module.module_index; }
 
 void rwsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b) { APR_BRIGADE_INSERT_TAIL(bb, b); }
 int rwsgi_shim_brigade_empty(apr_bucket_brigade *bb) { return APR_BRIGADE_EMPTY(bb); }

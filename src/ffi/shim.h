@@ -4,11 +4,10 @@
 #include "httpd.h"
 #include "apr_buckets.h"
 
-void rwsgi_shim_log_rerror(const char *file, int line, int level, apr_status_t status, const request_rec *r,
-                           const char *msg);
-void rwsgi_shim_log_error(const char *file, int line, int level, apr_status_t status, const server_rec *s,
-                          const char *msg);
-int rwsgi_shim_module_index(void);
+void rwsgi_shim_log_rerror(const char *file, int line, int module_index, int level, apr_status_t status,
+                           const request_rec *r, const char *msg);
+void rwsgi_shim_log_error(const char *file, int line, int module_index, int level, apr_status_t status,
+                          const server_rec *s, const char *msg);
 
 void rwsgi_shim_brigade_insert_tail(apr_bucket_brigade *bb, apr_bucket *b);
 int rwsgi_shim_brigade_empty(apr_bucket_brigade *bb);

@@ -10,15 +10,10 @@ const BUILD_VERSION: &str = env!("RWSGI_BUILD_PYTHON_VERSION");
 const BUILD_STDLIB: &str = env!("RWSGI_BUILD_STDLIB");
 
 pub fn run_user() -> String {
-    // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to static storage read immediately.
-    unsafe {
-        let uid = libc::getuid();
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return format!("uid {uid}");
-        }
-        let name = std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy();
-        format!("{name} (uid {uid})")
+    let (uid, _) = crate::sys::users::current();
+    match crate::sys::users::by_uid(uid) {
+        Some(u) => format!("{} (uid {uid})", u.name),
+        None => format!("uid {uid}"),
     }
 }
 

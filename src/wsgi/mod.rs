@@ -251,7 +251,7 @@ fn write_sequence(py: Python<'_>, slot: &Slot, items: &[Bound<'_, PyAny>]) -> Re
 fn send_file_wrapper(py: Python<'_>, slot: &Arc<Slot>, fw: &FileWrapper) -> Option<Outcome> {
     let f = fw.filelike.bind(py);
     let fd: i32 = f.call_method0("fileno").ok()?.extract().ok()?;
-    let size = crate::daemon::fdpass::regular_file_size(fd)?;
+    let size = crate::sys::regular_file_size(fd)?;
     let pos: i64 = f.call_method0("tell").ok()?.extract().ok()?;
     let mut len = (size - pos).max(0);
     if slot.with(|st| st.resp.status.is_none()).unwrap_or(true) {
