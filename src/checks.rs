@@ -2,15 +2,15 @@
 //! reported as one line each with the cause and the remedy. They run in the httpd parent (`apachectl -t` /
 //! `rwsgi-express check-config` print them; a normal start logs them), never start Python there, and check
 //! readability as the user that will actually run the app (a forked helper switches to that user).
+#![deny(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::fd::FromRawFd;
 
 use crate::apache::log::Level;
 use crate::apache::process::{Server, apache_identity};
 use crate::config::AppGroup;
 use crate::python::home::{locate, unreadable, unsearchable};
+use crate::sys::process::run_as;
 
 pub struct Finding {
     pub level: Level,
@@ -30,53 +30,6 @@ impl Finding {
 
 fn finding(level: Level, message: String) -> Finding {
     Finding { level, message }
-}
-
-/// Runs `f` as uid/gid in a forked helper (when we are root) and returns its lines.
-fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> Vec<String>) -> Vec<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return f();
-    }
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe writes two descriptors into fds.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return vec![format!(
-            "cannot run the start-up checks: pipe failed: {}",
-            std::io::Error::last_os_error()
-        )];
-    }
-    // SAFETY: the httpd parent is single-threaded during configuration; the child only checks and _exits.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: in the forked helper: drop to the target identity, write the results, exit.
-        unsafe {
-            libc::close(fds[0]);
-            let ok = libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0;
-            let lines = if ok {
-                f()
-            } else {
-                vec![format!("cannot switch to uid {uid} to check access")]
-            };
-            let text = lines.join("\0");
-            let mut out = std::fs::File::from_raw_fd(fds[1]);
-            let _ = std::io::Write::write_all(&mut out, text.as_bytes());
-            drop(out);
-            libc::_exit(0);
-        }
-    }
-    // SAFETY: closing our copy of the write end; reading the helper's output; reaping it.
-    unsafe {
-        libc::close(fds[1]);
-        let mut text = String::new();
-        let mut input = std::fs::File::from_raw_fd(fds[0]);
-        let _ = input.read_to_string(&mut text);
-        if pid > 0 {
-            let mut status = 0;
-            libc::waitpid(pid, &mut status, 0);
-        }
-        text.split('\0').filter(|l| !l.is_empty()).map(str::to_string).collect()
-    }
 }
 
 fn selinux_enforcing() -> bool {
@@ -108,7 +61,7 @@ pub fn run(main: Server) -> Vec<Finding> {
             let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
             groups.insert(g.name.clone(), (uid, gid, user, home));
             if let Some(locale) = &g.locale {
-                if !crate::daemon::worker::locale_exists(locale) {
+                if !crate::sys::fs::locale_exists(locale) {
                     out.push(finding(
                         Level::Warning,
                         format!("WSGIDaemonProcess {}: locale {locale:?} is not installed; the daemon will use C.UTF-8 instead (install it, e.g. locale-gen {locale})", g.name),
@@ -147,7 +100,7 @@ pub fn run(main: Server) -> Vec<Finding> {
 
     if embedded_used && !restrict {
         let home = main_cfg.python_home.clone();
-        for line in as_user(apache_uid, apache_gid, move || {
+        for line in run_as(apache_uid, apache_gid, move || {
             locate(home.as_deref()).err().into_iter().collect()
         }) {
             out.push(finding(
@@ -158,7 +111,7 @@ pub fn run(main: Server) -> Vec<Finding> {
     }
     for (name, (uid, gid, user, home)) in &groups {
         let home = home.clone();
-        for line in as_user(*uid, *gid, move || locate(home.as_deref()).err().into_iter().collect()) {
+        for line in run_as(*uid, *gid, move || locate(home.as_deref()).err().into_iter().collect()) {
             out.push(finding(
                 Level::Error,
                 format!("WSGIDaemonProcess {name} (runs as {user}): {line}"),
@@ -171,7 +124,7 @@ pub fn run(main: Server) -> Vec<Finding> {
             None => (apache_uid, apache_gid, apache_user.clone()),
         };
         let path = script.clone();
-        let problems = as_user(uid, gid, move || {
+        let problems = run_as(uid, gid, move || {
             unreadable(std::path::Path::new(&path)).into_iter().collect()
         });
         for p in problems {
@@ -198,7 +151,7 @@ pub fn run(main: Server) -> Vec<Finding> {
                 .find(|a| a.exists())
                 .map(|a| a.to_path_buf())
                 .unwrap_or_default();
-            for problem in as_user(apache_uid, apache_gid, move || {
+            for problem in run_as(apache_uid, apache_gid, move || {
                 unsearchable(&existing).into_iter().collect()
             }) {
                 out.push(finding(

@@ -28,10 +28,11 @@ fn connect(g: &GroupRuntime) -> Result<UnixStream, String> {
                 if let Ok(why) = std::fs::read_to_string(format!("{}.failed", g.socket_path)) {
                     return Err(why);
                 }
+                // WouldBlock is EAGAIN: the socket's backlog is full.
                 let retry = matches!(
                     e.kind(),
                     ErrorKind::ConnectionRefused | ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::Interrupted
-                ) || e.raw_os_error() == Some(libc::EAGAIN);
+                );
                 if !retry || Instant::now() >= deadline {
                     return Err(format!("{e}"));
                 }

@@ -101,19 +101,8 @@ impl Conn {
     }
 }
 
+/// (pid, uid) of the process at the other end.
 pub fn peer_cred(sock: &UnixStream) -> Option<(i32, u32)> {
     use std::os::fd::AsRawFd;
-    // SAFETY: getsockopt writes a ucred into a properly sized local buffer.
-    unsafe {
-        let mut cred: libc::ucred = std::mem::zeroed();
-        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-        let rv = libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&raw mut cred).cast(),
-            &mut len,
-        );
-        (rv == 0).then_some((cred.pid, cred.uid))
-    }
+    crate::sys::fs::peer_credentials(sock.as_raw_fd()).map(|(pid, uid, _)| (pid, uid))
 }

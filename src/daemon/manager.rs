@@ -3,18 +3,19 @@
 //! starts one supervisor process per configuration generation. A supervisor that dies is restarted at once; at
 //! the end of a generation (restart or stop) the supervisors are told to drain and exit, while the next
 //! generation's supervisors already accept on the same sockets.
+#![deny(unsafe_code)]
 
-use std::ffi::CString;
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::IntoRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::apache::log::{self, Level};
-use crate::apache::process::{self, ChildEvent, ConfigPool, Server};
+use crate::apache::process::{ChildEvent, ConfigPool, Server, apache_identity, preliminary_config_pass};
 use crate::config::daemon::DaemonGroup;
 use crate::daemon::protocol::SECRET_LEN;
+use crate::sys::process::{self, Fork};
 
 /// A group as every process of this generation sees it.
 pub struct GroupRuntime {
@@ -115,18 +116,6 @@ fn lookup_group(name: &str) -> Result<u32, String> {
     crate::sys::users::group_by_name(name).ok_or_else(|| format!("group {name:?} does not exist"))
 }
 
-fn chown(path: &str, uid: u32, gid: u32) -> Result<(), String> {
-    let c = CString::new(path).map_err(|_| format!("invalid path {path:?}"))?;
-    // SAFETY: c is a valid path string.
-    if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
-        return Err(format!(
-            "cannot chown {path} to uid {uid}: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
-}
-
 /// The socket directory: private to the Apache user (0700), named after the httpd parent's pid.
 fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, String> {
     let dir = format!("{prefix}-{}", std::process::id());
@@ -140,9 +129,8 @@ fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, 
     }
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| format!("cannot chmod {dir}: {e}"))?;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        chown(&dir, apache_uid, apache_gid)?;
+    if process::is_root() {
+        crate::sys::fs::chown(&dir, apache_uid, apache_gid)?;
     }
     Ok(dir)
 }
@@ -162,10 +150,7 @@ fn remove_stale_dirs(prefix: &str) {
         else {
             continue;
         };
-        // SAFETY: kill with signal 0 only checks existence.
-        let alive =
-            unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if !alive {
+        if !process::alive(pid) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
@@ -175,13 +160,11 @@ fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<
     let _ = std::fs::remove_file(path);
     let l = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
     let fd = l.into_raw_fd();
-    // SAFETY: fd is our listening socket; listen() only changes its backlog.
-    unsafe { libc::listen(fd, i32::try_from(backlog).unwrap_or(100)) };
+    crate::sys::fs::set_backlog(fd, backlog);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot chmod {path}: {e}"))?;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        chown(path, apache_uid, apache_gid)?;
+    if process::is_root() {
+        crate::sys::fs::chown(path, apache_uid, apache_gid)?;
     }
     Ok(fd)
 }
@@ -205,13 +188,13 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
         }
     }
     // The first post_config of a start is a dry run (httpd then re-reads the config): start nothing yet.
-    let first = process::preliminary_config_pass();
+    let first = preliminary_config_pass();
     main.keep("started", "1");
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = None;
     if defs.is_empty() || first {
         return Ok(());
     }
-    let (apache_uid, apache_gid, _) = process::apache_identity();
+    let (apache_uid, apache_gid, _) = apache_identity();
     let secret = match main.kept("secret").and_then(|s| unhex(&s)) {
         Some(s) => s,
         None => {
@@ -277,8 +260,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
         .split(',')
         .filter_map(|p| p.parse::<i32>().ok())
     {
-        // SAFETY: signal 0 only checks that the process exists.
-        if unsafe { libc::kill(pid, 0) } == 0 {
+        if process::alive(pid) {
             pconf.register_other_child(pid, |_| {});
             pids.push(pid);
         }
@@ -298,10 +280,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
         for g in &t.groups {
             g.stopping.store(true, Ordering::SeqCst);
             let pid = g.supervisor.load(Ordering::SeqCst);
-            if pid > 0 {
-                // SAFETY: signalling the supervisor process this generation started.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
+            process::signal(pid, crate::sys::signals::SIGTERM);
         }
     });
     Ok(())
@@ -311,22 +290,21 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
 pub const EXIT_FATAL: i32 = 64;
 
 fn start_supervisor(pconf: ConfigPool, g: Arc<GroupRuntime>, table: Arc<Table>) {
-    // SAFETY: the httpd parent is single-threaded here; the child only runs the supervisor and _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        log::server(
-            Level::Crit,
-            &format!(
-                "mod_rwsgi: cannot fork the supervisor of daemon group {}: {}",
-                g.cfg.name,
-                std::io::Error::last_os_error()
-            ),
-        );
-        return;
-    }
-    if pid == 0 {
-        super::supervisor::run(&g, &table);
-    }
+    // The httpd parent is single-threaded here; the child only runs the supervisor and exits.
+    let pid = match process::fork() {
+        Ok(Fork::Child) => super::supervisor::run(&g, &table),
+        Ok(Fork::Parent(pid)) => pid,
+        Err(e) => {
+            log::server(
+                Level::Crit,
+                &format!(
+                    "mod_rwsgi: cannot fork the supervisor of daemon group {}: {e}",
+                    g.cfg.name
+                ),
+            );
+            return;
+        }
+    };
     g.supervisor.store(pid, Ordering::SeqCst);
     let started = std::time::Instant::now();
     pconf.register_other_child(pid, move |event| {
@@ -370,6 +348,5 @@ fn start_supervisor(pconf: ConfigPool, g: Arc<GroupRuntime>, table: Arc<Table>) 
 
 /// Takes ownership of an inherited listening descriptor (in a daemon process).
 pub fn listener(fd: i32) -> UnixListener {
-    // SAFETY: fd is the group's listening socket inherited from the httpd parent, owned by this process now.
-    unsafe { UnixListener::from_raw_fd(fd) }
+    crate::sys::fdpass::adopt_listener(fd)
 }

@@ -6,6 +6,7 @@
 //! - `supervisor`: forks, restarts and recycles the group's worker processes; never runs Python.
 //! - `worker`: a daemon process running the apps (`transport` is its side of a request).
 //! - `client` (httpd child): relays one request to a daemon and maps failures to statuses.
+#![deny(unsafe_code)]
 
 pub mod client;
 pub mod conn;

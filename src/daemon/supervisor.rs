@@ -2,11 +2,15 @@
 //! Python. It drops privileges, forks the group's worker processes, restarts a worker that dies (logging its exit
 //! code or signal, with a growing delay if it keeps dying at start-up), starts a replacement before a worker
 //! recycles, and on SIGTERM lets every worker drain and exit.
+#![deny(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::manager::{EXIT_FATAL, GroupRuntime, Table};
 use crate::apache::log::{self, Level};
+use crate::sys::process::{self, Fork, Reaped, exit_now};
+use crate::sys::signals::{SIGCHLD, SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 
 struct Slot {
     pid: i32,
@@ -16,142 +20,57 @@ struct Slot {
     restart_at: Option<Instant>,
 }
 
-/// Signals the supervisor handles synchronously (sigtimedwait): no async handlers anywhere.
-fn signal_set(sigs: &[i32]) -> libc::sigset_t {
-    // SAFETY: sigset manipulation on a local.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in sigs {
-            libc::sigaddset(&mut set, *s);
-        }
-        set
-    }
-}
-
-/// Process set-up shared by supervisor and workers: default signal dispositions, die with the parent.
-pub fn detach_from_parent(parent: i32) {
-    // SAFETY: resetting signal state of this freshly forked, single-threaded process.
-    unsafe {
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        let empty = signal_set(&[]);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-        if libc::getppid() != parent {
-            libc::_exit(0);
-        }
-    }
-}
-
-pub fn set_name(name: &str) {
-    let mut b = name.as_bytes().to_vec();
-    b.truncate(15);
-    b.push(0);
-    // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated buffer.
-    unsafe { libc::prctl(libc::PR_SET_NAME, b.as_ptr()) };
-}
-
-fn drop_privileges(g: &GroupRuntime) -> Result<(), String> {
-    // SAFETY: identity changes of this single-threaded process; each result is checked.
-    unsafe {
-        if libc::geteuid() == 0 {
-            let name = std::ffi::CString::new(g.user_name.clone()).map_err(|_| "invalid user name".to_string())?;
-            if libc::initgroups(name.as_ptr(), g.gid) != 0 && libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(format!(
-                    "initgroups({}) failed: {}",
-                    g.user_name,
-                    std::io::Error::last_os_error()
-                ));
-            }
-            if libc::setgid(g.gid) != 0 {
-                return Err(format!("setgid({}) failed: {}", g.gid, std::io::Error::last_os_error()));
-            }
-            if libc::setuid(g.uid) != 0 {
-                return Err(format!("setuid({}) failed: {}", g.uid, std::io::Error::last_os_error()));
-            }
-        }
-        if libc::getuid() == 0 || libc::geteuid() == 0 {
-            return Err(
-                "still running as root after dropping privileges; refusing to run applications as root".to_string(),
-            );
-        }
-        if libc::getuid() != g.uid && libc::geteuid() != g.uid && g.uid != libc::getuid() {
-            return Err(format!("running as uid {} instead of {}", libc::getuid(), g.uid));
-        }
-    }
-    Ok(())
-}
-
-fn describe(status: i32) -> String {
-    if libc::WIFSIGNALED(status) {
-        let sig = libc::WTERMSIG(status);
-        // SAFETY: strsignal returns a static string for any number.
-        let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) }
-            .to_string_lossy()
-            .into_owned();
-        format!("was killed by signal {sig} ({name})")
-    } else {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    }
-}
-
-fn spawn_worker(g: &GroupRuntime, table: &Table, index: usize) -> i32 {
+/// Forks worker `index`; None when fork failed (logged; the slot is retried).
+fn spawn_worker(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> Option<i32> {
     let me = std::process::id() as i32;
-    // SAFETY: the supervisor is single-threaded; the child runs the worker and never returns.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        detach_from_parent(me);
-        super::worker::run(g, table, index);
+    match process::fork() {
+        Ok(Fork::Child) => {
+            process::detach_from_parent(me);
+            super::worker::run(g, table, index)
+        }
+        Ok(Fork::Parent(pid)) => Some(pid),
+        Err(e) => {
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: fork failed: {e}; retrying in 1 s",
+                    g.cfg.name
+                ),
+            );
+            None
+        }
     }
-    if pid < 0 {
-        log::server(
-            Level::Error,
-            &format!(
-                "mod_rwsgi: daemon group {}: fork failed: {}",
-                g.cfg.name,
-                std::io::Error::last_os_error()
-            ),
-        );
+}
+
+/// A slot whose worker runs (or, when fork failed, is retried in a second).
+fn started(pid: Option<i32>) -> Slot {
+    Slot {
+        pid: pid.unwrap_or(0),
+        started: Instant::now(),
+        failures: 0,
+        restart_at: pid.is_none().then(|| Instant::now() + Duration::from_secs(1)),
     }
-    pid
 }
 
 /// Runs the supervisor in a process just forked from the httpd parent. Never returns.
-pub fn run(g: &GroupRuntime, table: &Table) -> ! {
-    // SAFETY: getppid has no preconditions.
-    let parent = unsafe { libc::getppid() };
-    detach_from_parent(parent);
+pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
+    process::detach_from_parent(process::parent());
     crate::apache::process::close_listeners();
     // Other groups' sockets must not be reachable from this group's (possibly differently privileged) code.
     for other in &table.groups {
         if other.listen_fd != g.listen_fd {
-            // SAFETY: closing an inherited descriptor this process does not use.
-            unsafe { libc::close(other.listen_fd) };
+            crate::sys::fdpass::close(other.listen_fd);
         }
     }
-    set_name(&format!("rwsgi:{}", g.cfg.name));
-    if let Err(e) = drop_privileges(g) {
+    process::set_name(&format!("rwsgi:{}", g.cfg.name));
+    if let Err(e) = process::drop_privileges(g.uid, g.gid, &g.user_name) {
         log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: {e}", g.cfg.name));
-        // SAFETY: ends this forked process without running httpd's exit handlers.
-        unsafe { libc::_exit(EXIT_FATAL) };
+        exit_now(EXIT_FATAL);
     }
-    let handled = signal_set(&[libc::SIGTERM, libc::SIGCHLD, libc::SIGUSR2, libc::SIGHUP, libc::SIGINT]);
-    // SAFETY: blocks the handled signals so that sigtimedwait receives them.
-    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &handled, std::ptr::null_mut()) };
+    let handled = SigSet::new(&[SIGTERM, SIGCHLD, SIGUSR2, SIGHUP, SIGINT]);
+    handled.block();
     let n = g.cfg.processes as usize;
-    let mut slots: Vec<Slot> = (0..n)
-        .map(|i| Slot {
-            pid: spawn_worker(g, table, i),
-            started: Instant::now(),
-            failures: 0,
-            restart_at: None,
-        })
-        .collect();
+    let mut slots: Vec<Slot> = (0..n).map(|i| started(spawn_worker(g, table, i))).collect();
     // Workers being replaced (recycled): their exit is expected.
     let mut retiring: Vec<i32> = Vec::new();
     log::server(
@@ -162,38 +81,19 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
         ),
     );
     loop {
-        // SAFETY: waits for one of the blocked signals for up to 1 s; info is a local.
-        let (sig, sender) = unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let ts = libc::timespec { tv_sec: 1, tv_nsec: 0 };
-            let s = libc::sigtimedwait(&handled, &mut info, &ts);
-            (s, info.si_pid())
-        };
-        match sig {
-            libc::SIGTERM | libc::SIGINT | libc::SIGHUP => shutdown(g, &slots, &retiring),
-            libc::SIGUSR2 => {
+        match handled.wait(Duration::from_secs(1)) {
+            Some((SIGTERM | SIGINT | SIGHUP, _)) => shutdown(g, &slots, &retiring),
+            Some((SIGUSR2, sender)) => {
                 // A worker asks to be recycled: start its replacement first, then let it drain.
-                if let Some(i) = slots.iter().position(|s| s.pid == sender) {
+                if let Some(i) = slots.iter().position(|s| s.pid == sender && sender > 0) {
                     retiring.push(sender);
-                    slots[i] = Slot {
-                        pid: spawn_worker(g, table, i),
-                        started: Instant::now(),
-                        failures: 0,
-                        restart_at: None,
-                    };
-                    // SAFETY: signalling our own worker.
-                    unsafe { libc::kill(sender, libc::SIGUSR1) };
+                    slots[i] = started(spawn_worker(g, table, i));
+                    process::signal(sender, SIGUSR1);
                 }
             }
             _ => {}
         }
-        loop {
-            let mut status = 0;
-            // SAFETY: reaps any exited child without blocking.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid <= 0 {
-                break;
-            }
+        while let Reaped::Exited(pid, status) = process::reap_any() {
             if let Some(r) = retiring.iter().position(|p| *p == pid) {
                 retiring.swap_remove(r);
                 continue;
@@ -209,7 +109,7 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
                 let mut msg = format!(
                     "mod_rwsgi: daemon process {pid} of group {} {}",
                     g.cfg.name,
-                    describe(status)
+                    status.describe()
                 );
                 if delay > Duration::ZERO {
                     msg.push_str(&format!(
@@ -230,9 +130,9 @@ pub fn run(g: &GroupRuntime, table: &Table) -> ! {
         }
         for (i, s) in slots.iter_mut().enumerate() {
             if s.pid == 0 && s.restart_at.is_some_and(|t| Instant::now() >= t) {
-                s.pid = spawn_worker(g, table, i);
-                s.started = Instant::now();
-                s.restart_at = None;
+                let failures = s.failures;
+                *s = started(spawn_worker(g, table, i));
+                s.failures = failures;
             }
         }
     }
@@ -246,27 +146,22 @@ fn shutdown(g: &GroupRuntime, slots: &[Slot], retiring: &[i32]) -> ! {
         .filter(|p| *p > 0)
         .collect();
     for pid in &pids {
-        // SAFETY: signalling our own workers: drain and exit.
-        unsafe { libc::kill(*pid, libc::SIGTERM) };
+        // Drain and exit.
+        process::signal(*pid, SIGTERM);
     }
     let deadline = Instant::now() + Duration::from_secs(g.cfg.graceful_timeout.max(g.cfg.shutdown_timeout) + 5);
     let mut left = pids.len();
     while left > 0 && Instant::now() < deadline {
-        let mut status = 0;
-        // SAFETY: non-blocking reap.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            left -= 1;
-        } else if pid < 0 {
-            break;
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
+        match process::reap_any() {
+            Reaped::Exited(..) => left -= 1,
+            Reaped::NoChildren => break,
+            Reaped::Running => std::thread::sleep(Duration::from_millis(20)),
         }
     }
     for pid in &pids {
-        // SAFETY: whatever did not exit in time is killed.
-        unsafe { libc::kill(*pid, libc::SIGKILL) };
+        // Whatever did not exit in time is killed.
+        process::signal(*pid, SIGKILL);
     }
-    // SAFETY: ends the supervisor without running httpd's exit handlers.
-    unsafe { libc::_exit(0) }
+    // Without running httpd's exit handlers.
+    exit_now(0)
 }

@@ -2,6 +2,7 @@
 //! python-path, `threads` threads accepting connections from httpd children on the group's socket, and a monitor
 //! that recycles the process (maximum-requests, restart-interval, inactivity-timeout, memory-limit,
 //! request-timeout) after the supervisor started its replacement.
+#![deny(unsafe_code)]
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -14,6 +15,9 @@ use super::manager::{GroupRuntime, Table};
 use super::protocol::{Frame, VERSION};
 use super::transport::DaemonTransport;
 use crate::apache::log::{self, Level};
+use crate::sys::epoll::Readiness;
+use crate::sys::process::{exit_now, page_size, set_name};
+use crate::sys::signals::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use crate::wsgi::state::ReqState;
 use crate::wsgi::{self, Outcome, Slot};
 
@@ -50,7 +54,7 @@ fn now_us() -> i64 {
 
 fn set_title(g: &GroupRuntime) {
     let title = g.cfg.title().unwrap_or_else(|| format!("(wsgi:{})", g.cfg.name));
-    super::supervisor::set_name(&title);
+    set_name(&title);
     // The full title in /proc/PID/cmdline (what ps shows): overwrite our argv area.
     crate::apache::process::set_cmdline(&title);
 }
@@ -76,50 +80,31 @@ fn prepare_environment(g: &GroupRuntime) {
             let _ = std::env::set_current_dir("/");
         }
     }
-    // SAFETY: set_var is sound here: no other threads exist yet in this process.
-    unsafe {
-        for (k, v) in &g.cfg.env {
-            std::env::set_var(k, v);
-        }
-        if let Some(lang) = &g.cfg.lang {
-            std::env::set_var("LANG", lang);
-        }
-        if let Some(locale) = &g.cfg.locale {
-            let chosen = if locale_exists(locale) {
-                locale.clone()
-            } else {
-                log::server(
-                    Level::Warning,
-                    &format!(
-                        "mod_rwsgi: daemon group {}: locale {locale:?} is not installed; using C.UTF-8 instead (install it, e.g. with locale-gen)",
-                        g.cfg.name
-                    ),
-                );
-                "C.UTF-8".to_string()
-            };
-            std::env::set_var("LC_ALL", &chosen);
-            std::env::set_var("LANG", &chosen);
-        }
+    let mut vars: Vec<(&str, String)> = g.cfg.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    if let Some(lang) = &g.cfg.lang {
+        vars.push(("LANG", lang.clone()));
     }
-}
-
-pub fn locale_exists(name: &str) -> bool {
-    let Ok(c) = std::ffi::CString::new(name) else {
-        return false;
-    };
-    // SAFETY: newlocale returns a handle or null; a handle is freed at once.
-    unsafe {
-        let l = libc::newlocale(libc::LC_ALL_MASK, c.as_ptr(), std::ptr::null_mut());
-        if l.is_null() {
-            return false;
-        }
-        libc::freelocale(l);
-        true
+    if let Some(locale) = &g.cfg.locale {
+        let chosen = if crate::sys::fs::locale_exists(locale) {
+            locale.clone()
+        } else {
+            log::server(
+                Level::Warning,
+                &format!(
+                    "mod_rwsgi: daemon group {}: locale {locale:?} is not installed; using C.UTF-8 instead (install it, e.g. with locale-gen)",
+                    g.cfg.name
+                ),
+            );
+            "C.UTF-8".to_string()
+        };
+        vars.push(("LC_ALL", chosen.clone()));
+        vars.push(("LANG", chosen));
     }
+    crate::sys::process::set_environment(&vars);
 }
 
 /// Runs a worker process (forked by the supervisor). Never returns.
-pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
+pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
     set_title(g);
     prepare_environment(g);
     let mut path = Vec::new();
@@ -155,34 +140,20 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
         started: Instant::now(),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
-    let handled = {
-        // SAFETY: sigset manipulation on a local.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGTERM);
-            libc::sigaddset(&mut set, libc::SIGUSR1);
-            libc::sigaddset(&mut set, libc::SIGINT);
-            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-            set
-        }
-    };
+    let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
+    handled.block();
     let listener = Arc::new(listener);
     for t in 0..g.cfg.threads as usize {
-        let (l, st) = (listener.clone(), state.clone());
-        // SAFETY-free: references to g/table live for the whole process (they are never freed in a daemon).
-        let g: &'static GroupRuntime = leak_ref(g);
-        let table: &'static Table = leak_ref(table);
+        let (l, st, gr, tb) = (listener.clone(), state.clone(), g.clone(), table.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("rwsgi-{t}"))
-            .spawn(move || accept_loop(&l, g, table, &st, t));
+            .spawn(move || accept_loop(&l, &gr, &tb, &st, t));
         if let Err(e) = spawned {
             log::server(
                 Level::Crit,
                 &format!("mod_rwsgi: daemon group {}: cannot start thread: {e}", g.cfg.name),
             );
-            // SAFETY: ends the process.
-            unsafe { libc::_exit(1) };
+            exit_now(1);
         }
     }
     if python_ok {
@@ -202,33 +173,21 @@ pub fn run(g: &GroupRuntime, table: &Table, index: usize) -> ! {
     monitor(g, &state, &handled, python_ok)
 }
 
-/// The group and table live until the process exits (the daemon never returns to httpd): a 'static view.
-fn leak_ref<T>(r: &T) -> &'static T {
-    // SAFETY: the referent is owned by the supervisor's stack frames / Arcs inherited through fork, which are
-    // never dropped in a worker process (workers end with _exit).
-    unsafe { &*(r as *const T) }
-}
-
-fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok: bool) -> ! {
+fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -> ! {
     let cfg = &g.cfg;
     let mut recycle_requested = false;
     loop {
         if !python_ok && state.started.elapsed() > Duration::from_secs(30) && state.active.load(Ordering::SeqCst) == 0 {
-            // SAFETY: ends the process; the supervisor starts a new one (which retries Python).
-            unsafe { libc::_exit(EXIT_PYTHON) };
+            // The supervisor starts a new process, which retries Python.
+            exit_now(EXIT_PYTHON);
         }
-        // SAFETY: waits up to 1 s for a blocked signal.
-        let sig = unsafe {
-            let ts = libc::timespec { tv_sec: 1, tv_nsec: 0 };
-            libc::sigtimedwait(handled, std::ptr::null_mut(), &ts)
-        };
-        match sig {
-            libc::SIGTERM | libc::SIGINT => stop(
+        match handled.wait(Duration::from_secs(1)).map(|(sig, _)| sig) {
+            Some(SIGTERM | SIGINT) => stop(
                 g,
                 state,
                 Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout)),
             ),
-            libc::SIGUSR1 => stop(g, state, Duration::from_secs(cfg.graceful_timeout)),
+            Some(SIGUSR1) => stop(g, state, Duration::from_secs(cfg.graceful_timeout)),
             _ => {}
         }
         if recycle_requested {
@@ -246,8 +205,8 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
                         cfg.name
                     ),
                 );
-                // SAFETY: a process whose GIL is stuck cannot drain; end it (the supervisor restarts it).
-                unsafe { libc::_exit(70) };
+                // A process whose GIL is stuck cannot drain; end it (the supervisor restarts it).
+                exit_now(70);
             }
         }
         let reason = recycle_reason(g, state);
@@ -261,8 +220,8 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &libc::sigset_t, python_ok:
                 ),
             );
             recycle_requested = true;
-            // SAFETY: asks our supervisor (parent) to start a replacement; it then sends us SIGUSR1.
-            unsafe { libc::kill(libc::getppid(), libc::SIGUSR2) };
+            // Asks our supervisor (parent) to start a replacement; it then sends us SIGUSR1.
+            crate::sys::process::signal(crate::sys::process::parent(), SIGUSR2);
         }
     }
 }
@@ -340,9 +299,7 @@ fn resident_bytes() -> u64 {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    pages * page
+    pages * page_size()
 }
 
 fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
@@ -366,42 +323,16 @@ fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
         );
     }
     crate::python::run_atexit();
-    // SAFETY: ends the process without running httpd's inherited exit handlers.
-    unsafe { libc::_exit(0) }
+    // Without running httpd's inherited exit handlers.
+    exit_now(0)
 }
 
-fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'static Table, state: &State, index: usize) {
-    let fd = listener.as_raw_fd();
-    // One epoll instance per thread with EPOLLEXCLUSIVE: a new connection wakes one waiting thread, not every
-    // thread of every process of the group; the timeout lets a stop request be noticed.
-    // SAFETY: creates and configures this thread's own epoll descriptor.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if ep >= 0 {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32,
-            u64: 0,
-        };
-        // SAFETY: registers the listening socket with our epoll instance.
-        if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
-            // SAFETY: closing our own descriptor; poll() is used below instead.
-            unsafe { libc::close(ep) };
-        }
-    }
+fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
+    // One waiter per thread (EPOLLEXCLUSIVE: a new connection wakes one waiting thread, not every thread of every
+    // process of the group); the timeout lets a stop request be noticed.
+    let ready = Readiness::new(listener.as_raw_fd());
     while !state.stopping.load(Ordering::SeqCst) {
-        let ready = if ep >= 0 {
-            let mut ev = libc::epoll_event { events: 0, u64: 0 };
-            // SAFETY: waits on our epoll instance for at most 200 ms.
-            unsafe { libc::epoll_wait(ep, &mut ev, 1, 200) }
-        } else {
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: polls one descriptor with a timeout.
-            unsafe { libc::poll(&mut pfd, 1, 200) }
-        };
-        if ready <= 0 {
+        if !ready.wait(200) {
             continue;
         }
         // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other thread
@@ -425,10 +356,6 @@ fn accept_loop(listener: &UnixListener, g: &'static GroupRuntime, table: &'stati
         state.requests.fetch_add(1, Ordering::SeqCst);
         state.last_activity.store(now_us(), Ordering::SeqCst);
         state.active.fetch_sub(1, Ordering::SeqCst);
-    }
-    if ep >= 0 {
-        // SAFETY: closing our own epoll descriptor.
-        unsafe { libc::close(ep) };
     }
     state.loops.fetch_sub(1, Ordering::SeqCst);
 }

@@ -2,7 +2,6 @@
 //! existence, version and readability as the current user. Used at interpreter start-up and by the start-up
 //! checks (run as the user the apps will run as).
 
-use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 const BUILD_PYTHON: &str = env!("RWSGI_BUILD_PYTHON");
@@ -22,12 +21,7 @@ pub fn unsearchable(path: &Path) -> Option<String> {
     let mut cur = PathBuf::new();
     for comp in path.components() {
         cur.push(comp);
-        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else {
-            return Some(format!("{} is not a valid path", path.display()));
-        };
-        // SAFETY: c is a valid C string.
-        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
-            let err = std::io::Error::last_os_error();
+        if let Err(err) = crate::sys::fs::can_search(&cur) {
             if err.kind() == std::io::ErrorKind::NotFound {
                 return Some(format!("{} does not exist", cur.display()));
             }
@@ -47,14 +41,13 @@ pub fn unreadable(path: &Path) -> Option<String> {
     let mut cur = PathBuf::new();
     for comp in path.components() {
         cur.push(comp);
-        let Ok(c) = CString::new(cur.as_os_str().as_encoded_bytes()) else {
-            return Some(format!("{} is not a valid path", path.display()));
-        };
         let is_last = cur.as_path() == path;
-        let mode = if is_last { libc::R_OK } else { libc::X_OK };
-        // SAFETY: c is a valid C string.
-        if unsafe { libc::access(c.as_ptr(), mode) } != 0 {
-            let err = std::io::Error::last_os_error();
+        let allowed = if is_last {
+            crate::sys::fs::can_read(&cur)
+        } else {
+            crate::sys::fs::can_search(&cur)
+        };
+        if let Err(err) = allowed {
             if err.kind() == std::io::ErrorKind::NotFound {
                 return Some(format!("{} does not exist", cur.display()));
             }

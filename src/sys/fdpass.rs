@@ -107,3 +107,16 @@ pub fn recv_with_fd(sock: &UnixStream, buf: &mut [u8]) -> io::Result<(usize, Opt
     }
     Ok((n, fd))
 }
+
+/// Closes an inherited descriptor this process does not use (errors: it was not open, nothing to do).
+pub fn close(fd: i32) {
+    // SAFETY: the caller owns `fd` and no Rust object refers to it.
+    unsafe { libc::close(fd) };
+}
+
+/// Takes ownership of an inherited listening socket (a daemon process's copy of its group's socket).
+pub fn adopt_listener(fd: i32) -> std::os::unix::net::UnixListener {
+    // SAFETY: fd is the group's listening socket inherited from the httpd parent; this process owns its copy
+    // and nothing else in it refers to the descriptor.
+    unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) }
+}

@@ -2,6 +2,7 @@
 //! daemon socket in daemon mode): load the app, build the environ, call it, stream what it returns, always call
 //! close(), and map every failure to a status plus a log entry. Python is touched only with the GIL held; every
 //! blocking transport call goes through `py.detach`.
+#![deny(unsafe_code)]
 
 mod environ;
 
