@@ -1,9 +1,13 @@
 //! Unit tests of the generated text (split from config_gen.rs to keep that file readable).
 
+use super::httpd_conf::log_format;
+use super::scripts::{py_str, sh_quote};
 use super::*;
 use crate::cli::parse;
 use crate::options_table::SERVER_OPTIONS;
+use crate::platform::Platform;
 use crate::settings::Env;
+use crate::users::RunAs;
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 

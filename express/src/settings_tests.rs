@@ -1,7 +1,9 @@
 //! Unit tests of option validation (split from settings.rs).
 
+use super::values::{mentions_word, normalize_mount_point, parse_entry_point};
 use super::*;
 use crate::cli::parse;
+use crate::error::Result;
 use crate::options_table::SERVER_OPTIONS;
 
 fn settings(args: &[&str]) -> Result<Settings> {
