@@ -257,7 +257,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         Kind::Path,
         "-",
         Supported,
-        "Working directory of the processes and sys.path[0] (default: the user's home directory).",
+        "Working directory of the processes and sys.path[0]; not given, the working directory is the run user's home directory and nothing is added to sys.path.",
         |g, v| g.home = v.text(),
     ),
     row(
