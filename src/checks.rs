@@ -71,6 +71,23 @@ pub fn run(main: Server) -> Vec<Finding> {
         }
     }
 
+    // Literal groups named by WSGIProcessGroup / WSGIRestrictProcess / WSGIHandlerScript: defined and reachable.
+    let hosts: Vec<(Server, String)> = servers.iter().map(|s| (*s, s.hostname())).collect();
+    let mut defs: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut refs: Vec<(&crate::config::GroupRef, &str)> = Vec::new();
+    for (i, (s, host)) in hosts.iter().enumerate() {
+        let Some(cfg) = s.config() else { continue };
+        defs.extend(
+            cfg.daemons
+                .iter()
+                .map(|g| (g.name.as_str(), (i > 0).then_some(host.as_str()))),
+        );
+        refs.extend(cfg.group_refs.iter().map(|r| (r, host.as_str())));
+    }
+    for problem in crate::config::routing::check_group_refs(&defs, &refs) {
+        out.push(finding(Level::Error, problem));
+    }
+
     let mut embedded_used = false;
     let mut per_process_groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut scripts: Vec<(String, String)> = Vec::new();
@@ -140,7 +157,7 @@ pub fn run(main: Server) -> Vec<Finding> {
         }
     }
     if !groups.is_empty() {
-        if let Some(prefix) = &main_cfg.socket_prefix {
+        if let Some(prefix) = &main_cfg.socket_prefix_in(&crate::apache::process::server_root()) {
             let parent = std::path::Path::new(prefix)
                 .parent()
                 .map(|p| p.to_path_buf())

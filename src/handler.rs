@@ -6,7 +6,7 @@
 
 use crate::apache::log::{CurrentRequest, Level};
 use crate::apache::{FileKind, Request, Status};
-use crate::config::{DirConfig, Effective, ProcessGroup};
+use crate::config::{AliasOptions, DirConfig, Effective, ProcessGroup};
 use crate::connection::embedded_scope;
 use crate::wsgi::{self, Outcome};
 
@@ -20,10 +20,35 @@ pub enum HandlerError {
     NotRegular(String),
     ExecCgiOff(String),
     ChunkedRefused(String),
-    NoDaemons { script: String, group: String },
-    UnknownGroup { script: String, group: String },
-    ForeignGroup { group: String, owner: String },
-    Embedded { script: String, why: String },
+    NoDaemons {
+        script: String,
+        group: String,
+    },
+    /// `origin`: where a group known only per request came from (%{ENV:var}, $N), with its value.
+    UnknownGroup {
+        script: String,
+        group: String,
+        origin: Option<String>,
+    },
+    ForeignGroup {
+        group: String,
+        owner: String,
+    },
+    Embedded {
+        script: String,
+        why: String,
+    },
+    /// A process group known only per request (%{ENV:var}, $N) that does not resolve: where it was configured
+    /// and why.
+    Unresolved {
+        origin: String,
+        why: String,
+    },
+    /// WSGIRestrictProcess does not allow the group.
+    Restricted {
+        group: String,
+        allowed: Vec<String>,
+    },
 }
 
 impl HandlerError {
@@ -60,18 +85,47 @@ impl std::fmt::Display for HandlerError {
                 f,
                 "{script} is configured for daemon process group {group:?}, but no WSGIDaemonProcess groups are running"
             ),
-            HandlerError::UnknownGroup { script, group } => write!(
+            HandlerError::UnknownGroup {
+                script,
+                group,
+                origin: None,
+            } => write!(
                 f,
                 "{script} is configured for daemon process group {group:?}, which no WSGIDaemonProcess defines"
+            ),
+            HandlerError::UnknownGroup {
+                script,
+                group,
+                origin: Some(o),
+            } => write!(
+                f,
+                "{o} gives daemon process group {group:?}, which no WSGIDaemonProcess defines (script {script})"
             ),
             HandlerError::ForeignGroup { group, owner } => write!(
                 f,
                 "daemon process group {group:?} was defined in the virtual host {owner:?} and can only be used there (groups defined in a virtual host are private to it)"
             ),
             HandlerError::Embedded { script, why } => write!(f, "cannot run {script}: {why}"),
+            HandlerError::Unresolved { origin, why } => write!(f, "{origin}: {why}"),
+            HandlerError::Restricted { group, allowed } => write!(
+                f,
+                "daemon process group {group:?} cannot be used here: WSGIRestrictProcess allows only {}",
+                allowed
+                    .iter()
+                    .map(|g| if g.is_empty() {
+                        "%{GLOBAL}".to_string()
+                    } else {
+                        g.clone()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
+
+/// Options of a regex mount that use $N, after substitution (set by translate, read by the handler).
+const DEFERRED_NOTE: &str = "mod_rwsgi.mount_options";
 
 pub fn translate(req: Request<'_>) -> Status {
     let Some(uri) = req.uri() else { return Status::DECLINED };
@@ -82,57 +136,178 @@ pub fn translate(req: Request<'_>) -> Status {
         return Status::DECLINED;
     };
     for (i, alias) in sc.aliases.iter().enumerate() {
-        if let Some(rest) = alias.matches(uri) {
-            req.set_filename(&alias.filename_for(rest));
+        if let Some(m) = alias.map(uri) {
+            req.set_filename(&m.filename);
             req.set_handler(c"wsgi-script");
             req.set_matched_alias(i);
+            if !m.options.is_empty() {
+                req.set_note(DEFERRED_NOTE, m.options.join("\n").as_bytes());
+            }
             return Status::OK;
         }
     }
     Status::DECLINED
 }
 
-pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
-    let Some(h) = req.handler() else {
-        return Ok(Status::DECLINED);
+/// What serves a request this module handles: a WSGI script (handler wsgi-script) or a WSGIHandlerScript.
+struct Target<'c> {
+    script: String,
+    /// The handler script's options (None for wsgi-script requests).
+    handler: Option<&'c AliasOptions>,
+}
+
+fn target<'c>(req: Request<'_>, dir: &'c DirConfig) -> Result<Option<Target<'c>>, HandlerError> {
+    let Some(h) = req.handler() else { return Ok(None) };
+    if HANDLERS.contains(&h) {
+        let script = String::from_utf8_lossy(req.filename().unwrap_or_default()).into_owned();
+        match req.file_info().kind {
+            FileKind::Regular => {}
+            FileKind::Missing => return Err(HandlerError::ScriptMissing(script)),
+            FileKind::Directory => return Err(HandlerError::IsDirectory(script)),
+            FileKind::Other => return Err(HandlerError::NotRegular(script)),
+        }
+        if req.matched_alias().is_none() && !req.allows_exec_cgi() {
+            return Err(HandlerError::ExecCgiOff(script));
+        }
+        return Ok(Some(Target { script, handler: None }));
+    }
+    Ok(dir
+        .handler_scripts
+        .iter()
+        .find(|hs| hs.name.as_bytes() == h)
+        .map(|hs| Target {
+            script: hs.script.clone(),
+            handler: Some(&hs.options),
+        }))
+}
+
+/// The mount's options: as configured, or for a regex mount with $N in them, substituted for this URL.
+fn mount_options<'c>(
+    req: Request<'_>,
+    alias: &'c crate::config::ScriptAlias,
+) -> Result<std::borrow::Cow<'c, AliasOptions>, HandlerError> {
+    let Some(text) = req.note(DEFERRED_NOTE) else {
+        return Ok(std::borrow::Cow::Borrowed(&alias.options));
     };
-    if !HANDLERS.contains(&h) {
-        return Ok(Status::DECLINED);
-    }
-    let script = String::from_utf8_lossy(req.filename().unwrap_or_default()).into_owned();
-    match req.file_info().kind {
-        FileKind::Regular => {}
-        FileKind::Missing => return Err(HandlerError::ScriptMissing(script)),
-        FileKind::Directory => return Err(HandlerError::IsDirectory(script)),
-        FileKind::Other => return Err(HandlerError::NotRegular(script)),
-    }
-    let alias = req.matched_alias();
-    if alias.is_none() && !req.allows_exec_cgi() {
-        return Err(HandlerError::ExecCgiOff(script));
-    }
+    let text = String::from_utf8_lossy(text);
+    let words: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let substituted = crate::config::parse::alias_options(&words).map_err(|why| HandlerError::Unresolved {
+        origin: format!("{} WSGIScriptAliasMatch {}", alias.origin, alias.written()),
+        why: format!("for this URL the options are {words:?}: {why}"),
+    })?;
+    let mut merged = alias.options.clone();
+    merged.process_group = substituted.process_group.or(merged.process_group);
+    merged.application_group = substituted.application_group.or(merged.application_group);
+    merged.callable_object = substituted.callable_object.or(merged.callable_object);
+    merged.pass_authorization = substituted.pass_authorization.or(merged.pass_authorization);
+    Ok(std::borrow::Cow::Owned(merged))
+}
+
+pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
     let default_dir = DirConfig::default();
     let dir = req.dir_config().unwrap_or(&default_dir);
-    let alias_opts = alias
-        .and_then(|i| req.server_config().and_then(|s| s.aliases.get(i)))
-        .map(|a| &a.options);
-    let eff = Effective::resolve(dir, alias_opts);
+    let Some(target) = target(req, dir)? else {
+        return Ok(Status::DECLINED);
+    };
+    let script = target.script;
+    let alias = req
+        .matched_alias()
+        .and_then(|i| req.server_config().and_then(|s| s.aliases.get(i)));
+    let alias_opts = match (target.handler, alias) {
+        (Some(h), _) => Some(std::borrow::Cow::Borrowed(h)),
+        (None, Some(a)) => Some(mount_options(req, a)?),
+        (None, None) => None,
+    };
+    let mut eff = Effective::resolve(dir, alias_opts.as_deref());
+    if target.handler.is_some() {
+        eff.callable_object = crate::config::CallableName::Named("handle_request".to_string());
+    }
     if let Some(te) = req.header_in(c"Transfer-Encoding") {
         if !eff.chunked_request && te.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")) {
             return Err(HandlerError::ChunkedRefused(script));
         }
     }
-    let info = crate::request::collect(req, &eff);
+    let written = eff.process_group.clone();
+    eff.process_group = resolve_group(req, dir, alias, &written)?;
+    // Where a group known only now came from, for the error when it names no group.
+    let origin = match (&written, alias) {
+        (ProcessGroup::Env(var), _) => Some(format!(
+            "{} WSGIProcessGroup %{{ENV:{var}}} = {:?}",
+            dir.process_group_origin.as_deref().unwrap_or("?"),
+            eff.process_group.environ_value()
+        )),
+        (_, Some(a)) if a.deferred_options.iter().any(|o| o.starts_with("process-group=")) => Some(format!(
+            "{} WSGIScriptAliasMatch {} {}",
+            a.origin,
+            a.written(),
+            a.deferred_options
+                .iter()
+                .find(|o| o.starts_with("process-group="))
+                .map_or("", String::as_str)
+        )),
+        _ => None,
+    };
+    if let Some(allowed) = &dir.restrict_process {
+        if !allowed.iter().any(|g| g == eff.process_group.environ_value()) {
+            return Err(HandlerError::Restricted {
+                group: eff.process_group.environ_value().to_string(),
+                allowed: allowed.clone(),
+            });
+        }
+    }
+    let handler_script = target.handler.map(|_| script.as_str());
+    let info = crate::request::collect(req, &eff, handler_script);
+    let started = std::time::Instant::now();
+    let result = run(req, &eff, &info, &script, origin);
+    slow_request(req, started);
+    result
+}
+
+/// The group of a request whose group is named by a variable (%{ENV:var}), looked up like mod_wsgi: the
+/// request's notes, then its environment (SetEnv, SetEnvIf, RewriteRule [E=]), then the process environment.
+fn resolve_group(
+    req: Request<'_>,
+    dir: &DirConfig,
+    alias: Option<&crate::config::ScriptAlias>,
+    group: &ProcessGroup,
+) -> Result<ProcessGroup, HandlerError> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    group
+        .resolve(|var| {
+            req.note(var)
+                .or_else(|| req.env_var(var))
+                .map(text)
+                .or_else(|| std::env::var(var).ok())
+        })
+        .map_err(|why| HandlerError::Unresolved {
+            origin: match (&dir.process_group_origin, alias) {
+                (Some(o), _) if dir.process_group.as_ref() == Some(group) => format!("{o} WSGIProcessGroup"),
+                (_, Some(a)) => format!("{} {} process-group=", a.origin, a.written()),
+                _ => "WSGIProcessGroup".to_string(),
+            },
+            why,
+        })
+}
+
+fn run(
+    req: Request<'_>,
+    eff: &Effective,
+    info: &crate::request::RequestHead,
+    script: &str,
+    origin: Option<String>,
+) -> Result<Status, HandlerError> {
     if let ProcessGroup::Daemon(group) = &eff.process_group {
         let Some(table) = crate::daemon::manager::table() else {
             return Err(HandlerError::NoDaemons {
-                script,
+                script: script.to_string(),
                 group: group.clone(),
             });
         };
         let Some(g) = table.group(group) else {
             return Err(HandlerError::UnknownGroup {
-                script,
+                script: script.to_string(),
                 group: group.clone(),
+                origin,
             });
         };
         if let Some(owner) = &g.server_name {
@@ -143,18 +318,36 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
                 });
             }
         }
-        return Ok(crate::daemon::client::handle(req, g, &table, &info));
+        return Ok(crate::daemon::client::handle(req, g, &table, info));
     }
     let _current = CurrentRequest::enter(req);
     let outcome = embedded_scope(req, |slot| {
-        crate::python::with_python(|py, rt| wsgi::run(py, rt, &info, slot))
+        crate::python::with_python(|py, rt| wsgi::run(py, rt, info, slot))
     });
     match outcome {
         Ok(Outcome::Done) => Ok(Status::OK),
         Ok(Outcome::Status(s)) => Ok(Status::http(s)),
         Err(why) => Err(HandlerError::Embedded {
-            script,
+            script: script.to_string(),
             why: why.to_string(),
         }),
+    }
+}
+
+/// WSGISlowRequests: one log line for a request that took longer than the threshold.
+fn slow_request(req: Request<'_>, started: std::time::Instant) {
+    let Some(limit) = req.server_config().and_then(|c| c.slow_requests) else {
+        return;
+    };
+    let took = started.elapsed().as_secs_f64();
+    if took >= limit {
+        req.log(
+            Level::Warning,
+            &format!(
+                "mod_rwsgi: slow request: {} took {took:.3} s (WSGISlowRequests {limit}), status {}",
+                String::from_utf8_lossy(req.unparsed_uri().unwrap_or_default()),
+                req.status()
+            ),
+        );
     }
 }

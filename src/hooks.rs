@@ -122,20 +122,40 @@ fn run_directive(cmd: &Cmd<'_>, dir: Option<&mut DirConfig>, raw: &[u8]) -> Resu
     }
     let raw = std::str::from_utf8(raw).map_err(|_| format!("{name}: arguments are not valid UTF-8"))?;
     let words = parse::split_args(raw).map_err(|e| format!("{name}: {e}"))?;
-    let server = cmd
-        .server_config()
-        .ok_or_else(|| format!("{name}: mod_rwsgi server config missing"))?;
+    // An .htaccess file is read per request, while other threads use the server config: its directives get
+    // a scratch one (only directory settings apply there).
+    let mut scratch = ServerConfig::default();
+    let server = if cmd.reading_server_config() {
+        cmd.server_config()
+            .ok_or_else(|| format!("{name}: mod_rwsgi server config missing"))?
+    } else {
+        &mut scratch
+    };
     let dir = dir.ok_or_else(|| format!("{name}: mod_rwsgi directory config missing"))?;
     let mut groups = DEFINED_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+    let (file, line) = cmd.location();
+    let compile = |pattern: &str| cmd.compile_regex(pattern);
     let mut ctx = ParseCtx {
         server,
         dir,
         defined_groups: &mut groups,
         warnings: Vec::new(),
+        origin: format!("{file}:{line}"),
+        compile: &compile,
+    };
+    // A section's argument text ends with its '>' (e.g. "<WSGIInterpreterOptions a=b>").
+    let words = match (name.starts_with('<'), words) {
+        (true, mut w) => {
+            if let Some(last) = w.last_mut() {
+                *last = last.trim_end_matches('>').to_string();
+            }
+            w.retain(|x| !x.is_empty());
+            w
+        }
+        (false, w) => w,
     };
     (d.parse)(&mut ctx, &words).map_err(|e| format!("{name}: {e}"))?;
     if !ctx.warnings.is_empty() {
-        let (file, line) = cmd.location();
         for w in ctx.warnings {
             cmd.log(Level::Warning, &format!("{name} at {file}:{line}: {w}"));
         }
@@ -329,8 +349,8 @@ unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_re
     });
 }
 
-/// The scripts config::preloads assigns to embedded mode, as (script, callable).
-fn embedded_preloads(main: Server) -> Vec<(String, String)> {
+/// The scripts config::preloads assigns to embedded mode, as (script, callable to check).
+fn embedded_preloads(main: Server) -> Vec<(String, Option<String>)> {
     crate::config::preloads(main.configs())
         .into_iter()
         .filter(|p| p.group.daemon().is_none())

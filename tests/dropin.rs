@@ -6,6 +6,18 @@ mod common;
 
 use common::ServerBuilder;
 
+fn modules(names: &[(&str, &str)]) -> String {
+    names
+        .iter()
+        .map(|(c, m)| {
+            format!(
+                "<IfModule !mod_{c}.c>\nLoadModule {m}_module {}/mod_{c}.so\n</IfModule>\n",
+                common::modules_dir()
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn global_process_group_means_embedded_mode() {
     let s = ServerBuilder::new("dropin-global")
@@ -101,4 +113,239 @@ fn daemon_umask_is_what_the_application_sees() {
         .conf("WSGIDaemonProcess bad umask=0999")
         .config_test();
     assert!(!ok && out.contains("umask=\"0999\" is not an octal number"), "{out}");
+}
+
+#[test]
+fn script_alias_match_substitutes_groups_in_path_and_options() {
+    let s = ServerBuilder::new("dropin-match")
+        .conf(
+            "WSGIDaemonProcess blog processes=1 threads=2\n\
+             WSGIScriptAliasMatch ^/m/([^/]+) {apps}/$1.wsgi\n\
+             WSGIScriptAliasMatch ^/g/([a-z]+) {apps}/process.wsgi process-group=$1 application-group=%{GLOBAL}",
+        )
+        .start();
+    let r = s.get("/m/process/tail");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    let p = r.pairs();
+    assert_eq!(
+        (p["script_name"].as_str(), p["path_info"].as_str()),
+        ("/m/process", "/tail")
+    );
+    assert_eq!(p["process_group"], "", "no process-group: embedded");
+    let r = s.get("/g/blog/x");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert_eq!(r.pairs()["process_group"], "blog", "process-group=$1 substituted");
+    assert_eq!(r.pairs()["script_name"], "/g/blog");
+    // $1 naming no group: 500 and one line naming the file:line, the directive and the value.
+    assert_eq!(s.get("/g/nope").status, 500);
+    assert!(s.wait_log("\"nope\"", 5), "{}", s.error_log());
+    let line = s
+        .error_log()
+        .lines()
+        .find(|l| l.contains("\"nope\""))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("which no WSGIDaemonProcess defines"), "{line}");
+    assert!(
+        line.contains("httpd.conf:") && line.contains("WSGIScriptAliasMatch ^/g/([a-z]+) process-group=$1"),
+        "{line}"
+    );
+    let (ok, out) = ServerBuilder::new("dropin-match-bad")
+        .conf("WSGIScriptAliasMatch ^/(unclosed {apps}/process.wsgi")
+        .config_test();
+    assert!(
+        !ok && out.contains("WSGIScriptAliasMatch: the regular expression \"^/(unclosed\" is invalid"),
+        "{out}"
+    );
+}
+
+#[test]
+fn aliases_with_double_slashes_match_as_in_mod_wsgi() {
+    let s = ServerBuilder::new("dropin-slashes")
+        .conf("WSGIScriptAlias //dbl/ {apps}/process.wsgi/\nWSGIScriptAlias /a//b {apps}/process.wsgi")
+        .start();
+    let r = s.get("/dbl/x");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert_eq!(
+        (r.pairs()["script_name"].as_str(), r.pairs()["path_info"].as_str()),
+        ("/dbl", "/x")
+    );
+    let r = s.get("/a/b/c");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert_eq!(r.pairs()["path_info"], "/c");
+}
+
+#[test]
+fn import_script_runs_at_process_start_in_embedded_and_daemon_processes() {
+    let s = ServerBuilder::new("dropin-import")
+        .conf(
+            "WSGIDaemonProcess site processes=1 threads=2\n\
+             WSGIImportScript {apps}/imported.py process-group=%{GLOBAL} application-group=%{GLOBAL}\n\
+             WSGIImportScript {apps}/imported.py process-group=site application-group=%{GLOBAL}\n\
+             WSGIScriptAlias /e {apps}/process.wsgi\n\
+             WSGIScriptAlias /d {apps}/process.wsgi process-group=site",
+        )
+        .start();
+    for path in ["/e", "/d"] {
+        let r = s.get(path);
+        assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+        let p = r.pairs();
+        assert_eq!(
+            p["imported"],
+            format!("pid {}", p["pid"]),
+            "{path}: imported in this very process"
+        );
+    }
+    let (ok, out) = ServerBuilder::new("dropin-import-bad")
+        .conf("WSGIImportScript {apps}/imported.py process-group=%{GLOBAL}")
+        .config_test();
+    assert!(
+        !ok && out.contains("needs both process-group= and application-group="),
+        "{out}"
+    );
+}
+
+#[test]
+fn handler_script_serves_files_given_its_handler() {
+    let s = ServerBuilder::new("dropin-handler")
+        .global(&(modules(&[("alias", "alias"), ("mime", "mime")]) + "TypesConfig /dev/null\n"))
+        .conf(
+            "WSGIHandlerScript wsgi-resource {apps}/handler.py\n\
+             Alias /files {apps}\n\
+             <Location /files>\nAddHandler wsgi-resource .res\n</Location>",
+        )
+        .start();
+    let r = s.get("/files/data.res");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert!(
+        r.text().starts_with("handled ") && r.text().contains("data.res by ") && r.text().contains("handler.py"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        s.get("/files/process.wsgi").status,
+        200,
+        "other files are served as files"
+    );
+}
+
+#[test]
+fn restrict_directives_shape_the_interpreter() {
+    let s = ServerBuilder::new("dropin-restrict")
+        .global("WSGIRestrictStdin On\nWSGIRestrictStdout On\nWSGIRestrictSignal Off\n")
+        .conf("WSGIScriptAlias /p {apps}/process.wsgi")
+        .start();
+    let r = s.get("/p?io");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    let p = r.pairs();
+    assert!(
+        p["stdin"].starts_with("error sys.stdin is not available") && p["stdin"].contains("WSGIRestrictStdin"),
+        "{}",
+        p["stdin"]
+    );
+    assert!(p["stdout"].contains("WSGIRestrictStdout"), "{}", p["stdout"]);
+    // Off: the call reaches Python's own signal.signal, which installs handlers from the main thread only
+    // (requests run on other threads), so here it raises instead of being ignored.
+    assert!(p["signal"].starts_with("error") && p["signal"].contains("main thread"), "{}", p["signal"]);
+    // The defaults: stdout goes to the error log, signal handlers are ignored.
+    let s = ServerBuilder::new("dropin-restrict-default")
+        .conf("WSGIScriptAlias /p {apps}/process.wsgi")
+        .start();
+    let p = s.get("/p?io").pairs();
+    assert_eq!((p["stdout"].as_str(), p["signal"].as_str()), ("ok", "ignored"));
+    assert!(s.wait_log("written to stdout by process.wsgi", 5), "{}", s.error_log());
+}
+
+#[test]
+fn process_group_from_an_environment_variable_and_restrict_process() {
+    let s = ServerBuilder::new("dropin-env")
+        .global(&modules(&[("setenvif", "setenvif")]))
+        .conf(
+            "WSGIDaemonProcess site processes=1 threads=2\n\
+             WSGIDaemonProcess other processes=1 threads=2\n\
+             WSGIScriptAlias /e {apps}/process.wsgi\n\
+             SetEnvIf Request_URI ^/e/daemon PG=site\n\
+             SetEnvIf Request_URI ^/e/other PG=other\n\
+             SetEnvIf Request_URI ^/e/global PG=%{GLOBAL}\n\
+             SetEnvIf Request_URI ^/e/bad PG=missing\n\
+             <Location /e>\nWSGIProcessGroup %{ENV:PG}\n</Location>\n\
+             <Location /e/other>\nWSGIRestrictProcess site %{GLOBAL}\n</Location>",
+        )
+        .start();
+    let r = s.get("/e/daemon");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert_eq!(r.pairs()["process_group"], "site");
+    assert_eq!(s.get("/e/global").pairs()["process_group"], "");
+    // Not set, or naming no group: 500 and a line naming where and what.
+    assert_eq!(s.get("/e/unset").status, 500);
+    assert!(
+        s.wait_log("%{ENV:PG} is not set for this request", 5),
+        "{}",
+        s.error_log()
+    );
+    let line = s
+        .error_log()
+        .lines()
+        .find(|l| l.contains("%{ENV:PG} is not set"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("httpd.conf:") && line.contains("WSGIProcessGroup"),
+        "{line}"
+    );
+    assert_eq!(s.get("/e/bad").status, 500);
+    assert!(
+        s.wait_log("\"missing\", which no WSGIDaemonProcess defines", 5),
+        "{}",
+        s.error_log()
+    );
+    assert_eq!(s.get("/e/other").status, 500);
+    assert!(
+        s.wait_log("WSGIRestrictProcess allows only site, %{GLOBAL}", 5),
+        "{}",
+        s.error_log()
+    );
+}
+
+#[test]
+fn literal_groups_are_checked_by_the_config_test() {
+    let (ok, out) = ServerBuilder::new("dropin-groupref")
+        .conf("WSGIScriptAlias /p {apps}/process.wsgi\n<Location /p>\nWSGIProcessGroup nosuch\n</Location>")
+        .config_test();
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("WSGIProcessGroup") && out.contains("\"nosuch\", which no WSGIDaemonProcess defines"),
+        "{out}"
+    );
+    // Defined after the section that uses it is fine (resolved per request, as in mod_wsgi).
+    let (ok, out) = ServerBuilder::new("dropin-groupref-late")
+        .conf("<Location /p>\nWSGIProcessGroup late\n</Location>\nWSGIDaemonProcess late threads=1")
+        .config_test();
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn relative_socket_prefix_is_under_server_root_and_python_eggs_sets_the_cache() {
+    let s = ServerBuilder::new("dropin-prefix")
+        .global("WSGISocketPrefix run/wsgi\n")
+        .conf(
+            "WSGIDaemonProcess site processes=1 threads=2 python-eggs={root}/eggs\n\
+             WSGIScriptAlias /d {apps}/process.wsgi process-group=site",
+        )
+        .start();
+    let r = s.get("/d");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    assert!(r.pairs()["egg_cache"].ends_with("/eggs"), "{}", r.text());
+    let run = s.root.join("run");
+    let made: Vec<String> = std::fs::read_dir(&run)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        made.iter().any(|n| n.starts_with("wsgi-")),
+        "socket directory under ServerRoot/run: {made:?}"
+    );
 }

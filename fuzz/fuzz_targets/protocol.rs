@@ -4,6 +4,12 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../../src/request/model.rs"]
+mod request_model;
+/// protocol.rs encodes the request model of `crate::request`.
+mod request {
+    pub use crate::request_model::{Environ, RequestHead};
+}
 #[path = "../../src/daemon/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;

@@ -34,6 +34,10 @@ pub struct DaemonGroup {
     pub env: Vec<(String, String)>,
     /// umask of the processes (mod_wsgi: the octal value given, e.g. 0027).
     pub umask: Option<u32>,
+    /// PYTHON_EGG_CACHE of the processes (python-eggs=).
+    pub python_eggs: Option<String>,
+    /// Root directory of the processes (chroot=; needs root).
+    pub chroot: Option<String>,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -68,6 +72,8 @@ impl DaemonGroup {
             memory_limit: None,
             env: Vec::new(),
             umask: None,
+            python_eggs: None,
+            chroot: None,
             ignored: Vec::new(),
         }
     }
@@ -406,6 +412,22 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
                 g.env.push((k, val));
             }
         },
+    ),
+    row(
+        "python-eggs",
+        Kind::Path,
+        "-",
+        Supported,
+        "PYTHON_EGG_CACHE of the processes (where old setuptools eggs unpack).",
+        |g, v| g.python_eggs = v.text(),
+    ),
+    row(
+        "chroot",
+        Kind::Path,
+        "-",
+        Supported,
+        "Root directory of the processes (chroot before dropping privileges; the Python installation and the application must be inside it).",
+        |g, v| g.chroot = v.text(),
     ),
     ignored(
         "interrupt-timeout",

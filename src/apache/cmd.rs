@@ -44,6 +44,14 @@ impl<'a> Cmd<'a> {
         unsafe { module_config_mut::<ServerConfig>((*self.0.server).module_config) }
     }
 
+    /// Whether httpd is reading its configuration (false: an .htaccess file read for a request, when the server
+    /// config is shared with other threads and must not be written).
+    pub fn reading_server_config(&self) -> bool {
+        // SAFETY: ap_state_query only reads httpd's state.
+        let state = unsafe { ffi::ap_state_query(ffi::AP_SQ_MAIN_STATE) };
+        state == ffi::AP_SQ_MS_CREATE_PRE_CONFIG || state == ffi::AP_SQ_MS_CREATE_CONFIG
+    }
+
     /// The file and line of the directive.
     pub fn location(&self) -> (String, i32) {
         if self.0.directive.is_null() {
@@ -55,6 +63,12 @@ impl<'a> Cmd<'a> {
         let f = unsafe { cstr_bytes(d.filename) }
             .map_or_else(|| "?".to_string(), |b| String::from_utf8_lossy(b).into_owned());
         (f, d.line_num)
+    }
+
+    /// Compiles a regular expression into the configuration pool.
+    pub fn compile_regex(&self, pattern: &str) -> Result<std::sync::Arc<dyn crate::config::UrlPattern>, String> {
+        // SAFETY: cmd->pool is the configuration pool, which outlives the configuration that holds the result.
+        unsafe { super::regex::Regex::compile(self.0.pool, pattern) }
     }
 
     pub fn log(&self, level: Level, msg: &str) {

@@ -9,6 +9,7 @@ pub mod io;
 pub mod log;
 pub mod module;
 pub mod process;
+pub mod regex;
 mod request;
 mod status;
 

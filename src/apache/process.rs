@@ -106,6 +106,14 @@ impl Server {
     }
 }
 
+/// ServerRoot.
+pub fn server_root() -> String {
+    // SAFETY: ap_server_root is set while reading the configuration and read-only afterwards.
+    unsafe { cstr_bytes(ffi::ap_server_root) }
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_else(|| "/".to_string())
+}
+
 /// True during httpd's first, preliminary configuration pass at start-up (before it re-reads the config
 /// for real): nothing long-lived may be started then. A module first loaded by a graceful restart never sees
 /// this pass, which is why this asks httpd instead of remembering a flag.

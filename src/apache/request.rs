@@ -137,6 +137,37 @@ impl<'r> Request<'r> {
         self.field(v)
     }
 
+    /// A value of r->notes (notes are how modules tell each other about a request).
+    pub fn note(&self, name: &str) -> Option<&'r [u8]> {
+        let key = std::ffi::CString::new(name).ok()?;
+        // SAFETY: notes is a live table; key is a valid C string.
+        let v = unsafe { ffi::apr_table_get(self.rec().notes, key.as_ptr()) };
+        self.field(v)
+    }
+
+    /// Sets a note (key and value copied into r->pool).
+    pub fn set_note(&self, name: &str, value: &[u8]) {
+        // SAFETY: both strings are copied into r->pool, which outlives the table's use.
+        unsafe {
+            let k = pstrdup(self.pool(), name.as_bytes());
+            let v = pstrdup(self.pool(), value);
+            ffi::apr_table_setn(self.rec().notes, k, v);
+        }
+    }
+
+    /// A variable of the request's environment (SetEnv, SetEnvIf, RewriteRule [E=], ...).
+    pub fn env_var(&self, name: &str) -> Option<&'r [u8]> {
+        let key = std::ffi::CString::new(name).ok()?;
+        // SAFETY: subprocess_env is a live table; key is a valid C string.
+        let v = unsafe { ffi::apr_table_get(self.rec().subprocess_env, key.as_ptr()) };
+        self.field(v)
+    }
+
+    /// The request_rec as an address (handed to Python for WSGIPassApacheRequest; never dereferenced by us).
+    pub fn address(&self) -> usize {
+        self.raw() as usize
+    }
+
     /// Adds the CGI "common" variables (HTTP_*, SERVER_*, REMOTE_*, DOCUMENT_ROOT, ...) to subprocess_env.
     pub fn add_common_vars(&self) {
         // SAFETY: the request is live; httpd fills subprocess_env from its own fields.

@@ -5,10 +5,12 @@
 
 pub mod daemon;
 pub mod directives;
+pub mod mount;
 pub mod parse;
 pub mod routing;
 
 pub use directives::{DIRECTIVES, Scope};
+pub use mount::{MountKind, ScriptAlias, UrlPattern};
 pub use routing::{ProcessGroup, preloads, serving_group};
 
 /// A value of WSGIApplicationGroup / application-group= (reported to the app; mod_rwsgi runs one interpreter
@@ -39,49 +41,6 @@ pub struct AliasOptions {
     pub pass_authorization: Option<bool>,
 }
 
-/// One WSGIScriptAlias line. `url` has no trailing slash unless the target is a directory mount ("/" becomes "").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScriptAlias {
-    pub url: String,
-    /// True when the URL was written with a trailing slash: then only "URL/..." matches, not "URL" alone.
-    pub url_slash: bool,
-    pub target: String,
-    /// The target is a directory of scripts (written with a trailing slash or found to be a directory).
-    pub target_is_dir: bool,
-    pub options: AliasOptions,
-}
-
-impl ScriptAlias {
-    /// If `uri` falls under this mount, the remainder of the URI after the mount point (may be empty).
-    pub fn matches<'u>(&self, uri: &'u [u8]) -> Option<&'u [u8]> {
-        let rest = uri.strip_prefix(self.url.as_bytes())?;
-        if self.url_slash {
-            // "/app/" matches "/app/..." only.
-            return if rest.starts_with(b"/") { Some(rest) } else { None };
-        }
-        if rest.is_empty() || rest.starts_with(b"/") || self.url.is_empty() {
-            Some(rest)
-        } else {
-            None
-        }
-    }
-
-    /// The file name httpd should walk for a URI remainder: the directory walk then splits off PATH_INFO.
-    pub fn filename_for(&self, rest: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.target.len() + rest.len() + 1);
-        if self.target_is_dir {
-            out.extend_from_slice(self.target.trim_end_matches('/').as_bytes());
-            out.push(b'/');
-            let skip = rest.iter().take_while(|&&b| b == b'/').count();
-            out.extend_from_slice(&rest[skip..]);
-        } else {
-            out.extend_from_slice(self.target.as_bytes());
-            out.extend_from_slice(rest);
-        }
-        out
-    }
-}
-
 /// Per-server (main server or virtual host) configuration.
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
@@ -91,7 +50,67 @@ pub struct ServerConfig {
     pub restrict_embedded: Option<bool>,
     /// WSGIDaemonProcess groups defined in this server (main server or one virtual host).
     pub daemons: Vec<daemon::DaemonGroup>,
+    /// As written: absolute, or relative to ServerRoot (resolved by whoever creates the sockets).
     pub socket_prefix: Option<String>,
+    /// WSGIImportScript lines of this server.
+    pub imports: Vec<routing::Preload>,
+    /// Literal daemon group names used by WSGIProcessGroup / WSGIRestrictProcess in this server's sections,
+    /// checked against the defined groups once the whole configuration is read.
+    pub group_refs: Vec<GroupRef>,
+    /// Interpreter-wide settings (main server only).
+    pub python: PythonOptions,
+    /// WSGISlowRequests: log requests that took longer than this many seconds.
+    pub slow_requests: Option<f64>,
+}
+
+impl ServerConfig {
+    /// WSGISocketPrefix as a path: a relative prefix is under ServerRoot (RHEL's documented `run/wsgi`).
+    pub fn socket_prefix_in(&self, server_root: &str) -> Option<String> {
+        self.socket_prefix.as_ref().map(|p| {
+            if p.starts_with('/') {
+                p.clone()
+            } else {
+                format!("{}/{p}", server_root.trim_end_matches('/'))
+            }
+        })
+    }
+}
+
+/// A daemon group named by a directive, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRef {
+    pub name: String,
+    /// "file:line DIRECTIVE".
+    pub origin: String,
+}
+
+/// The global directives that shape every interpreter mod_rwsgi starts (embedded and daemon processes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PythonOptions {
+    /// WSGIPythonOptimize: 0, 1 or 2 (-O, -OO).
+    pub optimize: Option<u8>,
+    pub dont_write_bytecode: Option<bool>,
+    /// WSGIPythonWarnings, in order (-W options).
+    pub warnings: Vec<String>,
+    /// WSGIPythonHashSeed: None = random (PYTHONHASHSEED unset), Some(n) = fixed seed (0 disables hashing
+    /// randomisation).
+    pub hash_seed: Option<u32>,
+    /// WSGISwitchInterval, seconds (sys.setswitchinterval).
+    pub switch_interval: Option<f64>,
+    pub restrict_stdin: Option<bool>,
+    pub restrict_stdout: Option<bool>,
+    /// Default On: signal.signal() in app code is ignored with a warning.
+    pub restrict_signal: Option<bool>,
+    /// Default On: atexit handlers and interpreter finalisation run when a process exits.
+    pub destroy_interpreter: Option<bool>,
+}
+
+/// A WSGIHandlerScript: a script whose `handle_request` serves requests given the handler NAME.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerScript {
+    pub name: String,
+    pub script: String,
+    pub options: AliasOptions,
 }
 
 /// Per-directory configuration (also the server default for requests outside any section).
@@ -103,6 +122,20 @@ pub struct DirConfig {
     pub script_reloading: Option<bool>,
     pub chunked_request: Option<bool>,
     pub process_group: Option<ProcessGroup>,
+    /// "file:line" of the WSGIProcessGroup that set `process_group` (named in per-request errors).
+    pub process_group_origin: Option<String>,
+    /// WSGIRestrictProcess: the only groups requests here may be sent to ("" = embedded mode).
+    pub restrict_process: Option<Vec<String>>,
+    /// WSGIHandlerScript lines (nearest section first).
+    pub handler_scripts: Vec<HandlerScript>,
+    /// WSGIEnableSendfile (None: Apache's EnableSendfile decides).
+    pub enable_sendfile: Option<bool>,
+    /// WSGIIgnoreActivity: requests here do not count as activity for inactivity-timeout.
+    pub ignore_activity: Option<bool>,
+    /// WSGIPassApacheRequest: environ['apache.request_rec'] in embedded mode.
+    pub pass_apache_request: Option<bool>,
+    /// WSGICaseSensitivity Off: SCRIPT_NAME lower-cased (case-insensitive file systems).
+    pub case_sensitivity: Option<bool>,
 }
 
 /// Child values win over parent values, field by field.
@@ -122,6 +155,25 @@ impl Merge for DirConfig {
             script_reloading: child.script_reloading.or(parent.script_reloading),
             chunked_request: child.chunked_request.or(parent.chunked_request),
             process_group: child.process_group.clone().or_else(|| parent.process_group.clone()),
+            process_group_origin: if child.process_group.is_some() {
+                child.process_group_origin.clone()
+            } else {
+                parent.process_group_origin.clone()
+            },
+            restrict_process: child
+                .restrict_process
+                .clone()
+                .or_else(|| parent.restrict_process.clone()),
+            handler_scripts: child
+                .handler_scripts
+                .iter()
+                .chain(parent.handler_scripts.iter())
+                .cloned()
+                .collect(),
+            enable_sendfile: child.enable_sendfile.or(parent.enable_sendfile),
+            ignore_activity: child.ignore_activity.or(parent.ignore_activity),
+            pass_apache_request: child.pass_apache_request.or(parent.pass_apache_request),
+            case_sensitivity: child.case_sensitivity.or(parent.case_sensitivity),
         }
     }
 }
@@ -140,6 +192,10 @@ impl Merge for ServerConfig {
             // Each server keeps the groups it defines; the daemon manager walks every server.
             daemons: child.daemons.clone(),
             socket_prefix: parent.socket_prefix.clone(),
+            imports: child.imports.clone(),
+            group_refs: child.group_refs.clone(),
+            python: parent.python.clone(),
+            slow_requests: parent.slow_requests,
         }
     }
 }
@@ -153,6 +209,9 @@ pub struct Effective {
     pub script_reloading: bool,
     pub chunked_request: bool,
     pub process_group: ProcessGroup,
+    pub ignore_activity: bool,
+    pub pass_apache_request: bool,
+    pub case_sensitive: bool,
 }
 
 impl Effective {
@@ -172,6 +231,9 @@ impl Effective {
             script_reloading: dir.script_reloading.unwrap_or(true),
             chunked_request: dir.chunked_request.unwrap_or(false),
             process_group,
+            ignore_activity: dir.ignore_activity.unwrap_or(false),
+            pass_apache_request: dir.pass_apache_request.unwrap_or(false),
+            case_sensitive: dir.case_sensitivity.unwrap_or(true),
         }
     }
 }
@@ -179,41 +241,6 @@ impl Effective {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alias(url: &str, target: &str, dir: bool) -> ScriptAlias {
-        parse::script_alias(&[url.to_string(), target.to_string()], |_| dir).expect("valid alias")
-    }
-
-    #[test]
-    fn root_mount_matches_everything() {
-        let a = alias("/", "/srv/app.wsgi", false);
-        assert_eq!(a.matches(b"/"), Some(&b"/"[..]));
-        assert_eq!(a.matches(b"/x/y"), Some(&b"/x/y"[..]));
-        assert_eq!(a.filename_for(b"/x"), b"/srv/app.wsgi/x".to_vec());
-    }
-
-    #[test]
-    fn sub_mount_matches_on_segment_boundary() {
-        let a = alias("/app", "/srv/app.wsgi", false);
-        assert_eq!(a.matches(b"/app"), Some(&b""[..]));
-        assert_eq!(a.matches(b"/app/x"), Some(&b"/x"[..]));
-        assert_eq!(a.matches(b"/application"), None);
-        assert_eq!(a.matches(b"/"), None);
-    }
-
-    #[test]
-    fn trailing_slash_mount_requires_slash() {
-        let a = alias("/app/", "/srv/app.wsgi", false);
-        assert_eq!(a.matches(b"/app"), None);
-        assert_eq!(a.matches(b"/app/"), Some(&b"/"[..]));
-        assert_eq!(a.filename_for(b"/x"), b"/srv/app.wsgi/x".to_vec());
-    }
-
-    #[test]
-    fn directory_mount_maps_into_directory() {
-        let a = alias("/scripts/", "/srv/scripts/", true);
-        assert_eq!(a.filename_for(b"/one.wsgi/x"), b"/srv/scripts/one.wsgi/x".to_vec());
-    }
 
     #[test]
     fn dir_merge_child_wins() {

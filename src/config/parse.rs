@@ -1,7 +1,9 @@
 //! Pure parsers for directive arguments. Every error names what is wrong; the directive name is added by the
 //! caller, and httpd adds the file and line.
 
-use super::{AliasOptions, AppGroup, CallableName, ProcessGroup, ScriptAlias};
+use std::sync::Arc;
+
+use super::{AliasOptions, AppGroup, CallableName, MountKind, ProcessGroup, ScriptAlias, UrlPattern};
 
 pub use rwsgi_options::split_args;
 
@@ -13,6 +15,45 @@ pub fn flag(args: &[String]) -> Result<bool, String> {
         [v] => Err(format!("must be On or Off, not {v:?}")),
         _ => Err(format!("takes one argument, On or Off (got {})", args.len())),
     }
+}
+
+/// A whole number in `min..=max`.
+pub fn number(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: u64 = v.parse().map_err(|_| format!("{v:?} is not a whole number"))?;
+    if n < min || n > max {
+        return Err(format!("{v} is out of range ({min}..={max})"));
+    }
+    Ok(n)
+}
+
+/// `WSGIImportScript PATH process-group=G application-group=A` (both options required, as in mod_wsgi).
+pub fn import_script(args: &[String]) -> Result<super::routing::Preload, String> {
+    let [script, opts @ ..] = args else {
+        return Err("takes a script path, then process-group= and application-group=".to_string());
+    };
+    if !script.starts_with('/') {
+        return Err(format!("the script path {script:?} must be absolute"));
+    }
+    let options = alias_options(opts)?;
+    if options.callable_object.is_some() || options.pass_authorization.is_some() {
+        return Err("takes only process-group= and application-group=".to_string());
+    }
+    let (Some(group), Some(app)) = (options.process_group, options.application_group) else {
+        return Err(
+            "needs both process-group= and application-group= (which process and interpreter import it)".to_string(),
+        );
+    };
+    if matches!(group, ProcessGroup::Env(_)) {
+        return Err("process-group= must name a group (or %{GLOBAL}), not a variable".to_string());
+    }
+    if !matches!(app, AppGroup::Global | AppGroup::Named(_)) {
+        return Err("application-group= must be %{GLOBAL} or a name".to_string());
+    }
+    Ok(super::routing::Preload {
+        group,
+        script: script.clone(),
+        callable: None,
+    })
 }
 
 pub fn one(args: &[String]) -> Result<&str, String> {
@@ -66,20 +107,15 @@ pub fn callable(v: &str) -> Result<CallableName, String> {
 
 pub use rwsgi_options::daemon::group_name as process_group_name;
 
-/// `WSGIScriptAlias URL PATH [key=value ...]`. `is_dir` tells whether PATH is an existing directory.
-pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<ScriptAlias, String> {
-    let [url, target, opts @ ..] = args else {
-        return Err(format!(
-            "takes a URL and a script path, then options (got {} arguments)",
-            args.len()
-        ));
-    };
-    if !url.starts_with('/') {
-        return Err(format!("the URL {url:?} must start with '/'"));
-    }
-    if !target.starts_with('/') {
-        return Err(format!("the script path {target:?} must be absolute"));
-    }
+const ALIAS_OPTIONS: [&str; 4] = [
+    "process-group",
+    "application-group",
+    "callable-object",
+    "pass-authorization",
+];
+
+/// The `key=value` options of a WSGIScriptAlias / WSGIScriptAliasMatch / WSGIHandlerScript line.
+pub fn alias_options(opts: &[String]) -> Result<AliasOptions, String> {
     let mut options = AliasOptions::default();
     for opt in opts {
         let Some((key, value)) = opt.split_once('=') else {
@@ -91,25 +127,87 @@ pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<Sc
             "callable-object" => options.callable_object = Some(callable(value)?),
             "pass-authorization" => options.pass_authorization = Some(flag(&[value.to_string()])?),
             _ => {
-                return Err(format!(
-                    "unknown option {key:?} (known: process-group, application-group, callable-object, pass-authorization)"
-                ));
+                return Err(format!("unknown option {key:?} (known: {})", ALIAS_OPTIONS.join(", ")));
             }
         }
     }
+    Ok(options)
+}
+
+fn mount_target(target: &str, is_dir: impl Fn(&str) -> bool) -> Result<(String, bool), String> {
+    if !target.starts_with('/') {
+        return Err(format!("the script path {target:?} must be absolute"));
+    }
     let target_is_dir = target.ends_with('/') || is_dir(target);
-    let url_slash = url.len() > 1 && url.ends_with('/');
-    let url_norm = url.trim_end_matches('/').to_string();
+    let target = if target_is_dir {
+        target.to_string()
+    } else {
+        target.trim_end_matches('/').to_string()
+    };
+    Ok((target, target_is_dir))
+}
+
+/// `WSGIScriptAlias URL PATH [key=value ...]`. `is_dir` tells whether PATH is an existing directory.
+pub fn script_alias(args: &[String], is_dir: impl Fn(&str) -> bool) -> Result<ScriptAlias, String> {
+    let [url, target, opts @ ..] = args else {
+        return Err(format!(
+            "takes a URL and a script path, then options (got {} arguments)",
+            args.len()
+        ));
+    };
+    if !url.starts_with('/') {
+        return Err(format!("the URL {url:?} must start with '/'"));
+    }
+    let (target, target_is_dir) = mount_target(target, is_dir)?;
     Ok(ScriptAlias {
-        url: url_norm,
-        url_slash,
-        target: if target_is_dir {
-            target.clone()
-        } else {
-            target.trim_end_matches('/').to_string()
-        },
+        kind: MountKind::Prefix(url.clone()),
+        target,
+        target_is_dir,
+        options: alias_options(opts)?,
+        deferred_options: Vec::new(),
+        origin: String::new(),
+    })
+}
+
+/// `WSGIScriptAliasMatch REGEX PATH [key=value ...]`: `compile` turns the pattern into httpd's regex; options
+/// that use $1..$9 are kept as written and parsed per request, the others are checked now.
+pub fn script_alias_match(
+    args: &[String],
+    is_dir: impl Fn(&str) -> bool,
+    compile: &dyn Fn(&str) -> Result<Arc<dyn UrlPattern>, String>,
+) -> Result<ScriptAlias, String> {
+    let [pattern, target, opts @ ..] = args else {
+        return Err(format!(
+            "takes a regular expression and a script path, then options (got {} arguments)",
+            args.len()
+        ));
+    };
+    let re = compile(pattern).map_err(|e| format!("the regular expression {pattern:?} is invalid: {e}"))?;
+    let has_group = |v: &str| v.as_bytes().windows(2).any(|w| w[0] == b'$' && w[1].is_ascii_digit());
+    let (deferred, literal): (Vec<String>, Vec<String>) = opts.iter().cloned().partition(|o| has_group(o));
+    let options = alias_options(&literal)?;
+    // The deferred ones must at least name known options (their values are checked once substituted).
+    for o in &deferred {
+        let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k);
+        if !ALIAS_OPTIONS.contains(&key) {
+            return Err(format!("unknown option {key:?} (known: {})", ALIAS_OPTIONS.join(", ")));
+        }
+    }
+    let (target, target_is_dir) = if has_group(target) {
+        if !target.starts_with('/') {
+            return Err(format!("the script path {target:?} must be absolute"));
+        }
+        (target.clone(), target.ends_with('/'))
+    } else {
+        mount_target(target, is_dir)?
+    };
+    Ok(ScriptAlias {
+        kind: MountKind::Regex(pattern.clone(), re),
+        target,
         target_is_dir,
         options,
+        deferred_options: deferred,
+        origin: String::new(),
     })
 }
 
@@ -208,7 +306,7 @@ mod tests {
                 .contains("name=value")
         );
         let root = script_alias(&s(&["/", "/x.wsgi"]), |_| false).expect("valid");
-        assert_eq!(root.url, "");
+        assert_eq!(root.written(), "/");
     }
 
     #[test]

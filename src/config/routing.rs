@@ -11,24 +11,49 @@ pub enum ProcessGroup {
     #[default]
     Embedded,
     Daemon(String),
+    /// `%{ENV:var}`: the group named by a variable of the request (SetEnv, SetEnvIf, RewriteRule [E=]).
+    Env(String),
 }
 
 impl ProcessGroup {
-    /// `WSGIProcessGroup` / `process-group=`: `%{GLOBAL}` is embedded mode, a name a daemon group.
+    /// `WSGIProcessGroup` / `process-group=`: `%{GLOBAL}` is embedded mode, `%{ENV:var}` a per-request choice,
+    /// a name a daemon group.
     pub fn parse(v: &str) -> Result<ProcessGroup, String> {
+        if let Some(var) = v.strip_prefix("%{ENV:").and_then(|r| r.strip_suffix('}')) {
+            if var.is_empty() || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                return Err(format!("{v:?} names an invalid environment variable"));
+            }
+            return Ok(ProcessGroup::Env(var.to_string()));
+        }
         match v {
             "%{GLOBAL}" => Ok(ProcessGroup::Embedded),
             _ if v.starts_with("%{") => Err(format!(
-                "{v:?} is not supported: use %{{GLOBAL}} (embedded mode) or a WSGIDaemonProcess name"
+                "{v:?} is not supported: use %{{GLOBAL}} (embedded mode), %{{ENV:variable}} or a WSGIDaemonProcess name"
             )),
             _ => Ok(ProcessGroup::Daemon(super::parse::process_group_name(v)?)),
         }
     }
 
+    /// The group for one request: `%{ENV:var}` looked up with `lookup` (a value of "" or `%{GLOBAL}` means
+    /// embedded mode, as in mod_wsgi); the error names the variable and its value.
+    pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<ProcessGroup, String> {
+        let ProcessGroup::Env(var) = self else {
+            return Ok(self.clone());
+        };
+        let Some(value) = lookup(var) else {
+            return Err(format!("%{{ENV:{var}}} is not set for this request"));
+        };
+        match value.as_str() {
+            "" => Ok(ProcessGroup::Embedded),
+            v if v.starts_with("%{ENV:") => Err(format!("%{{ENV:{var}}} is {v:?}, which names another variable")),
+            v => ProcessGroup::parse(v).map_err(|e| format!("%{{ENV:{var}}} is {v:?}: {e}")),
+        }
+    }
+
     pub fn daemon(&self) -> Option<&str> {
         match self {
-            ProcessGroup::Embedded => None,
             ProcessGroup::Daemon(name) => Some(name),
+            _ => None,
         }
     }
 
@@ -52,7 +77,8 @@ pub fn serving_group(alias: Option<&AliasOptions>, dir: &DirConfig) -> ProcessGr
 pub struct Preload {
     pub group: ProcessGroup,
     pub script: String,
-    pub callable: String,
+    /// The callable that must exist once imported (None: WSGIImportScript, which only imports).
+    pub callable: Option<String>,
 }
 
 /// mod_wsgi's preloading rule: a WSGIScriptAlias of a script file that names a literal application group
@@ -62,14 +88,22 @@ pub fn preloads<'a>(servers: impl IntoIterator<Item = (&'a ServerConfig, Option<
     let none = DirConfig::default();
     let mut out: Vec<Preload> = Vec::new();
     for (server, dir) in servers {
-        for a in server.aliases.iter().filter(|a| !a.target_is_dir) {
+        for p in &server.imports {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        // A regex mount whose script or options depend on the URL has nothing to import before a request.
+        let fixed =
+            |a: &&super::ScriptAlias| !a.target_is_dir && a.deferred_options.is_empty() && !a.target.contains('$');
+        for a in server.aliases.iter().filter(fixed) {
             if !matches!(a.options.application_group, Some(AppGroup::Global | AppGroup::Named(_))) {
                 continue;
             }
-            let callable = match &a.options.callable_object {
+            let callable = Some(match &a.options.callable_object {
                 Some(CallableName::Named(n)) => n.clone(),
                 _ => "application".to_string(),
-            };
+            });
             let p = Preload {
                 group: serving_group(Some(&a.options), dir.unwrap_or(&none)),
                 script: a.target.clone(),
@@ -78,6 +112,32 @@ pub fn preloads<'a>(servers: impl IntoIterator<Item = (&'a ServerConfig, Option<
             if !out.contains(&p) {
                 out.push(p);
             }
+        }
+    }
+    out
+}
+
+/// Where each daemon group is defined: its name and the ServerName of the virtual host that defines it (None:
+/// the main server, usable everywhere).
+pub type GroupDefs<'a> = [(&'a str, Option<&'a str>)];
+
+/// Checks every literal group a directive names against the defined groups, as a request would: the group must
+/// exist and be defined in the main server or in a virtual host with the same ServerName. One message per
+/// problem, naming the directive's file and line.
+pub fn check_group_refs(defs: &GroupDefs<'_>, refs: &[(&super::GroupRef, &str)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, host) in refs {
+        let here: Vec<&Option<&str>> = defs.iter().filter(|(n, _)| *n == r.name).map(|(_, h)| h).collect();
+        if here.is_empty() {
+            out.push(format!(
+                "{}: names daemon process group {:?}, which no WSGIDaemonProcess defines; every request sent there would fail",
+                r.origin, r.name
+            ));
+        } else if !here.iter().any(|h| h.is_none() || **h == Some(*host)) {
+            out.push(format!(
+                "{}: daemon process group {:?} is defined in a virtual host with another ServerName and cannot be used from {host:?}; define it in the main server or in this virtual host",
+                r.origin, r.name
+            ));
         }
     }
     out
@@ -103,6 +163,8 @@ mod tests {
         assert_eq!(ProcessGroup::parse("%{GLOBAL}"), Ok(ProcessGroup::Embedded));
         assert_eq!(ProcessGroup::parse("site"), Ok(ProcessGroup::Daemon("site".into())));
         assert!(ProcessGroup::parse("%{RESOURCE}").is_err());
+        assert_eq!(ProcessGroup::parse("%{ENV:PG}"), Ok(ProcessGroup::Env("PG".into())));
+        assert!(ProcessGroup::parse("%{ENV:}").is_err());
         let s = server(&[&[
             "/",
             "/srv/a.wsgi",
@@ -116,6 +178,56 @@ mod tests {
         // The mount's own %{GLOBAL} wins over a directory's daemon group.
         assert_eq!(serving_group(Some(&s.aliases[0].options), &dir), ProcessGroup::Embedded);
         assert_eq!(preloads([(&s, Some(&dir))])[0].group, ProcessGroup::Embedded);
+    }
+
+    #[test]
+    fn env_groups_resolve_per_request() {
+        let pg = ProcessGroup::Env("PG".into());
+        let env = |v: Option<&'static str>| move |_: &str| v.map(str::to_string);
+        assert_eq!(pg.resolve(env(Some("site"))), Ok(ProcessGroup::Daemon("site".into())));
+        assert_eq!(pg.resolve(env(Some(""))), Ok(ProcessGroup::Embedded));
+        assert_eq!(pg.resolve(env(Some("%{GLOBAL}"))), Ok(ProcessGroup::Embedded));
+        assert!(pg.resolve(env(None)).unwrap_err().contains("%{ENV:PG} is not set"));
+        assert!(
+            pg.resolve(env(Some("%{ENV:X}")))
+                .unwrap_err()
+                .contains("names another variable")
+        );
+        assert!(
+            pg.resolve(env(Some("a b")))
+                .unwrap_err()
+                .contains("%{ENV:PG} is \"a b\"")
+        );
+        assert_eq!(ProcessGroup::Embedded.resolve(env(None)), Ok(ProcessGroup::Embedded));
+    }
+
+    #[test]
+    fn group_references_are_checked_like_requests() {
+        let r = |name: &str| super::super::GroupRef {
+            name: name.into(),
+            origin: "site.conf:3 WSGIProcessGroup".into(),
+        };
+        let (a, b, c) = (r("main"), r("mine"), r("theirs"));
+        let missing = r("nope");
+        let defs = [
+            ("main", None),
+            ("mine", Some("a.example")),
+            ("theirs", Some("b.example")),
+        ];
+        let out = check_group_refs(
+            &defs,
+            &[
+                (&a, "a.example"),
+                (&b, "a.example"),
+                (&c, "a.example"),
+                (&missing, "a.example"),
+            ],
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            out[0].contains("site.conf:3") && out[0].contains("\"theirs\"") && out[0].contains("another ServerName")
+        );
+        assert!(out[1].contains("\"nope\"") && out[1].contains("no WSGIDaemonProcess defines"));
     }
 
     #[test]
@@ -139,7 +251,13 @@ mod tests {
         let p = preloads([(&s, None), (&s, Some(&server_dir))]);
         let got: Vec<(Option<&str>, &str, &str)> = p
             .iter()
-            .map(|p| (p.group.daemon(), p.script.as_str(), p.callable.as_str()))
+            .map(|p| {
+                (
+                    p.group.daemon(),
+                    p.script.as_str(),
+                    p.callable.as_deref().unwrap_or("-"),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -27,15 +27,17 @@ pub struct GroupRuntime {
     pub uid: u32,
     pub gid: u32,
     pub user_name: String,
-    /// Scripts to import when a process starts: (path, callable) of the WSGIScriptAlias lines that name this
-    /// group and a literal application group (mod_wsgi's preloading rule).
-    pub preload: Vec<(String, String)>,
+    /// Scripts to import when a process starts: (path, callable to check) of the WSGIScriptAlias lines that
+    /// name this group and a literal application group (mod_wsgi's preloading rule) and its WSGIImportScripts.
+    pub preload: Vec<(String, Option<String>)>,
     supervisor: AtomicI32,
     stopping: AtomicBool,
 }
 
 pub struct Table {
     pub groups: Vec<Arc<GroupRuntime>>,
+    /// The interpreter-wide directives (WSGIPythonOptimize, WSGIRestrictSignal, WSGIDestroyInterpreter, ...).
+    pub python: crate::config::PythonOptions,
     pub secret: [u8; SECRET_LEN],
     pub apache_uid: u32,
     /// httpd's Timeout in seconds (default for socket-timeout).
@@ -205,7 +207,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
     };
     let prefix = main
         .config()
-        .and_then(|c| c.socket_prefix.clone())
+        .and_then(|c| c.socket_prefix_in(&crate::apache::process::server_root()))
         .unwrap_or_else(|| pconf.runtime_dir("rwsgi"));
     remove_stale_dirs(&prefix);
     let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
@@ -245,6 +247,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
     let server_timeout = main.timeout_secs();
     let table = Arc::new(Table {
         groups,
+        python: main.config().map(|c| c.python.clone()).unwrap_or_default(),
         secret,
         apache_uid,
         server_timeout,

@@ -310,6 +310,8 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
                 script_reloading: flags & 1 != 0,
                 header_only: flags & 2 != 0,
                 start_us,
+                // A request_rec address means nothing in another process.
+                apache_request: 0,
                 environ,
             })
         }
@@ -386,6 +388,7 @@ mod tests {
             script_reloading: true,
             header_only: false,
             start_us: 1_700_000_000_000_000,
+            apache_request: 0,
             environ: {
                 let mut e = Environ::default();
                 e.push(b"REQUEST_METHOD", b"GET");
@@ -479,6 +482,7 @@ mod tests {
                 script_reloading: false,
                 header_only: true,
                 start_us: 2,
+                apache_request: 0,
                 environ: {
                     let mut e = Environ::default();
                     e.push(b"K", b"V");

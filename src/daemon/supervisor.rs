@@ -63,7 +63,11 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
         }
     }
     process::set_name(&format!("rwsgi:{}", g.cfg.name));
-    if let Err(e) = process::drop_privileges(g.uid, g.gid, &g.user_name) {
+    let chrooted = match &g.cfg.chroot {
+        Some(root) => process::change_root(root),
+        None => Ok(()),
+    };
+    if let Err(e) = chrooted.and_then(|()| process::drop_privileges(g.uid, g.gid, &g.user_name)) {
         log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: {e}", g.cfg.name));
         exit_now(EXIT_FATAL);
     }

@@ -43,6 +43,8 @@ struct State {
     last_activity: AtomicI64,
     busy: Mutex<Vec<Option<Busy>>>,
     started: Instant,
+    /// WSGIDestroyInterpreter (default On): run atexit handlers when the process stops.
+    destroy_interpreter: bool,
 }
 
 fn now_us() -> i64 {
@@ -81,6 +83,9 @@ fn prepare_environment(g: &GroupRuntime) {
         }
     }
     let mut vars: Vec<(&str, String)> = g.cfg.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    if let Some(eggs) = &g.cfg.python_eggs {
+        vars.push(("PYTHON_EGG_CACHE", eggs.clone()));
+    }
     if let Some(lang) = &g.cfg.lang {
         vars.push(("LANG", lang.clone()));
     }
@@ -114,6 +119,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
     path.extend(g.cfg.python_path.iter().cloned());
     let settings = crate::python::Settings {
         home: g.cfg.python_home.clone(),
+        python: table.python.clone(),
         path,
         process_group: g.cfg.name.clone(),
         multithread: g.cfg.threads > 1,
@@ -125,7 +131,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
     // request) instead of dying in a loop; it exits after a while so that the supervisor tries again.
     let python_ok = crate::python::start(&settings);
     for (script, callable) in &g.preload {
-        let _ = crate::python::with_python(|py, rt| crate::python::loader::preload(py, rt, script, callable));
+        let _ =
+            crate::python::with_python(|py, rt| crate::python::loader::preload(py, rt, script, callable.as_deref()));
     }
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
@@ -138,6 +145,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
         last_activity: AtomicI64::new(now_us()),
         busy: Mutex::new((0..g.cfg.threads).map(|_| None).collect()),
         started: Instant::now(),
+        destroy_interpreter: table.python.destroy_interpreter != Some(false),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
     let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
@@ -322,7 +330,9 @@ fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
             ),
         );
     }
-    crate::python::run_atexit();
+    if state.destroy_interpreter {
+        crate::python::run_atexit();
+    }
     // Without running httpd's inherited exit handlers.
     exit_now(0)
 }
@@ -351,10 +361,12 @@ fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: 
         };
         let _ = stream.set_nonblocking(false);
         state.active.fetch_add(1, Ordering::SeqCst);
-        state.last_activity.store(now_us(), Ordering::SeqCst);
-        serve(stream, g, table, state, index);
+        // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while
+        // any request runs, the process is not idle anyway.
+        if serve(stream, g, table, state, index) {
+            state.last_activity.store(now_us(), Ordering::SeqCst);
+        }
         state.requests.fetch_add(1, Ordering::SeqCst);
-        state.last_activity.store(now_us(), Ordering::SeqCst);
         state.active.fetch_sub(1, Ordering::SeqCst);
     }
     state.loops.fetch_sub(1, Ordering::SeqCst);
@@ -364,7 +376,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
+/// Serves one connection; true when it counts as activity (for inactivity-timeout).
+fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, index: usize) -> bool {
     // Only httpd children (Apache's user) or root may talk to us; anything else is closed unread.
     match peer_cred(&stream) {
         Some((_, uid)) if uid == table.apache_uid || uid == 0 => {}
@@ -376,9 +389,9 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return;
+            return false;
         }
-        None => return,
+        None => return false,
     }
     let timeout = Duration::from_secs(g.cfg.socket_timeout.unwrap_or(table.server_timeout));
     let _ = stream.set_read_timeout(Some(timeout));
@@ -394,7 +407,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return;
+            return false;
         }
         _ => {
             log::server(
@@ -404,7 +417,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return;
+            return false;
         }
     }
     let head = match conn.read_frame() {
@@ -417,7 +430,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return;
+            return false;
         }
         Err(e) => {
             log::server(
@@ -427,7 +440,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return;
+            return false;
         }
     };
     let find = |k: &[u8]| head.environ.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
@@ -448,7 +461,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                 ),
             );
             let _ = conn.send(&Frame::Error { status: 504 });
-            return;
+            return false;
         }
     }
     let transport = DaemonTransport::new(conn, head.header_only, tag.clone());
@@ -473,7 +486,8 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
             *b = None;
         }
     }
-    let Some(mut st) = slot.close() else { return };
+    let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
+    let Some(mut st) = slot.close() else { return counts };
     match outcome {
         Ok(Outcome::Done) => {}
         Ok(Outcome::Status(s)) => st.transport.respond_error(s),
@@ -488,4 +502,5 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
             st.transport.respond_error(500);
         }
     }
+    counts
 }

@@ -141,7 +141,38 @@ def _restricted_signal(signum, handler):
 
 
 import signal as _signal_module  # noqa: E402
-_signal_module.signal = _restricted_signal
+_original_signal = _signal_module.signal
+
+
+class RestrictedStream(io.TextIOBase):
+    """sys.stdin / sys.stdout under WSGIRestrictStdin / WSGIRestrictStdout On: any use raises, naming why."""
+
+    def __init__(self, name, directive):
+        self.name = name
+        self._why = '%s is not available to WSGI applications (%s On); use wsgi.input / wsgi.errors or logging' % (
+            name, directive)
+
+    def _refuse(self, *args, **kwargs):
+        raise OSError(self._why)
+
+    read = readline = readlines = write = writelines = fileno = _refuse
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return False
+
+
+def configure(restrict_signal, restrict_stdin, restrict_stdout, switch_interval):
+    """Applies the interpreter-wide directives (WSGIRestrictSignal/Stdin/Stdout, WSGISwitchInterval)."""
+    _signal_module.signal = _restricted_signal if restrict_signal else _original_signal
+    if restrict_stdin:
+        sys.stdin = RestrictedStream('sys.stdin', 'WSGIRestrictStdin')
+    sys.stdout = RestrictedStream('sys.stdout', 'WSGIRestrictStdout') if restrict_stdout else stdout
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+
 
 stdout = LogStream('<wsgi.stdout>')
 stderr = LogStream('<wsgi.stderr>')

@@ -66,6 +66,29 @@ pub fn start(settings: &Settings) -> Result<Runtime, StartError> {
         config.install_signal_handlers = 0;
         config.parse_argv = 0;
         config.user_site_directory = 0;
+        let opts = &settings.python;
+        if let Some(level) = opts.optimize {
+            config.optimization_level = i32::from(level);
+        }
+        if opts.dont_write_bytecode == Some(true) {
+            config.write_bytecode = 0;
+        }
+        if let Some(seed) = opts.hash_seed {
+            config.use_hash_seed = 1;
+            config.hash_seed = std::ffi::c_ulong::from(seed);
+        }
+        for w in &opts.warnings {
+            let wide: Vec<libc::wchar_t> = w
+                .chars()
+                .map(|c| c as libc::wchar_t)
+                .chain(std::iter::once(0))
+                .collect();
+            let appended = ffi::PyWideStringList_Append(&mut config.warnoptions, wide.as_ptr());
+            if let Err(e) = check(appended, &format!("adding the warnings filter {w:?}")) {
+                ffi::PyConfig_Clear(&mut config);
+                return Err(e);
+            }
+        }
         let (field, value, label) = match &location {
             Location::Home(h) => (&raw mut config.home, h.clone(), "home"),
             Location::Executable(e) => (&raw mut config.executable, e.clone(), "executable"),
@@ -106,6 +129,13 @@ fn setup(py: Python<'_>, settings: &Settings) -> PyResult<Runtime> {
     }
     let code = CString::new(BOOTSTRAP).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let bootstrap = PyModule::from_code(py, &code, c"<mod_rwsgi bootstrap>", c"_mod_rwsgi_bootstrap")?;
+    let opts = &settings.python;
+    bootstrap.getattr("configure")?.call1((
+        opts.restrict_signal.unwrap_or(true),
+        opts.restrict_stdin.unwrap_or(false),
+        opts.restrict_stdout.unwrap_or(false),
+        opts.switch_interval,
+    ))?;
     let file_wrapper = modwsgi.getattr("FileWrapper")?.unbind();
     Runtime::new(&bootstrap, file_wrapper, multithread, multiprocess)
 }

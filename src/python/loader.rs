@@ -68,6 +68,27 @@ pub fn application<'py>(
     reloading: bool,
     name: &str,
 ) -> Result<Bound<'py, PyAny>, LoadError> {
+    let module = script_module(py, rt, path, mtime, reloading)?;
+    let shown = Path::new(OsStr::from_bytes(path)).display();
+    let name_obj = pyo3::types::PyString::new(py, name);
+    // Module-level __getattr__ (PEP 562) is honoured on the slow path only.
+    match module_attr(&module, &name_obj).or_else(|| module.getattr_opt(&name_obj).ok().flatten()) {
+        Some(app) => Ok(app),
+        None => Err(LoadError::NoCallable(format!(
+            "WSGI script {} does not contain WSGI application {name:?}",
+            shown
+        ))),
+    }
+}
+
+/// The script's module: cached while its modification time is unchanged (or always, without reloading).
+fn script_module<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    path: &[u8],
+    mtime: i64,
+    reloading: bool,
+) -> Result<Bound<'py, PyAny>, LoadError> {
     let path_os = OsStr::from_bytes(path);
     let path_obj = path_os;
     let shown = Path::new(path_os).display();
@@ -122,27 +143,24 @@ pub fn application<'py>(
             }
         }
     };
-    let name_obj = pyo3::types::PyString::new(py, name);
-    // Module-level __getattr__ (PEP 562) is honoured on the slow path only.
-    match module_attr(&module, &name_obj).or_else(|| module.getattr_opt(&name_obj).ok().flatten()) {
-        Some(app) => Ok(app),
-        None => Err(LoadError::NoCallable(format!(
-            "WSGI script {} does not contain WSGI application {name:?}",
-            shown
-        ))),
-    }
+    Ok(module)
 }
 
-/// Imports `script` now (process start) so that a broken script is reported before the first request.
-pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: &str) {
+/// Imports `script` before any request (WSGIScriptAlias preloading, WSGIImportScript); with a callable, checks
+/// that it exists.
+pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: Option<&str>) {
     let mtime = std::fs::metadata(script)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_micros() as i64);
     use crate::apache::log::{self, Level};
-    match application(py, rt, script.as_bytes(), mtime, true, callable) {
-        Ok(_) => log::server(Level::Info, &format!("mod_rwsgi: preloaded {script}")),
+    let result = match callable {
+        Some(c) => application(py, rt, script.as_bytes(), mtime, true, c).map(|_| ()),
+        None => script_module(py, rt, script.as_bytes(), mtime, true).map(|_| ()),
+    };
+    match result {
+        Ok(()) => log::server(Level::Info, &format!("mod_rwsgi: preloaded {script}")),
         Err(LoadError::Failed(text)) => {
             for line in format!("mod_rwsgi: preloading {script} failed (requests will try again): {text}").lines() {
                 log::server(Level::Error, line);

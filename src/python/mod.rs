@@ -143,6 +143,8 @@ thread_local! {
 /// Where and how to start Python in this process.
 pub struct Settings {
     pub home: Option<String>,
+    /// The interpreter-wide directives (WSGIPythonOptimize, WSGIRestrictSignal, ...).
+    pub python: crate::config::PythonOptions,
     pub path: Vec<String>,
     pub process_group: String,
     pub multithread: bool,
@@ -152,7 +154,7 @@ pub struct Settings {
 }
 
 /// Called once in each httpd child after privileges were dropped (embedded mode).
-pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, String)]) {
+pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, Option<String>)]) {
     let default = ServerConfig::default();
     let cfg = cfg.unwrap_or(&default);
     if cfg.restrict_embedded == Some(true) {
@@ -163,6 +165,7 @@ pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, String)]) {
     let (threads, processes) = crate::apache::mpm_limits();
     let settings = Settings {
         home: cfg.python_home.clone(),
+        python: cfg.python.clone(),
         path: cfg.python_path.clone(),
         process_group: String::new(),
         multithread,
@@ -172,7 +175,7 @@ pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, String)]) {
     };
     if start(&settings) {
         for (script, callable) in preload {
-            let _ = with_python(|py, rt| loader::preload(py, rt, script, callable));
+            let _ = with_python(|py, rt| loader::preload(py, rt, script, callable.as_deref()));
         }
     }
 }
@@ -224,6 +227,17 @@ pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R) -> Re
 /// The main thread's state after start-up: it becomes this thread's state (prefork runs requests there).
 pub(crate) fn adopt_main_thread_state(ts: *mut pyo3::ffi::PyThreadState) {
     THREAD_STATE.with(|c| c.set(ts));
+}
+
+/// WSGIPassApacheRequest: a capsule named "apache.request_rec" holding the request_rec's address, for C
+/// extensions that talk to httpd directly (as mod_wsgi passes it). Python never dereferences it.
+pub fn request_capsule(py: Python<'_>, address: usize) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: PyCapsule_New only stores the pointer and the static name; no destructor is registered (httpd
+    // owns the request_rec). The capsule is valid only during the request, like mod_wsgi's.
+    unsafe {
+        let p = pyo3::ffi::PyCapsule_New(address as *mut std::ffi::c_void, c"apache.request_rec".as_ptr(), None);
+        Bound::from_owned_ptr_or_err(py, p)
+    }
 }
 
 /// A str from bytes decoded as latin-1 (PEP 3333 "native strings").

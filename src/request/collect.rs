@@ -11,12 +11,21 @@ fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
-pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
+/// `handler_script`: the WSGIHandlerScript serving the request (None: the script httpd mapped the URL to).
+pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) -> RequestHead {
     req.add_common_vars();
     let vars = req.subprocess_env();
     let uri = req.uri().unwrap_or(b"/");
     let split = req.path_info_start().min(uri.len());
     let script_name = uri[..split].strip_suffix(b"/").unwrap_or(&uri[..split]);
+    // WSGICaseSensitivity Off: one name for a script whatever the case of the URL (case-insensitive files).
+    let lowered;
+    let script_name = if eff.case_sensitive {
+        script_name
+    } else {
+        lowered = script_name.to_ascii_lowercase();
+        &lowered
+    };
     let path_info = req.path_info().unwrap_or_default();
 
     let server = || {
@@ -77,7 +86,14 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
     set(b"mod_wsgi.application_group", &application_group);
     set(b"mod_wsgi.callable_object", &callable);
     set(b"mod_wsgi.request_handler", req.handler().unwrap_or(b"wsgi-script"));
-    set(b"mod_wsgi.handler_script", b"");
+    set(
+        b"mod_wsgi.handler_script",
+        handler_script.unwrap_or_default().as_bytes(),
+    );
+    set(
+        b"mod_wsgi.ignore_activity",
+        if eff.ignore_activity { b"1" } else { b"0" },
+    );
     set(
         b"mod_wsgi.script_reloading",
         if eff.script_reloading { b"1" } else { b"0" },
@@ -88,9 +104,14 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
     set(b"mod_wsgi.request_start", req.request_time().to_string().as_bytes());
     set(b"mod_wsgi.server", b"mod_rwsgi");
 
+    let (script, mtime) = match handler_script {
+        Some(h) => (h.as_bytes().to_vec(), file_mtime(h)),
+        None => (req.filename().unwrap_or_default().to_vec(), req.file_info().mtime),
+    };
     RequestHead {
-        script: req.filename().unwrap_or_default().to_vec(),
-        mtime: req.file_info().mtime,
+        script,
+        mtime,
+        apache_request: if eff.pass_apache_request { req.address() } else { 0 },
         callable,
         application_group,
         process_group,
@@ -99,4 +120,13 @@ pub fn collect(req: Request<'_>, eff: &Effective) -> RequestHead {
         start_us: req.request_time(),
         environ: env,
     }
+}
+
+/// Modification time in microseconds since the epoch (0 when the file cannot be read: loading then reports it).
+fn file_mtime(path: &str) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

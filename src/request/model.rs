@@ -62,5 +62,8 @@ pub struct RequestHead {
     pub header_only: bool,
     /// When the request arrived at httpd, microseconds since the epoch (for queue-timeout).
     pub start_us: i64,
+    /// WSGIPassApacheRequest in embedded mode: the request_rec's address for environ['apache.request_rec']
+    /// (0: not passed; never sent to a daemon).
+    pub apache_request: usize,
     pub environ: Environ,
 }

@@ -227,3 +227,21 @@ pub fn set_environment(vars: &[(&str, String)]) {
         unsafe { std::env::set_var(k, v) };
     }
 }
+
+/// chroot(root) and chdir("/") (WSGIDaemonProcess chroot=): must run as root, before privileges are dropped.
+pub fn change_root(root: &str) -> Result<(), String> {
+    let c = CString::new(root).map_err(|_| format!("invalid chroot directory {root:?}"))?;
+    // SAFETY: chroot and chdir take valid C paths; results are checked.
+    unsafe {
+        if libc::chroot(c.as_ptr()) != 0 {
+            return Err(format!("chroot({root}) failed: {}", std::io::Error::last_os_error()));
+        }
+        if libc::chdir(c"/".as_ptr()) != 0 {
+            return Err(format!(
+                "chdir(/) inside the chroot {root} failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}

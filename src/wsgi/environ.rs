@@ -45,5 +45,11 @@ pub fn build<'py>(
     d.set_item(rt.key(py, b"wsgi.file_wrapper"), rt.file_wrapper.bind(py))?;
     d.set_item(rt.key(py, b"mod_wsgi.version"), PyTuple::new(py, [a, b, c])?)?;
     d.set_item(rt.key(py, b"apache.version"), PyTuple::new(py, [am, ai, ap])?)?;
+    if info.apache_request != 0 {
+        d.set_item(
+            rt.key(py, b"apache.request_rec"),
+            crate::python::request_capsule(py, info.apache_request)?,
+        )?;
+    }
     Ok(d)
 }
