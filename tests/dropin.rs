@@ -246,7 +246,11 @@ fn restrict_directives_shape_the_interpreter() {
     assert!(p["stdout"].contains("WSGIRestrictStdout"), "{}", p["stdout"]);
     // Off: the call reaches Python's own signal.signal, which installs handlers from the main thread only
     // (requests run on other threads), so here it raises instead of being ignored.
-    assert!(p["signal"].starts_with("error") && p["signal"].contains("main thread"), "{}", p["signal"]);
+    assert!(
+        p["signal"].starts_with("error") && p["signal"].contains("main thread"),
+        "{}",
+        p["signal"]
+    );
     // The defaults: stdout goes to the error log, signal handlers are ignored.
     let s = ServerBuilder::new("dropin-restrict-default")
         .conf("WSGIScriptAlias /p {apps}/process.wsgi")
@@ -348,4 +352,115 @@ fn relative_socket_prefix_is_under_server_root_and_python_eggs_sets_the_cache() 
         made.iter().any(|n| n.starts_with("wsgi-")),
         "socket directory under ServerRoot/run: {made:?}"
     );
+}
+
+#[test]
+fn interpreter_directives_reach_every_interpreter() {
+    let s = ServerBuilder::new("dropin-python")
+        .global(
+            "WSGIPythonOptimize 2\nWSGIDontWriteBytecode On\nWSGIPythonWarnings ignore::DeprecationWarning\n\
+             WSGIPythonWarnings error::ResourceWarning\nWSGIPythonHashSeed 0\nWSGISwitchInterval 0.002\n\
+             WSGICaseSensitivity Off\n",
+        )
+        .conf(
+            "WSGIDaemonProcess site processes=1 threads=2\n\
+             WSGIScriptAlias /Embedded {apps}/process.wsgi\n\
+             WSGIScriptAlias /daemon {apps}/process.wsgi process-group=site\n\
+             <Location /Embedded>\nWSGIPassApacheRequest On\n</Location>",
+        )
+        .start();
+    for path in ["/Embedded", "/daemon"] {
+        let r = s.get(path);
+        assert_eq!(r.status, 200, "{path}: {}\n{}", r.text(), s.error_log());
+        let p = r.pairs();
+        assert_eq!(p["optimize"], "2", "{path}");
+        assert_eq!(p["dont_write_bytecode"], "True", "{path}");
+        assert_eq!(
+            p["warnoptions"], "ignore::DeprecationWarning,error::ResourceWarning",
+            "{path}"
+        );
+        assert_eq!(p["hash_randomization"], "0", "{path}");
+        assert_eq!(p["switchinterval"], "0.002", "{path}");
+    }
+    let p = s.get("/Embedded").pairs();
+    assert_eq!(
+        p["script_name"], "/embedded",
+        "WSGICaseSensitivity Off lower-cases SCRIPT_NAME"
+    );
+    assert_eq!(
+        p["request_rec"], "PyCapsule",
+        "WSGIPassApacheRequest On in embedded mode"
+    );
+    assert_eq!(s.get("/daemon").pairs()["request_rec"], "", "never in a daemon process");
+}
+
+#[test]
+fn directives_that_cannot_apply_say_why_at_config_test() {
+    let (ok, out) = ServerBuilder::new("dropin-noapply")
+        .global(
+            "WSGIAcceptMutex fcntl\nWSGISocketRotation Off\nWSGIPerInterpreterGIL On\nWSGITelemetryService unix:/tmp/t.sock\n\
+             <WSGIInterpreterOptions process-group=a application-group=b>\nWSGIRestrictStdin On\n</WSGIInterpreterOptions>\n\
+             WSGIFreeThreading Off\nWSGIDestroyInterpreter Off\nWSGISlowRequests 1.5\n",
+        )
+        .config_test();
+    assert!(ok, "{out}");
+    for needle in [
+        "WSGIAcceptMutex at ",
+        "WSGISocketRotation at ",
+        "WSGIPerInterpreterGIL at ",
+        "WSGITelemetryService at ",
+        "<WSGIInterpreterOptions at ",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in\n{out}"));
+        assert!(line.contains("does not apply to mod_rwsgi: "), "{line}");
+    }
+    let (ok, out) = ServerBuilder::new("dropin-freethreading")
+        .global("WSGIFreeThreading On\n")
+        .config_test();
+    assert!(
+        !ok && out.contains("WSGIFreeThreading: On needs a free-threaded CPython"),
+        "{out}"
+    );
+}
+
+#[test]
+fn slow_requests_are_logged() {
+    let s = ServerBuilder::new("dropin-slow")
+        .global("WSGISlowRequests 0.2\n")
+        .conf("WSGIScriptAlias /slow {apps}/slow.wsgi\nWSGIScriptAlias /fast {apps}/process.wsgi")
+        .start();
+    assert_eq!(s.get("/fast").status, 200);
+    assert_eq!(s.get("/slow").status, 200);
+    assert!(s.wait_log("slow request: /slow took", 5), "{}", s.error_log());
+    assert!(!s.error_log().contains("slow request: /fast"), "{}", s.error_log());
+}
+
+#[test]
+fn ignored_activity_does_not_keep_a_daemon_alive() {
+    let s = ServerBuilder::new("dropin-activity")
+        .conf(
+            "WSGIDaemonProcess site processes=1 threads=2 inactivity-timeout=2\n\
+             WSGIScriptAlias /health {apps}/process.wsgi process-group=site\n\
+             WSGIScriptAlias /work {apps}/process.wsgi process-group=site\n\
+             <Location /health>\nWSGIIgnoreActivity On\n</Location>",
+        )
+        .start();
+    let first = s.get("/work").pairs()["pid"].clone();
+    // Health checks every 0.5 s for 5 s: they do not count, so the idle process is recycled.
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let r = s.get("/health");
+        assert_eq!(r.status, 200, "{}", s.error_log());
+        pids.insert(r.pairs()["pid"].clone());
+    }
+    assert!(
+        pids.iter().any(|p| *p != first),
+        "the process was never recycled: {pids:?}\n{}",
+        s.error_log()
+    );
+    assert!(s.error_log().contains("inactivity-timeout=2"), "{}", s.error_log());
 }

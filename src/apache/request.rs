@@ -270,8 +270,12 @@ impl<'r> Request<'r> {
         unsafe { super::module::set_module_slot(self.rec().request_config, (idx + 1) as *mut std::ffi::c_void) };
     }
 
-    /// `EnableSendfile On` applies to this request (httpd's default is Off).
+    /// Whether file responses may use sendfile: WSGIEnableSendfile where set, else `EnableSendfile` (httpd's
+    /// default is Off).
     pub fn sendfile_enabled(&self) -> bool {
+        if let Some(on) = self.dir_config().and_then(|d| d.enable_sendfile) {
+            return on;
+        }
         // SAFETY: core's per-dir config for this request (core always has one); read-only.
         unsafe {
             let c = ffi::ap_get_module_config(self.rec().per_dir_config, &raw const ffi::core_module)
