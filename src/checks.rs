@@ -48,42 +48,42 @@ pub fn run(main: Server) -> Vec<Finding> {
 
     // Who runs each group's apps, and which scripts they run.
     let mut groups: BTreeMap<String, (u32, u32, String, Option<String>)> = BTreeMap::new();
-    for s in &servers {
-        for g in s.config().map(|c| c.daemons.as_slice()).unwrap_or_default() {
-            let (uid, gid) = match crate::daemon::manager::identity(g, apache_uid, apache_gid) {
-                Ok(v) => v,
-                Err(e) => {
-                    out.push(finding(Level::Error, e));
-                    continue;
-                }
-            };
-            let user = g.user.clone().unwrap_or_else(|| apache_user.clone());
-            let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
-            groups.insert(g.name.clone(), (uid, gid, user, home));
-            if let Some(locale) = &g.locale {
-                if !crate::sys::fs::locale_exists(locale) {
-                    out.push(finding(
-                        Level::Warning,
-                        format!("WSGIDaemonProcess {}: locale {locale:?} is not installed; the daemon will use C.UTF-8 instead (install it, e.g. locale-gen {locale})", g.name),
-                    ));
-                }
+    let hosts: Vec<(Server, String)> = servers.iter().map(|s| (*s, s.hostname())).collect();
+    // (config, ServerName of a virtual host (None: the main server), ServerName)
+    let with_hosts: Vec<_> = hosts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (s, host))| s.config().map(|c| (c, (i > 0).then_some(host.as_str()), host.as_str())))
+        .collect();
+    let configs: Vec<_> = with_hosts.iter().map(|(c, scope, _)| (*c, *scope)).collect();
+    let daemon_groups = crate::config::routing::daemon_groups(&configs);
+    for (g, _) in &daemon_groups {
+        let (uid, gid) = match crate::daemon::manager::identity(g, apache_uid, apache_gid) {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(finding(Level::Error, e));
+                continue;
+            }
+        };
+        let user = g.user.clone().unwrap_or_else(|| apache_user.clone());
+        let home = g.python_home.clone().or_else(|| main_cfg.python_home.clone());
+        groups.insert(g.name.clone(), (uid, gid, user, home));
+        if let Some(locale) = &g.locale {
+            if !crate::sys::fs::locale_exists(locale) {
+                out.push(finding(
+                    Level::Warning,
+                    format!("WSGIDaemonProcess {}: locale {locale:?} is not installed; the daemon will use C.UTF-8 instead (install it, e.g. locale-gen {locale})", g.name),
+                ));
             }
         }
     }
 
     // Literal groups named by WSGIProcessGroup / WSGIRestrictProcess / WSGIHandlerScript: defined and reachable.
-    let hosts: Vec<(Server, String)> = servers.iter().map(|s| (*s, s.hostname())).collect();
-    let mut defs: Vec<(&str, Option<&str>)> = Vec::new();
-    let mut refs: Vec<(&crate::config::GroupRef, &str)> = Vec::new();
-    for (i, (s, host)) in hosts.iter().enumerate() {
-        let Some(cfg) = s.config() else { continue };
-        defs.extend(
-            cfg.daemons
-                .iter()
-                .map(|g| (g.name.as_str(), (i > 0).then_some(host.as_str()))),
-        );
-        refs.extend(cfg.group_refs.iter().map(|r| (r, host.as_str())));
-    }
+    let defs: Vec<(&str, Option<&str>)> = daemon_groups.iter().map(|(g, h)| (g.name.as_str(), *h)).collect();
+    let refs: Vec<(&crate::config::GroupRef, &str)> = with_hosts
+        .iter()
+        .flat_map(|(cfg, _, host)| cfg.group_refs.iter().map(move |r| (r, *host)))
+        .collect();
     for problem in crate::config::routing::check_group_refs(&defs, &refs) {
         out.push(finding(Level::Error, problem));
     }
@@ -157,25 +157,32 @@ pub fn run(main: Server) -> Vec<Finding> {
         }
     }
     if !groups.is_empty() {
-        if let Some(prefix) = &main_cfg.socket_prefix_in(&crate::apache::process::server_root()) {
-            let parent = std::path::Path::new(prefix)
-                .parent()
-                .map(|p| p.to_path_buf())
-                .unwrap_or_default();
-            // Missing directories are created at start (searchable); check the part that exists.
-            let existing = parent
-                .ancestors()
-                .find(|a| a.exists())
-                .map(|a| a.to_path_buf())
-                .unwrap_or_default();
-            for problem in run_as(apache_uid, apache_gid, move || {
-                unsearchable(&existing).into_iter().collect()
-            }) {
-                out.push(finding(
-                    Level::Error,
-                    format!("WSGISocketPrefix {prefix}: httpd children (running as {apache_user}) cannot reach the socket directory: {problem}; choose a prefix under a directory they can enter (the default is Apache's runtime directory)"),
-                ));
+        // The prefix the daemon manager will use: WSGISocketPrefix, else the runtime directory.
+        let explicit = main_cfg.socket_prefix_in(&crate::apache::process::server_root());
+        let what = match &explicit {
+            Some(p) => format!("WSGISocketPrefix {p}"),
+            None => {
+                "the daemon sockets' default place (DefaultRuntimeDir; WSGISocketPrefix chooses another)".to_string()
             }
+        };
+        let prefix = explicit.unwrap_or_else(|| main.runtime_dir("rwsgi"));
+        let parent = std::path::Path::new(&prefix)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        // Missing directories are created at start (searchable); check the part that exists.
+        let existing = parent
+            .ancestors()
+            .find(|a| a.exists())
+            .map(|a| a.to_path_buf())
+            .unwrap_or_default();
+        for problem in run_as(apache_uid, apache_gid, move || {
+            unsearchable(&existing).into_iter().collect()
+        }) {
+            out.push(finding(
+                Level::Error,
+                format!("{what}: httpd children (running as {apache_user}) cannot reach the socket directory {prefix}: {problem}; choose a prefix under a directory they can enter"),
+            ));
         }
     }
     for (pg, list) in &per_process_groups {

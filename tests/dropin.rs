@@ -464,3 +464,23 @@ fn ignored_activity_does_not_keep_a_daemon_alive() {
     );
     assert!(s.error_log().contains("inactivity-timeout=2"), "{}", s.error_log());
 }
+
+#[test]
+fn a_main_server_group_starts_once_whatever_the_virtual_hosts() {
+    let s = ServerBuilder::new("dropin-vhosts")
+        .conf(
+            "WSGIDaemonProcess g1 processes=1 threads=2 display-name=%{GROUP}\n\
+             WSGIScriptAlias /d {apps}/process.wsgi process-group=g1\n\
+             <VirtualHost 127.0.0.2:9>\nServerName other.example\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.3:9>\nServerName third.example\n</VirtualHost>",
+        )
+        .start();
+    assert_eq!(s.get("/d").status, 200, "{}", s.error_log());
+    let pids = s.daemon_pids("(wsgi:g1)");
+    assert_eq!(
+        pids.len(),
+        1,
+        "one process for processes=1: {pids:?}\n{}",
+        s.error_log()
+    );
+}

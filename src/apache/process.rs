@@ -79,6 +79,12 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// The runtime directory (DefaultRuntimeDir) joined with `name`.
+    pub fn runtime_dir(self, name: &str) -> String {
+        // SAFETY: the process pool outlives every generation; the joined path is copied out at once.
+        unsafe { ConfigPool::from_raw(self.process_pool()) }.runtime_dir(name)
+    }
+
     /// The process pool: lives for the whole life of the httpd parent, across restarts.
     fn process_pool(self) -> *mut ffi::apr_pool_t {
         // SAFETY: every server has a process record.

@@ -117,6 +117,24 @@ pub fn preloads<'a>(servers: impl IntoIterator<Item = (&'a ServerConfig, Option<
     out
 }
 
+/// Every WSGIDaemonProcess group once, with the ServerName of the virtual host that defines it (None: the main
+/// server). `servers` are each server's config with its ServerName (None for the main server), main server
+/// first. A virtual host without mod_rwsgi directives of its own shares the main server's config: its groups
+/// are the main server's, counted once (names are unique server-wide).
+pub fn daemon_groups<'a>(
+    servers: &[(&'a super::ServerConfig, Option<&'a str>)],
+) -> Vec<(&'a super::daemon::DaemonGroup, Option<&'a str>)> {
+    let mut out: Vec<(&super::daemon::DaemonGroup, Option<&str>)> = Vec::new();
+    for (cfg, host) in servers {
+        for g in &cfg.daemons {
+            if !out.iter().any(|(d, _)| d.name == g.name) {
+                out.push((g, *host));
+            }
+        }
+    }
+    out
+}
+
 /// Where each daemon group is defined: its name and the ServerName of the virtual host that defines it (None:
 /// the main server, usable everywhere).
 pub type GroupDefs<'a> = [(&'a str, Option<&'a str>)];
@@ -228,6 +246,18 @@ mod tests {
             out[0].contains("site.conf:3") && out[0].contains("\"theirs\"") && out[0].contains("another ServerName")
         );
         assert!(out[1].contains("\"nope\"") && out[1].contains("no WSGIDaemonProcess defines"));
+    }
+
+    #[test]
+    fn groups_of_a_shared_config_count_once() {
+        let mut main = ServerConfig::default();
+        main.daemons.push(super::super::daemon::DaemonGroup::new("g1"));
+        let mut vhost = ServerConfig::default();
+        vhost.daemons.push(super::super::daemon::DaemonGroup::new("g2"));
+        // The second server shares the main server's config (no directives of its own).
+        let got = daemon_groups(&[(&main, None), (&main, Some("b.example")), (&vhost, Some("c.example"))]);
+        let names: Vec<(&str, Option<&str>)> = got.iter().map(|(g, h)| (g.name.as_str(), *h)).collect();
+        assert_eq!(names, vec![("g1", None), ("g2", Some("c.example"))]);
     }
 
     #[test]

@@ -176,18 +176,19 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
     let mut defs: Vec<(DaemonGroup, Option<String>)> = Vec::new();
     let main_home = main.config().and_then(|c| c.python_home.clone());
     let preloads = crate::config::preloads(main.configs());
-    for (i, s) in main.all().into_iter().enumerate() {
-        if let Some(cfg) = s.config() {
-            for g in &cfg.daemons {
-                let scope = (i > 0).then(|| s.hostname());
-                let mut g = g.clone();
-                if g.python_home.is_none() {
-                    // Like mod_wsgi: daemons default to WSGIPythonHome.
-                    g.python_home = main_home.clone();
-                }
-                defs.push((g, scope));
-            }
+    let servers: Vec<(Server, String)> = main.all().into_iter().map(|s| (s, s.hostname())).collect();
+    let configs: Vec<_> = servers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (s, host))| s.config().map(|c| (c, (i > 0).then_some(host.as_str()))))
+        .collect();
+    for (g, scope) in crate::config::routing::daemon_groups(&configs) {
+        let mut g = g.clone();
+        if g.python_home.is_none() {
+            // Like mod_wsgi: daemons default to WSGIPythonHome.
+            g.python_home = main_home.clone();
         }
+        defs.push((g, scope.map(str::to_string)));
     }
     // The first post_config of a start is a dry run (httpd then re-reads the config): start nothing yet.
     let first = preliminary_config_pass();

@@ -151,9 +151,10 @@ fn prepare(settings: Settings) -> Result<Prepared> {
         check_socket_path(&layout, &settings.process_group)?;
     }
     server_root::make_dir(&layout.run_dir, 0o700)?;
-    if let (false, None, Some(run)) = (settings.embedded, &settings.socket_prefix, &run_as) {
+    if let (None, Some(run)) = (&settings.socket_prefix, &run_as) {
         // The httpd children (the run user) connect to the daemon sockets in run/rwsgi-PID/ (0700, theirs): they
-        // must pass through the server root and run/ (the module checks that they can read run/).
+        // must pass through the server root and run/ (the module checks that they can read run/). Also in
+        // embedded mode, where daemon groups may come from included files.
         server_root::share_dir_with_run_group(&root, &layout.run_dir, run)?;
         users::check_access(run, &[Need::dir("the daemon socket directory", &layout.run_dir)])?;
     }

@@ -34,6 +34,8 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
         env!("CARGO_PKG_VERSION")
     );
     emit!(w, "ServerRoot {}", qp(&l.server_root)?);
+    // Include files written for mod_wsgi-express load modules as ${MOD_WSGI_MODULES_DIRECTORY}/mod_x.so.
+    emit!(w, "Define MOD_WSGI_MODULES_DIRECTORY {}", qp(&p.modules_dir)?);
     emit!(w, "PidFile {}", qp(&l.pid_file)?);
     emit!(w, "DefaultRuntimeDir {}", qp(&l.run_dir)?);
     emit!(
@@ -99,6 +101,11 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
         ("dir_module", "mod_dir.so"),
         ("alias_module", "mod_alias.so"),
         ("reqtimeout_module", "mod_reqtimeout.so"),
+        // What include files written for mod_wsgi-express take for granted: SetEnv, AuthType/AuthName,
+        // Require valid-user.
+        ("env_module", "mod_env.so"),
+        ("authn_core_module", "mod_authn_core.so"),
+        ("authz_user_module", "mod_authz_user.so"),
     ] {
         if id == "unixd_module" || id == "log_config_module" {
             // Compiled into every Debian/RHEL httpd; load only when a modules directory really has them.
@@ -120,9 +127,6 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     }
     if s.directory_listing {
         load(w, p, "autoindex_module", "mod_autoindex.so")?;
-    }
-    if !s.setenv.is_empty() || !s.passenv.is_empty() {
-        load(w, p, "env_module", "mod_env.so")?;
     }
     if s.server_status {
         load(w, p, "status_module", "mod_status.so")?;
@@ -190,6 +194,8 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     }
 
     emit!(w, "\n# Python and the application.");
+    // Also in embedded mode: daemon groups of included files need a socket directory httpd children reach.
+    emit!(w, "WSGISocketPrefix {}", qp(&l.socket_prefix)?);
     if s.embedded {
         if let Some(home) = &s.python_home {
             emit!(w, "WSGIPythonHome {}", qp(home)?);
@@ -199,7 +205,7 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
             emit!(w, "WSGIPythonPath {}", q(&join_paths(&pypath)?)?);
         }
     } else {
-        daemon_process(w, s, l, run_as)?;
+        daemon_process(w, s, run_as)?;
     }
     emit!(w, "WSGIPassAuthorization On");
     if s.disable_reloading {
@@ -267,7 +273,7 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     for inc in &s.include_files {
         emit!(w, "Include {}", qp(inc)?);
     }
-    site(w, s, l)?;
+    site(w, s, l, true)?;
 
     if let Some(ssl) = &s.ssl {
         emit!(w, "\n<VirtualHost *:{}>", ssl.port);
@@ -294,15 +300,17 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
         if let Some(policy) = &ssl.hsts_policy {
             emit!(w, "    Header always set Strict-Transport-Security {}", q(policy)?);
         }
-        site(w, s, l)?;
+        // The HTTPS host inherits the main server's mounts (the included ones first), so it mounts nothing
+        // of its own that could shadow them.
+        site(w, s, l, false)?;
         emit!(w, "</VirtualHost>");
     }
 
     Ok(c)
 }
 
-/// What each (virtual) host needs: the static-files-first rewrite and the application mount.
-fn site(w: &mut String, s: &Settings, l: &Layout) -> Result<()> {
+/// What each (virtual) host needs: the static-files-first rewrite and (`mount`) the application mount.
+fn site(w: &mut String, s: &Settings, l: &Layout, mount: bool) -> Result<()> {
     if let Some(d) = &s.document_root {
         let root = d
             .to_str()
@@ -324,6 +332,9 @@ fn site(w: &mut String, s: &Settings, l: &Layout) -> Result<()> {
             emit!(w, "RewriteCond {root}%{{REQUEST_URI}} -d");
         }
         emit!(w, "RewriteRule ^(/.*)$ {root}$1 [L]");
+    }
+    if !mount {
+        return Ok(());
     }
     let mut options = Vec::new();
     if !s.embedded {

@@ -1,17 +1,16 @@
 //! Who serves the requests: the MPM blocks, sized for daemon or embedded mode, and in daemon mode the
 //! WSGIDaemonProcess line (group size, home, Python, identity, locale, timeouts).
 
-use super::{Layout, join_paths, path_str, q, qp};
+use super::{join_paths, path_str, q};
 use crate::error::Result;
 use crate::settings::Settings;
 use crate::users::RunAs;
 
 /// Daemon mode (the default), as mod_wsgi-express: no Python in the httpd children, one process group running
 /// the application with the working directory as its home, mounted with process-group=.
-pub(super) fn daemon_process(w: &mut String, s: &Settings, l: &Layout, run_as: Option<&RunAs>) -> Result<()> {
+pub(super) fn daemon_process(w: &mut String, s: &Settings, run_as: Option<&RunAs>) -> Result<()> {
     let d = &s.daemon;
     emit!(w, "WSGIRestrictEmbedded On");
-    emit!(w, "WSGISocketPrefix {}", qp(&l.socket_prefix)?);
     let mut opts = vec![
         format!("processes={} threads={}", s.processes, s.threads),
         "display-name=%{GROUP}".to_string(),
