@@ -59,7 +59,7 @@ pub fn run(main: Server) -> Vec<Finding> {
     let daemon_groups = crate::config::routing::daemon_groups(&configs);
     for (g, _) in &daemon_groups {
         let (uid, gid) = match crate::daemon::manager::identity(g, apache_uid, apache_gid) {
-            Ok(v) => v,
+            Ok(id) => (id.uid, id.gid),
             Err(e) => {
                 out.push(finding(Level::Error, e));
                 continue;

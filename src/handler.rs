@@ -44,6 +44,12 @@ pub enum HandlerError {
         origin: String,
         why: String,
     },
+    /// script-user= / script-group= of the group: the script's owner differs.
+    ScriptOwner {
+        script: String,
+        group: String,
+        why: String,
+    },
     /// WSGIRestrictProcess does not allow the group.
     Restricted {
         group: String,
@@ -55,9 +61,10 @@ impl HandlerError {
     pub fn status(&self) -> Status {
         match self {
             HandlerError::ScriptMissing(_) => Status::NOT_FOUND,
-            HandlerError::IsDirectory(_) | HandlerError::NotRegular(_) | HandlerError::ExecCgiOff(_) => {
-                Status::FORBIDDEN
-            }
+            HandlerError::IsDirectory(_)
+            | HandlerError::NotRegular(_)
+            | HandlerError::ExecCgiOff(_)
+            | HandlerError::ScriptOwner { .. } => Status::FORBIDDEN,
             HandlerError::ChunkedRefused(_) => Status::LENGTH_REQUIRED,
             _ => Status::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +114,9 @@ impl std::fmt::Display for HandlerError {
             ),
             HandlerError::Embedded { script, why } => write!(f, "cannot run {script}: {why}"),
             HandlerError::Unresolved { origin, why } => write!(f, "{origin}: {why}"),
+            HandlerError::ScriptOwner { script, group, why } => {
+                write!(f, "daemon process group {group:?} refuses {script}: {why}")
+            }
             HandlerError::Restricted { group, allowed } => write!(
                 f,
                 "daemon process group {group:?} cannot be used here: WSGIRestrictProcess allows only {}",
@@ -310,6 +320,7 @@ fn run(
                 origin,
             });
         };
+        check_script_owner(script, g)?;
         if let Some(owner) = &g.server_name {
             if req.server_hostname() != Some(owner.as_bytes()) {
                 return Err(HandlerError::ForeignGroup {
@@ -350,4 +361,32 @@ fn slow_request(req: Request<'_>, started: std::time::Instant) {
             ),
         );
     }
+}
+
+/// script-user= / script-group=: a daemon group runs only scripts with that owner (mod_wsgi answers 403).
+fn check_script_owner(script: &str, g: &crate::daemon::manager::GroupRuntime) -> Result<(), HandlerError> {
+    use std::os::unix::fs::MetadataExt;
+    let (want_uid, want_gid) = (g.identity.script_uid, g.identity.script_gid);
+    if want_uid.is_none() && want_gid.is_none() {
+        return Ok(());
+    }
+    let refuse = |why: String| HandlerError::ScriptOwner {
+        script: script.to_string(),
+        group: g.cfg.name.clone(),
+        why,
+    };
+    let meta = std::fs::metadata(script).map_err(|e| refuse(format!("cannot stat it: {e}")))?;
+    if let Some(uid) = want_uid.filter(|u| *u != meta.uid()) {
+        return Err(refuse(format!(
+            "it is owned by uid {}, script-user= requires uid {uid}",
+            meta.uid()
+        )));
+    }
+    if let Some(gid) = want_gid.filter(|g| *g != meta.gid()) {
+        return Err(refuse(format!(
+            "its group is gid {}, script-group= requires gid {gid}",
+            meta.gid()
+        )));
+    }
+    Ok(())
 }

@@ -484,3 +484,57 @@ fn a_main_server_group_starts_once_whatever_the_virtual_hosts() {
         s.error_log()
     );
 }
+
+#[test]
+fn daemon_process_limits_groups_and_buffers_are_what_the_process_has() {
+    let s = ServerBuilder::new("dropin-limits")
+        .conf(
+            "WSGIDaemonProcess lim processes=1 threads=1 cpu-time-limit=3600 virtual-memory-limit=8000000000 \
+             cpu-priority=5 stack-size=1048576 send-buffer-size=65536 receive-buffer-size=32768 \
+             supplementary-groups=#4242 switch-interval=0.001\n\
+             WSGIDaemonProcess plain processes=1 threads=1\n\
+             WSGIScriptAlias /lim {apps}/process.wsgi process-group=lim\n\
+             WSGIScriptAlias /plain {apps}/process.wsgi process-group=plain",
+        )
+        .start();
+    let r = s.get("/lim?threads");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
+    let p = r.pairs();
+    assert_eq!(p["cpu_limit"], "3600", "{}", r.text());
+    assert_eq!(p["as_limit"], "8000000000", "{}", r.text());
+    assert_eq!(p["nice"], "5");
+    assert_eq!(p["stack_size"], "1048576");
+    assert_eq!(p["switchinterval"], "0.001");
+    // The kernel doubles SO_SNDBUF/SO_RCVBUF values (socket(7)).
+    assert!(p["buffers"].split(',').any(|b| b == "131072/65536"), "{}", p["buffers"]);
+    if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false) {
+        assert!(p["groups"].split(',').any(|g| g == "4242"), "supplementary-groups: {}", p["groups"]);
+    }
+    let plain = s.get("/plain?threads").pairs();
+    assert_eq!((plain["cpu_limit"].as_str(), plain["nice"].as_str()), ("unlimited", "0"));
+    assert_ne!(plain["stack_size"], "1048576");
+    assert!(!plain["groups"].split(',').any(|g| g == "4242"));
+}
+
+#[test]
+fn script_user_and_group_refuse_scripts_of_another_owner() {
+    let b = ServerBuilder::new("dropin-scriptuser");
+    let (uid, gid) = {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(b.apps().join("process.wsgi")).expect("app");
+        (m.uid(), m.gid())
+    };
+    let s = b
+        .conf(&format!(
+            "WSGIDaemonProcess mine processes=1 threads=1 script-user=#{uid} script-group=#{gid}\n\
+             WSGIDaemonProcess other processes=1 threads=1 script-user=#{}\n\
+             WSGIScriptAlias /mine {{apps}}/process.wsgi process-group=mine\n\
+             WSGIScriptAlias /other {{apps}}/process.wsgi process-group=other",
+            uid + 1
+        ))
+        .start();
+    assert_eq!(s.get("/mine").status, 200, "{}", s.error_log());
+    assert_eq!(s.get("/other").status, 403);
+    assert!(s.wait_log("daemon process group \"other\" refuses", 5), "{}", s.error_log());
+    assert!(s.error_log().contains(&format!("script-user= requires uid {}", uid + 1)), "{}", s.error_log());
+}

@@ -38,6 +38,21 @@ pub struct DaemonGroup {
     pub python_eggs: Option<String>,
     /// Root directory of the processes (chroot=; needs root).
     pub chroot: Option<String>,
+    /// Extra groups of the processes, by name or #gid (supplementary-groups=).
+    pub supplementary_groups: Vec<String>,
+    /// Owner and group the script files must have (script-user= / script-group=; 403 otherwise).
+    pub script_user: Option<String>,
+    pub script_group: Option<String>,
+    /// RLIMIT_CPU seconds, RLIMIT_AS bytes, nice value, request threads' stack size in bytes.
+    pub cpu_time_limit: Option<u64>,
+    pub virtual_memory_limit: Option<u64>,
+    pub cpu_priority: Option<i32>,
+    pub stack_size: Option<u64>,
+    /// SO_SNDBUF / SO_RCVBUF of a daemon's connections from httpd children.
+    pub send_buffer_size: Option<u64>,
+    pub receive_buffer_size: Option<u64>,
+    /// sys.setswitchinterval() of the processes (seconds; overrides WSGISwitchInterval).
+    pub switch_interval: Option<String>,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -74,6 +89,16 @@ impl DaemonGroup {
             umask: None,
             python_eggs: None,
             chroot: None,
+            supplementary_groups: Vec::new(),
+            script_user: None,
+            script_group: None,
+            cpu_time_limit: None,
+            virtual_memory_limit: None,
+            cpu_priority: None,
+            stack_size: None,
+            send_buffer_size: None,
+            receive_buffer_size: None,
+            switch_interval: None,
             ignored: Vec::new(),
         }
     }
@@ -101,6 +126,8 @@ pub enum Kind {
     EnvPair,
     /// An octal mode (e.g. 0027), at most 0777.
     Octal,
+    /// A positive number of seconds with a fraction, at most 10 (e.g. 0.005).
+    Interval,
 }
 
 /// What mod_rwsgi does with an option.
@@ -414,6 +441,115 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         },
     ),
     row(
+        "supplementary-groups",
+        Kind::Text,
+        "-",
+        Supported,
+        "Extra groups of the processes, comma separated names or #gids (added to the user's own groups).",
+        |g, v| {
+            g.supplementary_groups = v
+                .text()
+                .map(|t| t.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default()
+        },
+    ),
+    row(
+        "script-user",
+        Kind::Text,
+        "-",
+        Supported,
+        "The group serves only scripts owned by this user (name or #uid); others are answered 403.",
+        |g, v| g.script_user = v.text(),
+    ),
+    row(
+        "script-group",
+        Kind::Text,
+        "-",
+        Supported,
+        "The group serves only scripts owned by this group (name or #gid); others are answered 403.",
+        |g, v| g.script_group = v.text(),
+    ),
+    row(
+        "cpu-time-limit",
+        Kind::Number {
+            min: 0,
+            max: DAY,
+            zero_off: true,
+        },
+        "0 (off)",
+        Supported,
+        "RLIMIT_CPU of the processes, in seconds of CPU time (the kernel ends a process that uses more).",
+        |g, v| g.cpu_time_limit = v.num(),
+    ),
+    row(
+        "virtual-memory-limit",
+        Kind::Number {
+            min: 0,
+            max: u64::MAX,
+            zero_off: true,
+        },
+        "0 (off)",
+        Supported,
+        "RLIMIT_AS of the processes, in bytes (allocations beyond it fail with MemoryError).",
+        |g, v| g.virtual_memory_limit = v.num(),
+    ),
+    row(
+        "cpu-priority",
+        Kind::Number {
+            min: 0,
+            max: 19,
+            zero_off: true,
+        },
+        "0",
+        Supported,
+        "Scheduling priority (nice value, 0..19) of the processes.",
+        |g, v| g.cpu_priority = v.num().and_then(|n| i32::try_from(n).ok()),
+    ),
+    row(
+        "stack-size",
+        Kind::Number {
+            min: 65_536,
+            max: 1 << 30,
+            zero_off: false,
+        },
+        "the system's thread stack size",
+        Supported,
+        "Stack size of the request threads, in bytes.",
+        |g, v| g.stack_size = v.num(),
+    ),
+    row(
+        "send-buffer-size",
+        Kind::Number {
+            min: 512,
+            max: 1 << 30,
+            zero_off: false,
+        },
+        "the system's",
+        Supported,
+        "SO_SNDBUF of a daemon's connections from httpd children (response data), in bytes.",
+        |g, v| g.send_buffer_size = v.num(),
+    ),
+    row(
+        "receive-buffer-size",
+        Kind::Number {
+            min: 512,
+            max: 1 << 30,
+            zero_off: false,
+        },
+        "the system's",
+        Supported,
+        "SO_RCVBUF of a daemon's connections from httpd children (request data), in bytes.",
+        |g, v| g.receive_buffer_size = v.num(),
+    ),
+    row(
+        "switch-interval",
+        Kind::Interval,
+        "WSGISwitchInterval",
+        Supported,
+        "sys.setswitchinterval() of the processes, in seconds (overrides WSGISwitchInterval).",
+        |g, v| g.switch_interval = v.text(),
+    ),
+    row(
         "python-eggs",
         Kind::Path,
         "-",
@@ -449,9 +585,6 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         NOT_BUILT,
         "Timeout writing response data to the httpd child.",
     ),
-    ignored("send-buffer-size", NOT_BUILT, "SO_SNDBUF of the daemon socket."),
-    ignored("receive-buffer-size", NOT_BUILT, "SO_RCVBUF of the daemon socket."),
-    ignored("stack-size", NOT_BUILT, "Stack size of request threads."),
     row(
         "umask",
         Kind::Octal,
@@ -460,22 +593,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "umask of the processes (octal, e.g. 0027): files the application creates get it.",
         |g, v| g.umask = v.num().and_then(|n| u32::try_from(n).ok()),
     ),
-    ignored("supplementary-groups", NOT_BUILT, "Extra groups of the processes."),
     ignored("socket-user", NOT_BUILT, "Owner of the daemon socket."),
-    ignored("script-user", NOT_BUILT, "Required owner of the WSGI script files."),
-    ignored("script-group", NOT_BUILT, "Required group of the WSGI script files."),
-    ignored("cpu-time-limit", NOT_BUILT, "RLIMIT_CPU of the processes."),
-    ignored(
-        "cpu-priority",
-        NOT_BUILT,
-        "Scheduling priority (nice) of the processes.",
-    ),
-    ignored("virtual-memory-limit", NOT_BUILT, "RLIMIT_AS of the processes."),
-    ignored(
-        "switch-interval",
-        NOT_BUILT,
-        "sys.setswitchinterval() of the processes.",
-    ),
     ignored("server-metrics", NOT_BUILT, "Collect server metrics in the processes."),
     ignored(
         "maximum-requests-jitter",
@@ -519,6 +637,10 @@ impl DaemonOption {
             }
             Kind::Text if v.is_empty() => Err(format!("{key}= must not be empty")),
             Kind::Text => Ok(Value::Text(v.to_string())),
+            Kind::Interval => match v.parse::<f64>() {
+                Ok(x) if x > 0.0 && x <= 10.0 => Ok(Value::Text(v.to_string())),
+                _ => Err(format!("{key}={v:?} must be a positive number of seconds, at most 10")),
+            },
             Kind::Octal => {
                 let n =
                     u64::from_str_radix(v, 8).map_err(|_| format!("{key}={v:?} is not an octal number (e.g. 0027)"))?;
@@ -550,6 +672,7 @@ impl DaemonOption {
             Kind::Text => "text".to_string(),
             Kind::EnvPair => "NAME=VALUE".to_string(),
             Kind::Octal => "octal (0..0777)".to_string(),
+            Kind::Interval => "seconds (e.g. 0.005)".to_string(),
         }
     }
 }
@@ -689,8 +812,19 @@ mod tests {
         assert!(p(&["s", "umask=0899"]).unwrap_err().contains("octal"));
         assert!(p(&["s", "umask=01777"]).unwrap_err().contains("out of range"));
         assert_eq!(p(&["s", "umask=0027"]).map(|g| g.umask), Ok(Some(0o027)));
-        let g = p(&["s", "stack-size=524288"]).expect("accepted");
-        assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("stack-size"));
+        let g = p(&["s", "eviction-timeout=5"]).expect("accepted");
+        assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("eviction-timeout"));
+        assert!(
+            p(&["s", "switch-interval=fast"])
+                .unwrap_err()
+                .contains("positive number of seconds")
+        );
+        assert!(p(&["s", "cpu-priority=20"]).unwrap_err().contains("out of range"));
+        let g = p(&["s", "supplementary-groups=adm,#4", "switch-interval=0.001"]).expect("ok");
+        assert_eq!(
+            (g.supplementary_groups, g.switch_interval.as_deref()),
+            (vec!["adm".to_string(), "#4".to_string()], Some("0.001"))
+        );
     }
 
     #[test]

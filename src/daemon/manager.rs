@@ -26,6 +26,7 @@ pub struct GroupRuntime {
     pub server_name: Option<String>,
     pub uid: u32,
     pub gid: u32,
+    pub identity: Identity,
     pub user_name: String,
     /// Scripts to import when a process starts: (path, callable to check) of the WSGIScriptAlias lines that
     /// name this group and a literal application group (mod_wsgi's preloading rule) and its WSGIImportScripts.
@@ -81,8 +82,21 @@ fn random_secret() -> Result<[u8; SECRET_LEN], String> {
     Ok(s)
 }
 
-/// The (uid, gid) a group's processes run as: user=/group=, else Apache's User/Group. Root is refused.
-pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<(u32, u32), String> {
+/// Who a group's processes are, resolved once for the manager and the start-up checks.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// supplementary-groups=.
+    pub extra_gids: Vec<u32>,
+    /// script-user= / script-group=: the owner the scripts must have.
+    pub script_uid: Option<u32>,
+    pub script_gid: Option<u32>,
+}
+
+/// The identity of a group's processes: user=/group=, else Apache's User/Group, plus supplementary-groups=;
+/// and script-user=/script-group=. Root is refused; every name must exist.
+pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<Identity, String> {
     let named = |e: String| format!("WSGIDaemonProcess {}: {e}", g.name);
     let (uid, mut gid) = match &g.user {
         Some(u) => lookup_user(u).map_err(named)?,
@@ -98,7 +112,26 @@ pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<(u3
             "daemon processes must not run as root (uid 0); set user= to an unprivileged user".to_string(),
         ));
     }
-    Ok((uid, gid))
+    let extra_gids = g
+        .supplementary_groups
+        .iter()
+        .map(|name| lookup_group(name).map_err(|e| named(format!("supplementary-groups: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let script_uid = match &g.script_user {
+        Some(u) => Some(lookup_user(u).map_err(|e| named(format!("script-user: {e}")))?.0),
+        None => None,
+    };
+    let script_gid = match &g.script_group {
+        Some(gr) => Some(lookup_group(gr).map_err(|e| named(format!("script-group: {e}")))?),
+        None => None,
+    };
+    Ok(Identity {
+        uid,
+        gid,
+        extra_gids,
+        script_uid,
+        script_gid,
+    })
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), String> {
@@ -214,7 +247,8 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
     let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
     let mut groups = Vec::new();
     for (cfg, server_name) in defs {
-        let (uid, gid) = identity(&cfg, apache_uid, apache_gid)?;
+        let ident = identity(&cfg, apache_uid, apache_gid)?;
+        let (uid, gid) = (ident.uid, ident.gid);
         let socket_path = format!("{dir}/{}.sock", cfg.name);
         let key = format!("sock.{}", cfg.name);
         let listen_fd = match main.kept(&key).and_then(|v| v.parse::<i32>().ok()).filter(|fd| {
@@ -241,6 +275,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
             server_name,
             uid,
             gid,
+            identity: ident,
             supervisor: AtomicI32::new(0),
             stopping: AtomicBool::new(false),
         }));

@@ -67,7 +67,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
         Some(root) => process::change_root(root),
         None => Ok(()),
     };
-    if let Err(e) = chrooted.and_then(|()| process::drop_privileges(g.uid, g.gid, &g.user_name)) {
+    if let Err(e) = chrooted.and_then(|()| process::drop_privileges(g.uid, g.gid, &g.user_name, &g.identity.extra_gids))
+    {
         log::server(Level::Crit, &format!("mod_rwsgi: daemon group {}: {e}", g.cfg.name));
         exit_now(EXIT_FATAL);
     }

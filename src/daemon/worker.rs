@@ -65,6 +65,21 @@ fn prepare_environment(g: &GroupRuntime) {
     if let Some(mask) = g.cfg.umask {
         crate::sys::process::set_umask(mask);
     }
+    let limits = [
+        g.cfg
+            .cpu_time_limit
+            .map(|n| crate::sys::process::set_limit(crate::sys::process::Limit::Cpu, n)),
+        g.cfg
+            .virtual_memory_limit
+            .map(|n| crate::sys::process::set_limit(crate::sys::process::Limit::AddressSpace, n)),
+        g.cfg.cpu_priority.map(crate::sys::process::set_priority),
+    ];
+    for e in limits.into_iter().flatten().filter_map(Result::err) {
+        log::server(
+            Level::Error,
+            &format!("mod_rwsgi: daemon group {}: cannot set {e}", g.cfg.name),
+        );
+    }
     let home = g
         .cfg
         .home
@@ -117,9 +132,13 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
         path.push(h.clone());
     }
     path.extend(g.cfg.python_path.iter().cloned());
+    let mut python = table.python.clone();
+    if let Some(secs) = g.cfg.switch_interval.as_deref().and_then(|v| v.parse().ok()) {
+        python.switch_interval = Some(secs);
+    }
     let settings = crate::python::Settings {
         home: g.cfg.python_home.clone(),
-        python: table.python.clone(),
+        python,
         path,
         process_group: g.cfg.name.clone(),
         multithread: g.cfg.threads > 1,
@@ -153,9 +172,11 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
     let listener = Arc::new(listener);
     for t in 0..g.cfg.threads as usize {
         let (l, st, gr, tb) = (listener.clone(), state.clone(), g.clone(), table.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("rwsgi-{t}"))
-            .spawn(move || accept_loop(&l, &gr, &tb, &st, t));
+        let mut builder = std::thread::Builder::new().name(format!("rwsgi-{t}"));
+        if let Some(size) = g.cfg.stack_size.and_then(|n| usize::try_from(n).ok()) {
+            builder = builder.stack_size(size);
+        }
+        let spawned = builder.spawn(move || accept_loop(&l, &gr, &tb, &st, t));
         if let Err(e) = spawned {
             log::server(
                 Level::Crit,
@@ -393,6 +414,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
         }
         None => return false,
     }
+    crate::sys::fs::set_buffers(stream.as_raw_fd(), g.cfg.send_buffer_size, g.cfg.receive_buffer_size);
     let timeout = Duration::from_secs(g.cfg.socket_timeout.unwrap_or(table.server_timeout));
     let _ = stream.set_read_timeout(Some(timeout));
     let _ = stream.set_write_timeout(Some(timeout));

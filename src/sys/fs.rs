@@ -79,3 +79,14 @@ pub fn locale_exists(name: &str) -> bool {
     }
     true
 }
+
+/// SO_SNDBUF / SO_RCVBUF of a connected socket (the kernel doubles what it is given, as socket(7) says).
+pub fn set_buffers(fd: RawFd, send: Option<u64>, receive: Option<u64>) {
+    for (opt, size) in [(libc::SO_SNDBUF, send), (libc::SO_RCVBUF, receive)] {
+        if let Some(n) = size.and_then(|n| i32::try_from(n).ok()) {
+            let len = std::mem::size_of::<i32>() as libc::socklen_t;
+            // SAFETY: setsockopt reads one int; a failure leaves the system default, which is harmless.
+            unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&raw const n).cast(), len) };
+        }
+    }
+}

@@ -128,9 +128,9 @@ pub fn detach_from_parent(parent_pid: i32) {
     }
 }
 
-/// Becomes `uid`/`gid` with `user`'s supplementary groups (none when they cannot be set), checking every step;
-/// refuses to end up as root. Single-threaded callers only.
-pub fn drop_privileges(uid: u32, gid: u32, user: &str) -> Result<(), String> {
+/// Becomes `uid`/`gid` with `user`'s supplementary groups (none when they cannot be set) plus `extra`, checking
+/// every step; refuses to end up as root. Single-threaded callers only.
+pub fn drop_privileges(uid: u32, gid: u32, user: &str, extra: &[u32]) -> Result<(), String> {
     // SAFETY: identity changes of this single-threaded process; each result is checked.
     unsafe {
         if libc::geteuid() == 0 {
@@ -140,6 +140,22 @@ pub fn drop_privileges(uid: u32, gid: u32, user: &str) -> Result<(), String> {
                     "initgroups({user}) failed: {}",
                     std::io::Error::last_os_error()
                 ));
+            }
+            if !extra.is_empty() {
+                let mut groups = vec![0 as libc::gid_t; 256];
+                let n = libc::getgroups(groups.len() as i32, groups.as_mut_ptr());
+                groups.truncate(usize::try_from(n).unwrap_or(0));
+                for g in extra {
+                    if !groups.contains(g) {
+                        groups.push(*g);
+                    }
+                }
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
+                    return Err(format!(
+                        "setgroups (supplementary-groups {extra:?}) failed: {}",
+                        std::io::Error::last_os_error()
+                    ));
+                }
             }
             if libc::setgid(gid) != 0 {
                 return Err(format!("setgid({gid}) failed: {}", std::io::Error::last_os_error()));
@@ -242,6 +258,39 @@ pub fn change_root(root: &str) -> Result<(), String> {
                 std::io::Error::last_os_error()
             ));
         }
+    }
+    Ok(())
+}
+
+/// Per-process resource limits (soft = hard).
+pub enum Limit {
+    /// Seconds of CPU time.
+    Cpu,
+    /// Bytes of address space.
+    AddressSpace,
+}
+
+pub fn set_limit(which: Limit, value: u64) -> Result<(), String> {
+    let (resource, name) = match which {
+        Limit::Cpu => (libc::RLIMIT_CPU, "RLIMIT_CPU"),
+        Limit::AddressSpace => (libc::RLIMIT_AS, "RLIMIT_AS"),
+    };
+    let lim = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: setrlimit reads one rlimit struct.
+    if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+        return Err(format!("{name}={value}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Sets this process's nice value.
+pub fn set_priority(nice: i32) -> Result<(), String> {
+    // SAFETY: setpriority on this process only.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+        return Err(format!("setpriority({nice}): {}", std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -42,6 +42,43 @@ def _limit(name):
     return '?'
 
 
+def _stack_size():
+    # pthread_getattr_np on this (request) thread: the stack size the server gave it.
+    import ctypes
+    libc = ctypes.CDLL(None)
+    attr = ctypes.create_string_buffer(256)
+    libc.pthread_self.restype = ctypes.c_ulong
+    if libc.pthread_getattr_np(ctypes.c_ulong(libc.pthread_self()), attr) != 0:
+        return '?'
+    size = ctypes.c_size_t()
+    libc.pthread_attr_getstacksize(attr, ctypes.byref(size))
+    libc.pthread_attr_destroy(attr)
+    return str(size.value)
+
+
+def _connection_buffers():
+    # The daemon's end of this request's connection: the connected UNIX stream sockets of this process.
+    import socket
+    found = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            if not os.readlink('/proc/self/fd/%s' % fd).startswith('socket:'):
+                continue
+            s = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:
+            continue
+        try:
+            listening = s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            if s.family == socket.AF_UNIX and s.type == socket.SOCK_STREAM and not listening and s.getsockname():
+                found.append('%d/%d' % (s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+                                        s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+        except OSError:
+            pass
+        finally:
+            s.close()
+    return ','.join(found)
+
+
 def application(environ, start_response):
     mask = os.umask(0)
     os.umask(mask)
@@ -67,6 +104,8 @@ def application(environ, start_response):
         'cpu_limit\t%s' % _limit('Max cpu time'),
         'as_limit\t%s' % _limit('Max address space'),
     ]
+    if environ.get('QUERY_STRING') == 'threads':
+        lines += ['stack_size\t%s' % _stack_size(), 'buffers\t%s' % _connection_buffers()]
     if environ.get('QUERY_STRING') == 'io':
         lines += ['stdin\t%s' % _stdin(), 'stdout\t%s' % _stdout(), 'signal\t%s' % _signal()]
     start_response('200 OK', [('Content-Type', 'text/plain')])
