@@ -507,11 +507,21 @@ fn daemon_process_limits_groups_and_buffers_are_what_the_process_has() {
     assert_eq!(p["switchinterval"], "0.001");
     // The kernel doubles SO_SNDBUF/SO_RCVBUF values (socket(7)).
     assert!(p["buffers"].split(',').any(|b| b == "131072/65536"), "{}", p["buffers"]);
-    if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false) {
-        assert!(p["groups"].split(',').any(|g| g == "4242"), "supplementary-groups: {}", p["groups"]);
+    if std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+    {
+        assert!(
+            p["groups"].split(',').any(|g| g == "4242"),
+            "supplementary-groups: {}",
+            p["groups"]
+        );
     }
     let plain = s.get("/plain?threads").pairs();
-    assert_eq!((plain["cpu_limit"].as_str(), plain["nice"].as_str()), ("unlimited", "0"));
+    assert_eq!(
+        (plain["cpu_limit"].as_str(), plain["nice"].as_str()),
+        ("unlimited", "0")
+    );
     assert_ne!(plain["stack_size"], "1048576");
     assert!(!plain["groups"].split(',').any(|g| g == "4242"));
 }
@@ -535,6 +545,15 @@ fn script_user_and_group_refuse_scripts_of_another_owner() {
         .start();
     assert_eq!(s.get("/mine").status, 200, "{}", s.error_log());
     assert_eq!(s.get("/other").status, 403);
-    assert!(s.wait_log("daemon process group \"other\" refuses", 5), "{}", s.error_log());
-    assert!(s.error_log().contains(&format!("script-user= requires uid {}", uid + 1)), "{}", s.error_log());
+    assert!(
+        s.wait_log("daemon process group \"other\" refuses", 5),
+        "{}",
+        s.error_log()
+    );
+    assert!(
+        s.error_log()
+            .contains(&format!("script-user= requires uid {}", uid + 1)),
+        "{}",
+        s.error_log()
+    );
 }

@@ -11,7 +11,7 @@ use crate::users::RunAs;
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 
-fn settings(args: &[&str]) -> Settings {
+fn try_settings(args: &[&str]) -> crate::error::Result<Settings> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let p = parse("start-server", &args, SERVER_OPTIONS).expect("parses");
     Settings::from_parsed(
@@ -21,7 +21,17 @@ fn settings(args: &[&str]) -> Settings {
             virtual_env: None,
         },
     )
-    .expect("valid")
+}
+
+fn settings(args: &[&str]) -> Settings {
+    try_settings(args).expect("valid")
+}
+
+fn settings_err(args: &[&str]) -> String {
+    match try_settings(args) {
+        Ok(_) => panic!("{args:?} should be refused"),
+        Err(e) => e.to_string(),
+    }
 }
 
 fn platform() -> Platform {
@@ -288,45 +298,47 @@ fn module_parse_daemon_line(conf: &str) -> rwsgi_options::DaemonGroup {
 
 #[test]
 fn every_generated_daemon_line_parses_in_the_module() {
-    for args in [
-        &["tests/apps/hello.wsgi"][..],
-        &[
-            "tests/apps/hello.wsgi",
-            "--processes",
-            "3",
-            "--threads",
-            "7",
-            "--maximum-requests",
-            "100",
-        ],
-        &[
-            "tests/apps/hello.wsgi",
-            "--python-path",
-            "/tmp",
-            "--locale",
-            "C.UTF-8",
-            "--lang",
-            "C.UTF-8",
-        ],
-    ] {
+    let basic = ["tests/apps/hello.wsgi"];
+    let capacity = [
+        "tests/apps/hello.wsgi",
+        "--processes",
+        "3",
+        "--threads",
+        "7",
+        "--maximum-requests",
+        "100",
+        "--cpu-time-limit",
+        "60",
+        "--send-buffer-size",
+        "65536",
+        "--receive-buffer-size",
+        "0",
+    ];
+    let python = [
+        "tests/apps/hello.wsgi",
+        "--python-path",
+        "/tmp",
+        "--locale",
+        "C.UTF-8",
+        "--lang",
+        "C.UTF-8",
+    ];
+    for args in [&basic[..], &capacity[..], &python[..]] {
         let (c, _) = conf_for(args, None);
         let g = module_parse_daemon_line(&c);
         assert!(g.processes >= 1 && g.threads >= 1, "{c}");
     }
-    let (c, _) = conf_for(
-        &[
-            "tests/apps/hello.wsgi",
-            "--processes",
-            "3",
-            "--threads",
-            "7",
-            "--maximum-requests",
-            "100",
-        ],
-        None,
-    );
-    let g = module_parse_daemon_line(&c);
+    let g = module_parse_daemon_line(&conf_for(&capacity, None).0);
     assert_eq!((g.processes, g.threads, g.maximum_requests), (3, 7, Some(100)));
+    assert_eq!(
+        (g.cpu_time_limit, g.send_buffer_size, g.receive_buffer_size),
+        (Some(60), Some(65536), None)
+    );
+    let bad = settings_err(&["tests/apps/hello.wsgi", "--send-buffer-size", "12"]);
+    assert!(
+        bad.contains("--send-buffer-size: send-buffer-size=12 is out of range"),
+        "{bad}"
+    );
 }
 
 #[test]

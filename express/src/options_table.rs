@@ -746,7 +746,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("cpu-time-limit"),
         "CPU time limit of a daemon process.",
     ),
     o(
@@ -762,7 +762,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "NUMBER",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("send-buffer-size"),
         "Daemon socket send buffer size.",
     ),
     o(
@@ -770,7 +770,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "NUMBER",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("receive-buffer-size"),
         "Daemon socket receive buffer size.",
     ),
     o(

@@ -60,6 +60,9 @@ pub struct DaemonOptions {
     pub listen_backlog: Option<u32>,
     pub header_buffer_size: Option<u32>,
     pub memory_limit: Option<u64>,
+    /// Options passed through as written, checked by the module's own option table:
+    /// (WSGIDaemonProcess option, value).
+    pub passed: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone)]

@@ -58,6 +58,9 @@ pub(super) fn daemon_process(w: &mut String, s: &Settings, run_as: Option<&RunAs
             timing.push(format!("{key}={v}"));
         }
     }
+    for (key, value) in &d.passed {
+        timing.push(q(&format!("{key}={value}"))?);
+    }
     if let Some(m) = d.memory_limit {
         timing.push(format!("memory-limit={m}"));
     }

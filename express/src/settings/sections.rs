@@ -41,7 +41,24 @@ pub(super) fn daemon_options(p: &Parsed) -> Result<DaemonOptions> {
             .last("memory-limit")
             .map(|v| number::<u64>(v, "--memory-limit"))
             .transpose()?,
+        passed: passed_through(p)?,
     })
+}
+
+/// Options rwsgi-express hands to WSGIDaemonProcess unchanged; their syntax and limits are the module's (one
+/// table for both). mod_wsgi-express's 0 means "the default" for each of them.
+fn passed_through(p: &Parsed) -> Result<Vec<(&'static str, String)>> {
+    let mut out = Vec::new();
+    for option in ["cpu-time-limit", "send-buffer-size", "receive-buffer-size"] {
+        let Some(v) = p.last(option).filter(|v| *v != "0") else {
+            continue;
+        };
+        let row = rwsgi_options::daemon::find(option)
+            .ok_or_else(|| Error::usage(format!("--{option}: the module has no such option")))?;
+        row.value(v).map_err(|e| Error::usage(format!("--{option}: {e}")))?;
+        out.push((option, v.to_string()));
+    }
+    Ok(out)
 }
 
 pub(super) fn ssl_settings(p: &Parsed, abs: &dyn Fn(&str) -> PathBuf, http_port: u16) -> Result<Option<Ssl>> {
