@@ -1,11 +1,11 @@
 //! Issue 7: start-up checks, each provoked for real. `httpd -t` prints them (errors fail it); a normal start
 //! logs them; none ends in a crash loop.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
 fn fake_venv(dir: &std::path::Path, version: &str) {
     std::fs::create_dir_all(dir.join("bin")).expect("venv");
@@ -53,7 +53,7 @@ fn unreadable_python_home_and_script_name_user_and_path() {
         .conf("WSGIScriptAlias /secret {apps}/secret.wsgi");
     let (ok, out) = b.config_test();
     assert!(!ok, "{out}");
-    let user = common::run_user();
+    let user = kit::run_user();
     assert!(
         out.contains(&format!("user {user}")) && out.contains(&private.display().to_string()),
         "python home: {out}"
@@ -112,7 +112,7 @@ fn socket_directory_not_reachable_by_httpd_children() {
     assert!(
         out.contains("WSGISocketPrefix")
             && out.contains("cannot reach the socket directory")
-            && out.contains(common::run_user()),
+            && out.contains(kit::run_user()),
         "{out}"
     );
 }

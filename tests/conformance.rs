@@ -1,13 +1,13 @@
 //! Issue 3: wsgiref.validate sees no PEP 3333 violation; 32 parallel clients x 50 requests are all correct;
 //! threading.local keeps its value across requests on the same thread.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
 
-use common::ServerBuilder;
-use common::http::{connect, read_response};
+use kit::ServerBuilder;
+use kit::http::{connect, read_response};
 
 #[test]
 fn wsgiref_validator_sees_no_violation() {

@@ -1,15 +1,15 @@
 //! Issue 6: daemon mode against a real httpd — WSGIDaemonProcess options, crash restarts, timeouts, recycling,
 //! graceful restarts under load, privileges, socket security, and the same environ as embedded mode.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::ServerBuilder;
-use common::load::{Load, summary};
+use kit::ServerBuilder;
+use kit::load::{Load, summary};
 
-fn pairs(s: &common::Server, path: &str) -> HashMap<String, String> {
+fn pairs(s: &kit::Server, path: &str) -> HashMap<String, String> {
     let r = s.get(path);
     assert_eq!(r.status, 200, "{path}: {}", r.text());
     r.pairs()
@@ -135,7 +135,7 @@ fn config_errors_name_the_problem() {
         .conf("WSGIDaemonProcess rooty user=root\nWSGIScriptAlias / {apps}/hello.wsgi process-group=rooty");
     let conf = b.root.join("httpd.conf");
     let _ = b.config_test();
-    let out = std::process::Command::new(common::httpd_bin())
+    let out = std::process::Command::new(kit::httpd_bin())
         .arg("-f")
         .arg(&conf)
         .arg("-DFOREGROUND")
@@ -215,7 +215,7 @@ fn queue_timeout_sheds_requests_that_waited_too_long() {
         .conf("WSGIDaemonProcess site processes=1 threads=1 queue-timeout=1\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site")
         .start();
     let port = s.port;
-    let slow = std::thread::spawn(move || common::get(port, "/d/sleep?3").status);
+    let slow = std::thread::spawn(move || kit::get(port, "/d/sleep?3").status);
     std::thread::sleep(Duration::from_millis(300));
     let r = s.get("/d/queued?shed-me");
     assert_eq!(r.status, 504);
@@ -340,7 +340,7 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
 
     // 1 GiB down and 1 GiB up through the daemon: both processes stay small.
     let gib: u64 = 1 << 30;
-    let mut c = common::http::connect(s.port);
+    let mut c = kit::http::connect(s.port);
     use std::io::{Read, Write};
     c.write_all(format!("GET /d/download?{gib} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
         .expect("send");
@@ -353,7 +353,7 @@ fn file_wrapper_uses_fd_passing_and_large_bodies_stream_in_bounded_memory() {
         }
     }
     assert!(total > gib, "downloaded {total} bytes");
-    let mut c = common::http::connect(s.port);
+    let mut c = kit::http::connect(s.port);
     c.write_all(
         format!("POST /d/upload HTTP/1.1\r\nHost: x\r\nContent-Length: {gib}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
@@ -461,7 +461,7 @@ fn deadlock_timeout_replaces_a_process_whose_gil_is_stuck() {
         .start();
     let before = s.daemon_pids("(wsgi:site)");
     let port = s.port;
-    let stuck = std::thread::spawn(move || common::get(port, "/d/hold-gil").status);
+    let stuck = std::thread::spawn(move || kit::get(port, "/d/hold-gil").status);
     assert!(s.wait_log("deadlock-timeout=2", 15), "{}", s.error_log());
     assert_eq!(
         stuck.join().expect("stuck request"),

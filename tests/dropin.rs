@@ -2,9 +2,9 @@
 //! <IfModule wsgi_module> sections with `LoadModule wsgi_module .../mod_rwsgi.so`, the module loaded twice
 //! refused, and WSGIDaemonProcess umask= seen by the application.
 
-mod common;
+use rwsgi_testkit as kit;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
 fn modules(names: &[(&str, &str)]) -> String {
     names
@@ -48,7 +48,7 @@ fn global_process_group_means_embedded_mode() {
 
 #[test]
 fn ifmodule_sections_apply_when_loaded_as_wsgi_module() {
-    let module = common::module_path();
+    let module = kit::module_path();
     let s = ServerBuilder::new("dropin-ifmodule")
         .without_module()
         .global(&format!(
@@ -86,7 +86,7 @@ fn ifmodule_sections_apply_when_loaded_as_wsgi_module() {
 
 #[test]
 fn loading_the_module_twice_is_refused_with_what_to_remove() {
-    let module = common::module_path();
+    let module = kit::module_path();
     let b = ServerBuilder::new("dropin-twice").global(&format!("LoadModule wsgi_module {}\n", module.display()));
     let (ok, out) = b.config_test();
     assert!(!ok, "two WSGI modules must not pass apachectl -t:\n{out}");

@@ -1,16 +1,16 @@
 //! Issue 3: the environ exactly as FEATURES.md §4.
 
-mod common;
+use rwsgi_testkit as kit;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
-fn env_of(s: &common::Server, raw: &str) -> std::collections::HashMap<String, String> {
+fn env_of(s: &kit::Server, raw: &str) -> std::collections::HashMap<String, String> {
     let r = s.request(raw.as_bytes());
     assert_eq!(r.status, 200, "{raw}\n{}", r.text());
     r.pairs()
 }
 
-fn get_env(s: &common::Server, path: &str) -> std::collections::HashMap<String, String> {
+fn get_env(s: &kit::Server, path: &str) -> std::collections::HashMap<String, String> {
     env_of(
         s,
         &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
@@ -47,7 +47,7 @@ fn script_name_and_path_info_for_each_mount_shape() {
 fn headers_become_http_keys_safely() {
     let s = ServerBuilder::new("headers")
         .conf("WSGIScriptAlias /e {apps}/environ.wsgi\nWSGIScriptAlias /auth {apps}/environ.wsgi pass-authorization=On\nSetEnv FROM_SETENV yes")
-        .global("<IfModule !mod_env.c>\nLoadModule env_module {mods}/mod_env.so\n</IfModule>".replace("{mods}", &common::modules_dir()).as_str())
+        .global("<IfModule !mod_env.c>\nLoadModule env_module {mods}/mod_env.so\n</IfModule>".replace("{mods}", &kit::modules_dir()).as_str())
         .start();
     let raw = "GET /e?q=%C3%A9 HTTP/1.1\r\nHost: x\r\nX-Multi: one\r\nX-Multi: two\r\nX_Under: spoof\r\nProxy: http://evil\r\nAuthorization: Basic Zm9vOmJhcg==\r\nX-Latin: caf\u{e9}\r\nConnection: close\r\n\r\n";
     let raw = raw.replace('\u{e9}', "\u{fffd}");
@@ -128,8 +128,8 @@ fn handler_mounting_needs_exec_cgi() {
     let s = ServerBuilder::new("handler")
         .global(&format!(
             "<IfModule !mod_mime.c>\nLoadModule mime_module {}/mod_mime.so\n</IfModule>\nTypesConfig /dev/null\n<IfModule !mod_alias.c>\nLoadModule alias_module {}/mod_alias.so\n</IfModule>",
-            common::modules_dir(),
-            common::modules_dir()
+            kit::modules_dir(),
+            kit::modules_dir()
         ))
         .conf("Alias /h {apps}\n<Directory {apps}>\nAddHandler wsgi-script .wsgi\n</Directory>\nAlias /x {root}/x\n<Directory {root}/x>\nRequire all granted\nOptions +ExecCGI\nAddHandler wsgi-script .wsgi\n</Directory>")
         .start();

@@ -1,9 +1,9 @@
 //! Issue 3: wsgi.file_wrapper — regular files via a file bucket with Content-Length from size - tell(), other
 //! file-likes iterated with read(blksize), close() called; the in-process mod_wsgi module.
 
-mod common;
+use rwsgi_testkit as kit;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
 fn data() -> Vec<u8> {
     (0..3_000_000u32).map(|i| (i.wrapping_mul(7919) >> 3) as u8).collect()

@@ -1,8 +1,8 @@
 //! Issue 2: the module loads into httpd and serves WSGI scripts in embedded mode.
 
-mod common;
+use rwsgi_testkit as kit;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
 #[test]
 fn hello_at_root_and_at_sub_url() {
@@ -189,7 +189,7 @@ fn unreadable_python_home_gives_500_and_one_clear_line_without_crash_loop() {
         .unwrap_or_default()
         .to_string();
     assert!(line.contains(&home.display().to_string()), "names the path: {line}");
-    assert!(line.contains(common::run_user()), "names the user: {line}");
+    assert!(line.contains(kit::run_user()), "names the user: {line}");
     assert!(
         log.contains("Python is not available") || log.contains("cannot run"),
         "requests say why they failed:\n{log}"
@@ -230,7 +230,7 @@ fn graceful_restart_five_times_with_requests_after_each() {
 
 #[test]
 fn module_exports_only_its_record_and_pins_libpython() {
-    let so = common::module_path();
+    let so = kit::module_path();
     let out = std::process::Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(&so)

@@ -2,10 +2,10 @@
 //! at / and at /app: routes, url_for / reverse under the sub-URL, JSON POST, multipart upload, redirects,
 //! streaming, Django's CSRF form POST.
 
-mod common;
+use rwsgi_testkit as kit;
 
-use common::ServerBuilder;
-use common::venv::venv;
+use kit::ServerBuilder;
+use kit::venv::venv;
 
 fn multipart(note: &str, filename: &str, content: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----rwsgiBoundary7MA4YWxkTrZu0gW";
@@ -40,7 +40,7 @@ fn sha256_hex(data: &[u8]) -> String {
         .to_string()
 }
 
-fn check_common(s: &common::Server, prefix: &str, slash: &str, index_text: &str) {
+fn check_common(s: &kit::Server, prefix: &str, slash: &str, index_text: &str) {
     let p = |x: &str| format!("{prefix}{x}");
     let r = s.get(&p("/"));
     assert_eq!(

@@ -1,26 +1,26 @@
 //! Issue 3: wsgi.input — read(), read(n), read(0), readline(), readline(n), readlines(hint), iteration, past the
 //! end, chunked bodies (WSGIChunkedRequest), unread bodies with keep-alive, LimitRequestBody.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::io::{BufReader, Write};
 
-use common::ServerBuilder;
-use common::http::{connect, read_response};
+use kit::ServerBuilder;
+use kit::http::{connect, read_response};
 
-fn server() -> common::Server {
+fn server() -> kit::Server {
     ServerBuilder::new("input")
         .conf("WSGIScriptAlias /in {apps}/input.wsgi\nWSGIScriptAlias /chunked {apps}/input.wsgi\n<Location /chunked>\nWSGIChunkedRequest On\n</Location>\n<Location /limited>\nLimitRequestBody 1000\nWSGIChunkedRequest On\n</Location>\nWSGIScriptAlias /limited {apps}/echo.wsgi")
         .start()
 }
 
-fn post(s: &common::Server, path: &str, body: &[u8]) -> std::collections::HashMap<String, String> {
+fn post(s: &kit::Server, path: &str, body: &[u8]) -> std::collections::HashMap<String, String> {
     let r = s.post(path, "application/octet-stream", body);
     assert_eq!(r.status, 200, "{path}: {}", r.text());
     r.pairs()
 }
 
-fn chunked(s: &common::Server, path: &str, chunks: &[&[u8]]) -> common::Response {
+fn chunked(s: &kit::Server, path: &str, chunks: &[&[u8]]) -> kit::Response {
     let mut raw = format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         .into_bytes();
     for c in chunks {

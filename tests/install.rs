@@ -1,7 +1,7 @@
 //! Issue 7: the Debian install (`./dev install` + `a2enmod rwsgi`) into a scratch copy of /etc/apache2 (never
 //! the machine's own), then httpd started from that tree serves an app through the installed module.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::process::{Command, Stdio};
 
@@ -10,8 +10,8 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     if !std::path::Path::new("/etc/apache2/mods-available").is_dir() {
         panic!("this test needs Debian's apache2 package (/etc/apache2)");
     }
-    let root = common::temp_root("install");
-    common::copy_apps(&root);
+    let root = kit::temp_root("install");
+    kit::copy_apps(&root);
     let etc = root.join("etc/apache2");
     std::fs::create_dir_all(root.join("etc")).expect("etc");
     let st = Command::new("cp")
@@ -21,13 +21,13 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         .status()
         .expect("cp");
     assert!(st.success());
-    let st = Command::new(common::repo_dir().join("dev"))
+    let st = Command::new(kit::repo_dir().join("dev"))
         .args(["install", "--root"])
         .arg(&root)
         .status()
         .expect("dev install");
     assert!(st.success(), "./dev install --root failed");
-    let libexec = common::modules_dir();
+    let libexec = kit::modules_dir();
     let installed = root.join(libexec.trim_start_matches('/')).join("mod_rwsgi.so");
     assert!(installed.is_file(), "module installed at {}", installed.display());
     let load = std::fs::read_to_string(etc.join("mods-available/rwsgi.load")).expect("rwsgi.load");
@@ -47,7 +47,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     );
     assert!(etc.join("mods-enabled/rwsgi.load").exists());
 
-    let port = common::free_port();
+    let port = kit::free_port();
     std::fs::write(etc.join("ports.conf"), format!("Listen 127.0.0.1:{port}\n")).expect("ports");
     for e in std::fs::read_dir(etc.join("sites-enabled")).expect("sites").flatten() {
         let _ = std::fs::remove_file(e.path());
@@ -64,7 +64,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     for d in ["run", "lock", "logs"] {
         std::fs::create_dir_all(root.join(d)).expect("dir");
     }
-    let user = common::run_user();
+    let user = kit::run_user();
     let env = [
         ("APACHE_CONFDIR", etc.display().to_string()),
         ("APACHE_RUN_USER", user.to_string()),
@@ -75,7 +75,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         ("APACHE_LOG_DIR", root.join("logs").display().to_string()),
     ];
     let conf = etc.join("apache2.conf");
-    let check = Command::new(common::httpd_bin())
+    let check = Command::new(kit::httpd_bin())
         .arg("-d")
         .arg(&etc)
         .arg("-f")
@@ -90,7 +90,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         String::from_utf8_lossy(&check.stderr)
     );
     use std::os::unix::process::CommandExt;
-    let child = Command::new(common::httpd_bin())
+    let child = Command::new(kit::httpd_bin())
         .arg("-d")
         .arg(&etc)
         .arg("-f")
@@ -102,7 +102,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start httpd");
-    let s = common::Server::adopt(root.clone(), port, conf, child);
+    let s = kit::Server::adopt(root.clone(), port, conf, child);
     let r = s.get("/");
     assert_eq!(
         (r.status, r.text().as_str()),

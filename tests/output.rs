@@ -1,21 +1,21 @@
 //! Issue 3: start_response validation, output rules, close(), exceptions, and bad app behaviour — each ends as
 //! a 500 (or a visibly incomplete response) with a log entry, and the same child serves the next request.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::io::{BufRead, BufReader, Read, Write};
 
-use common::ServerBuilder;
-use common::http::connect;
+use kit::ServerBuilder;
+use kit::http::connect;
 
-fn server() -> common::Server {
+fn server() -> kit::Server {
     ServerBuilder::new("output")
         .mpm("event", 1, 4)
         .conf("WSGIScriptAlias /out {apps}/output.wsgi\nWSGIScriptAlias /env {apps}/environ.wsgi\nWSGIScriptAlias /logs {apps}/logs.wsgi")
         .start()
 }
 
-fn pid(s: &common::Server) -> String {
+fn pid(s: &kit::Server) -> String {
     s.get("/env").pairs()["process.pid"].clone()
 }
 
@@ -122,9 +122,9 @@ fn head_204_304_and_hop_by_hop_headers() {
     )
     .expect("send");
     let mut rd = BufReader::new(c);
-    let head = common::http::read_response(&mut rd, true).expect("HEAD response");
+    let head = kit::http::read_response(&mut rd, true).expect("HEAD response");
     assert_eq!((head.status, head.header("Content-Length")), (200, Some("4")));
-    let next = common::http::read_response(&mut rd, false).expect("next response on the connection");
+    let next = kit::http::read_response(&mut rd, false).expect("next response on the connection");
     assert_eq!(
         next.text(),
         "via-write;via-iterable;",

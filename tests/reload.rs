@@ -1,11 +1,11 @@
 //! Issue 3: WSGIScriptReloading — an edited script is re-imported on the next request; reload_required();
 //! a syntax error is reported (500 + traceback) and retried on the next request; Off keeps the old code.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::time::Duration;
 
-use common::ServerBuilder;
+use kit::ServerBuilder;
 
 fn write_script(path: &std::path::Path, body: &str, bump_secs: i64) {
     std::fs::write(path, body).expect("write script");

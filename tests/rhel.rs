@@ -3,7 +3,7 @@
 //! module is built through that apxs (proving build.rs hard-codes no distribution path), loaded by the renamed
 //! binary from the RHEL-style module directory, and rwsgi-express finds the same layout through apxs.
 
-mod common;
+use rwsgi_testkit as kit;
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -56,9 +56,9 @@ fn rhel_tree(t: &Path) -> PathBuf {
 
 #[test]
 fn rhel_layout_build_load_and_express() {
-    let t = common::temp_root("rhel");
+    let t = kit::temp_root("rhel");
     let apxs = rhel_tree(&t);
-    let repo = common::repo_dir();
+    let repo = kit::repo_dir();
     // A separate target directory: the main build stays untouched.
     let target = repo.join("target/rhel-standin");
     let out = Command::new("cargo")
@@ -98,9 +98,9 @@ fn rhel_layout_build_load_and_express() {
         std::env::set_var("APXS", &apxs);
         std::env::set_var("RWSGI_MODULE", &so);
     }
-    assert!(common::httpd_bin().ends_with("usr/sbin/httpd"));
-    assert!(common::modules_dir().ends_with("usr/lib64/httpd/modules"));
-    let s = common::ServerBuilder::new("rhel-run")
+    assert!(kit::httpd_bin().ends_with("usr/sbin/httpd"));
+    assert!(kit::modules_dir().ends_with("usr/lib64/httpd/modules"));
+    let s = kit::ServerBuilder::new("rhel-run")
         .conf("WSGIScriptAlias / {apps}/hello.wsgi")
         .start();
     assert_eq!(s.get("/").text(), "Hello World!");
@@ -116,7 +116,7 @@ fn rhel_layout_build_load_and_express() {
         .arg("--module-path")
         .arg(&so)
         .arg("--port")
-        .arg(common::free_port().to_string())
+        .arg(kit::free_port().to_string())
         .env("APXS", &apxs)
         .output()
         .expect("express setup-server");

@@ -1,18 +1,18 @@
 //! check-config: httpd's configuration test plus mod_rwsgi's start-up checks, for a server root made by
 //! setup-server and for a hand-written httpd.conf.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{TempDir, free_port, run_express};
+use kit::{TempDir, free_port, run_express};
 
 #[test]
 fn check_config_reports_a_clean_root_and_an_unreadable_script() {
     let module = require_module!();
     let dir = TempDir::new("check");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let sr = dir.path("sr");
     let port = free_port().to_string();
     let (code, _, err) = run_express(
@@ -34,7 +34,7 @@ fn check_config_reports_a_clean_root_and_an_unreadable_script() {
     assert!(out.contains("0 mod_rwsgi error(s)"), "{out}");
 
     // A hand-written config whose script the run user cannot read fails with the reason.
-    if common::is_root() {
+    if kit::is_root() {
         let secret = dir.write("apps/secret.wsgi", "application = None\n");
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let conf = std::fs::read_to_string(sr.join("httpd.conf")).expect("conf");

@@ -1,12 +1,12 @@
 //! Daemon mode, the default: the application runs in WSGIDaemonProcess processes titled (wsgi:GROUP), the
 //! daemon options reach the module, and --embedded-mode still runs it inside the httpd children.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, TempDir, cmdline, field};
+use kit::{ExpressServer, TempDir, cmdline, field};
 
 fn pid_of(body: &str) -> i32 {
     field(body, "PID")
@@ -19,8 +19,8 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
     require_module!();
     let dir = TempDir::new("daemon");
     let apps = dir.apps();
-    let script = apps.join("hello.wsgi");
-    let mut server = Server::start(
+    let script = apps.join("express_hello.wsgi");
+    let mut server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -54,21 +54,21 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
     let httpd = server.httpd_pid().expect("pid file");
     assert_ne!(pid, httpd);
     assert!(
-        common::descendants_of(httpd).contains(&pid),
+        kit::descendants_of(httpd).contains(&pid),
         "the daemon process belongs to this httpd"
     );
     let daemons = || {
-        common::descendants_of(httpd)
+        kit::descendants_of(httpd)
             .into_iter()
             .filter(|p| cmdline(*p).starts_with("(wsgi:"))
             .collect::<Vec<_>>()
     };
     assert!(
-        common::wait_until(Duration::from_secs(10), || daemons().len() == 2),
+        kit::wait_until(Duration::from_secs(10), || daemons().len() == 2),
         "two daemon processes: {:?}",
         daemons()
     );
-    if common::is_root() {
+    if kit::is_root() {
         assert_ne!(field(&body, "UID"), Some("0"), "the daemon dropped root");
     }
 
@@ -96,7 +96,7 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
     assert!(
         server.all_httpd_gone(),
         "left: {:?}",
-        all.iter().filter(|p| common::alive(**p)).collect::<Vec<_>>()
+        all.iter().filter(|p| kit::alive(**p)).collect::<Vec<_>>()
     );
 }
 
@@ -104,8 +104,8 @@ fn the_app_runs_in_a_daemon_process_titled_wsgi_group() {
 fn request_timeout_answers_504_for_a_wedged_request() {
     require_module!();
     let dir = TempDir::new("reqtimeout");
-    let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -135,12 +135,12 @@ fn request_timeout_answers_504_for_a_wedged_request() {
     // The cause is in the error log, and the server serves again.
     let log = || std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
     assert!(
-        common::wait_until(Duration::from_secs(5), || log().contains("request-timeout")),
+        kit::wait_until(Duration::from_secs(5), || log().contains("request-timeout")),
         "{}",
         log()
     );
     assert!(
-        common::wait_until(Duration::from_secs(20), || common::http_get(server.port, "/ok")
+        kit::wait_until(Duration::from_secs(20), || kit::http_get(server.port, "/ok")
             .is_some_and(|(s, _)| s == 200)),
         "serving again after the timeout\n{}",
         server.logs()
@@ -151,8 +151,8 @@ fn request_timeout_answers_504_for_a_wedged_request() {
 fn embedded_mode_runs_the_app_in_the_httpd_children() {
     require_module!();
     let dir = TempDir::new("embedded");
-    let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -179,7 +179,7 @@ fn embedded_mode_runs_the_app_in_the_httpd_children() {
     );
     let pid = pid_of(&body);
     let httpd = server.httpd_pid().expect("pid file");
-    assert!(common::children_of(httpd).contains(&pid), "served by an httpd child");
+    assert!(kit::children_of(httpd).contains(&pid), "served by an httpd child");
     assert!(!cmdline(pid).contains("(wsgi:"), "{}", cmdline(pid));
     let banner = server.stdout();
     assert!(banner.contains("Operating Mode     : embedded"), "{banner}");
@@ -197,8 +197,8 @@ fn embedded_mode_runs_the_app_in_the_httpd_children() {
 #[test]
 fn daemon_only_options_are_refused_with_embedded_mode() {
     let dir = TempDir::new("embedded-refusal");
-    let script = dir.apps().join("hello.wsgi");
-    let (code, _, err) = common::run_express(
+    let script = dir.apps().join("express_hello.wsgi");
+    let (code, _, err) = kit::run_express(
         &[
             "start-server",
             script.to_str().expect("utf-8"),
@@ -219,7 +219,7 @@ fn daemon_only_options_are_refused_with_embedded_mode() {
 #[test]
 fn not_root_the_daemon_runs_as_the_invoking_user() {
     require_module!();
-    if !common::is_root() {
+    if !kit::is_root() {
         // Already not root: every other test here covers this case.
         return;
     }
@@ -232,12 +232,12 @@ fn not_root_the_daemon_runs_as_the_invoking_user() {
         return;
     };
     let dir = TempDir::new("notroot");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let sr = dir.path("sr");
     std::fs::create_dir(&sr).expect("server root");
     std::os::unix::fs::chown(&sr, Some(uid), Some(gid)).expect("chown");
     std::fs::set_permissions(&sr, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
-    let server = Server::start_with(
+    let server = ExpressServer::start_with(
         &dir,
         &[script.to_str().expect("utf-8"), "--process-name", "rwsgi-test-httpd"],
         "/",
@@ -264,8 +264,8 @@ fn not_root_the_daemon_runs_as_the_invoking_user() {
 fn maximum_requests_recycles_the_daemon_process() {
     require_module!();
     let dir = TempDir::new("maxreq");
-    let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -281,7 +281,7 @@ fn maximum_requests_recycles_the_daemon_process() {
     let first = pid_of(&server.get("/").1);
     // The module recycles in the background after the third request; requests keep succeeding meanwhile.
     let mut pids = Vec::new();
-    let recycled = common::wait_until(Duration::from_secs(20), || {
+    let recycled = kit::wait_until(Duration::from_secs(20), || {
         let (status, body) = server.get("/");
         assert_eq!(
             status,

@@ -1,9 +1,9 @@
 //! Errors for humans: one line naming the problem, a non-zero exit, no panic or backtrace.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
-use common::{TempDir, run_express};
+use kit::{TempDir, run_express};
 
 fn one_line_error(code: i32, stderr: &str, expected_code: i32, needle: &str) {
     assert_eq!(code, expected_code, "{stderr}");
@@ -20,7 +20,7 @@ fn one_line_error(code: i32, stderr: &str, expected_code: i32, needle: &str) {
 fn bad_command_lines() {
     let dir = TempDir::new("errors");
     let apps = dir.apps();
-    let script = apps.join("hello.wsgi");
+    let script = apps.join("express_hello.wsgi");
     let s = script.to_str().expect("utf-8");
     let no_callable = dir.write("nocallable.wsgi", "def app(environ, start_response):\n    return []\n");
     let nc = no_callable.to_str().expect("utf-8");
@@ -73,7 +73,7 @@ fn bad_command_lines() {
 fn port_in_use_is_detected_up_front() {
     let module = require_module!();
     let dir = TempDir::new("port");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = busy.local_addr().expect("addr").port().to_string();
     let (c, _, err) = run_express(
@@ -130,9 +130,9 @@ fn every_subcommand_has_grouped_help() {
 fn a_configuration_httpd_rejects_shows_httpds_message() {
     let module = require_module!();
     let dir = TempDir::new("badconf");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let bad = dir.write("bad.conf", "ThisIsNotADirective on\n");
-    let port = common::free_port().to_string();
+    let port = kit::free_port().to_string();
     let (code, _, err) = run_express(
         &[
             "start-server",
@@ -160,7 +160,7 @@ fn a_configuration_httpd_rejects_shows_httpds_message() {
         "httpd's own message is shown: {err}"
     );
     assert!(
-        common::http_get(port.parse().expect("port"), "/").is_none(),
+        kit::http_get(port.parse().expect("port"), "/").is_none(),
         "nothing was started"
     );
 }

@@ -1,10 +1,10 @@
 //! `--include-file` with extra mounts: the included mounts are served, not shadowed by the application's own
 //! catch-all `/` mount (mounts match first-declared-first, so express writes includes before its own).
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
-use common::{Server, TempDir};
+use kit::{ExpressServer, TempDir};
 
 const SCRIPT: &str = "def application(environ, start_response):\n    body = ('%s SCRIPT_NAME=%s PATH_INFO=%s GROUP=%s' % (NAME, environ['SCRIPT_NAME'], environ['PATH_INFO'], environ['mod_wsgi.process_group'])).encode()\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [body]\n";
 
@@ -18,7 +18,7 @@ fn included_mounts_are_served_in_embedded_mode() {
     require_module!();
     let dir = TempDir::new("include");
     let apps = dir.apps();
-    let main = apps.join("hello.wsgi");
+    let main = apps.join("express_hello.wsgi");
     let (one, two, three) = (script(&dir, "one"), script(&dir, "two"), script(&dir, "three"));
     let include = dir.write(
         "extra.conf",
@@ -36,7 +36,7 @@ fn included_mounts_are_served_in_embedded_mode() {
         "--include-file",
         include.to_str().expect("utf-8"),
     ];
-    let server = Server::start(&dir, &args, "/");
+    let server = ExpressServer::start(&dir, &args, "/");
     let (status, body) = server.get("/one/x");
     assert_eq!(status, 200, "{body}\n{}", server.logs());
     assert!(body.starts_with("one SCRIPT_NAME=/one PATH_INFO=/x GROUP="), "{body}");
@@ -64,7 +64,7 @@ fn included_daemon_mounts_are_served_in_daemon_mode() {
     require_module!();
     let dir = TempDir::new("include-daemon");
     let apps = dir.apps();
-    let main = apps.join("hello.wsgi");
+    let main = apps.join("express_hello.wsgi");
     let extra = script(&dir, "extra");
     let include = dir.write(
         "extra.conf",
@@ -75,7 +75,7 @@ fn included_daemon_mounts_are_served_in_daemon_mode() {
             dir.path("mounts").display()
         ),
     );
-    let server = Server::start(
+    let server = ExpressServer::start(
         &dir,
         &[
             main.to_str().expect("utf-8"),

@@ -1,11 +1,11 @@
 //! --reload-on-changes: editing a Python module the app imports makes the next requests see the new code.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
 use std::time::{Duration, SystemTime};
 
-use common::{Server, TempDir, wait_until};
+use kit::{ExpressServer, TempDir, wait_until};
 
 #[test]
 fn an_edited_module_is_picked_up() {
@@ -18,7 +18,7 @@ fn an_edited_module_is_picked_up() {
          start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [body]\n",
     );
     let app_dir = dir.path("app");
-    let server = Server::start(
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -35,7 +35,7 @@ fn an_edited_module_is_picked_up() {
     f.set_modified(SystemTime::now() + Duration::from_secs(2))
         .expect("touch");
     let reloaded = wait_until(Duration::from_secs(30), || {
-        common::http_get(server.port, "/").is_some_and(|(_, b)| b == "two")
+        kit::http_get(server.port, "/").is_some_and(|(_, b)| b == "two")
     });
     assert!(reloaded, "the edit was not picked up\n{}", server.logs());
     assert!(

@@ -1,13 +1,13 @@
 //! Started as root without --user: the app runs as www-data / apache / nobody with a warning, and an app that
 //! user cannot read is refused before httpd starts.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::{Server, TempDir, run_express};
+use kit::{ExpressServer, TempDir, run_express};
 
 fn uid_of(pid: i32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -23,28 +23,28 @@ fn uid_of(pid: i32) -> Option<u32> {
 #[test]
 fn root_without_user_runs_the_app_unprivileged_with_a_warning() {
     let _module = require_module!();
-    if !common::is_root() {
+    if !kit::is_root() {
         eprintln!("SKIPPED: needs root");
         return;
     }
     let dir = TempDir::new("rootuser");
-    let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(&dir, &[script.to_str().expect("utf-8")], "/");
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(&dir, &[script.to_str().expect("utf-8")], "/");
     let (status, body) = server.get("/");
     assert_eq!(status, 200, "{body}");
-    let served_by: i32 = common::field(&body, "PID").and_then(|p| p.parse().ok()).expect("PID");
+    let served_by: i32 = kit::field(&body, "PID").and_then(|p| p.parse().ok()).expect("PID");
     assert_ne!(
         uid_of(served_by),
         Some(0),
         "the daemon process that ran the app runs as root"
     );
-    assert_ne!(common::field(&body, "UID"), Some("0"));
+    assert_ne!(kit::field(&body, "UID"), Some("0"));
     let logs = server.logs();
     assert!(logs.contains("warning: running as root without --user"), "{logs}");
     assert!(server.stdout().contains("Running As         : "), "{}", server.stdout());
     let httpd = server.httpd_pid().expect("pid");
-    common::wait_until(Duration::from_secs(5), || !common::children_of(httpd).is_empty());
-    let children = common::descendants_of(httpd);
+    kit::wait_until(Duration::from_secs(5), || !kit::children_of(httpd).is_empty());
+    let children = kit::descendants_of(httpd);
     assert!(children.contains(&served_by), "the daemon process is below httpd");
     for child in children {
         assert_ne!(uid_of(child), Some(0), "httpd child {child} runs as root");
@@ -54,7 +54,7 @@ fn root_without_user_runs_the_app_unprivileged_with_a_warning() {
 #[test]
 fn an_app_the_run_user_cannot_read_is_refused() {
     let module = require_module!();
-    if !common::is_root() {
+    if !kit::is_root() {
         eprintln!("SKIPPED: needs root");
         return;
     }
@@ -83,12 +83,12 @@ fn an_app_the_run_user_cannot_read_is_refused() {
 #[test]
 fn a_virtualenv_whose_python_the_run_user_cannot_read_is_refused() {
     let module = require_module!();
-    if !common::is_root() {
+    if !kit::is_root() {
         eprintln!("SKIPPED: needs root");
         return;
     }
     let dir = TempDir::new("venv");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     // The shape of a virtualenv made from a Python under a 0700 home (e.g. /root/.pyenv).
     let base = dir.path("private/bin");
     std::fs::create_dir_all(&base).expect("mkdir");

@@ -1,17 +1,17 @@
 //! start-server serves applications: script and module types, mount point, document root, HTTPS, environ.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
-use common::{Server, TempDir};
+use kit::{ExpressServer, TempDir};
 
 #[test]
 fn serves_a_script_and_prints_the_banner() {
     require_module!();
     let dir = TempDir::new("serve");
     let apps = dir.apps();
-    let script = apps.join("hello.wsgi");
-    let server = Server::start(
+    let script = apps.join("express_hello.wsgi");
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -33,7 +33,7 @@ fn serves_a_script_and_prints_the_banner() {
     assert!(body.contains("SETENV=from setenv\n"), "{body}");
     let group = format!("127.0.0.1:{}", server.port);
     assert_eq!(
-        common::field(&body, "PROCESS_GROUP"),
+        kit::field(&body, "PROCESS_GROUP"),
         Some(group.as_str()),
         "daemon mode is the default: {body}"
     );
@@ -57,8 +57,8 @@ fn serves_a_script_and_prints_the_banner() {
 fn mount_point_gives_script_name() {
     require_module!();
     let dir = TempDir::new("mount");
-    let script = dir.apps().join("hello.wsgi");
-    let server = Server::start(
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(
         &dir,
         &[script.to_str().expect("utf-8"), "--mount-point", "/app/"],
         "/app",
@@ -81,7 +81,7 @@ fn module_application_type_imports_from_the_working_directory() {
     require_module!();
     let dir = TempDir::new("module");
     let apps = dir.apps();
-    let server = Server::start(
+    let server = ExpressServer::start(
         &dir,
         &[
             "--application-type",
@@ -101,11 +101,11 @@ fn module_application_type_imports_from_the_working_directory() {
 fn document_root_files_win_and_the_rest_goes_to_the_app() {
     require_module!();
     let dir = TempDir::new("docroot");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     dir.write("docs/static.txt", "static file\n");
     dir.write("docs/sub/page.html", "<p>page</p>\n");
     let docs = dir.path("docs");
-    let server = Server::start(
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -124,7 +124,7 @@ fn document_root_files_win_and_the_rest_goes_to_the_app() {
         (200, "<p>page</p>\n".to_string()),
         "--url-alias wins over the app"
     );
-    let gz = common::http_raw(server.port, "/compressible", "Accept-Encoding: gzip\r\n").expect("answer");
+    let gz = kit::http_raw(server.port, "/compressible", "Accept-Encoding: gzip\r\n").expect("answer");
     assert!(
         gz.to_ascii_lowercase().contains("content-encoding: gzip"),
         "--compress-responses: {gz}"
@@ -146,7 +146,7 @@ fn document_root_files_win_and_the_rest_goes_to_the_app() {
 fn https_port_with_a_self_signed_certificate() {
     require_module!();
     let dir = TempDir::new("https");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
     let made = std::process::Command::new("openssl")
         .args([
@@ -167,8 +167,8 @@ fn https_port_with_a_self_signed_certificate() {
         .output()
         .expect("openssl CLI");
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let https_port = common::free_port().to_string();
-    let server = Server::start(
+    let https_port = kit::free_port().to_string();
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),
@@ -203,12 +203,12 @@ fn https_port_with_a_self_signed_certificate() {
 fn envvars_script_and_passenv_reach_the_environ() {
     require_module!();
     let dir = TempDir::new("envvars");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let env_script = dir.write(
         "env.sh",
         "RWSGI_EXPRESS_TEST='from envvars script'\nexport RWSGI_EXPRESS_TEST\n",
     );
-    let server = Server::start(
+    let server = ExpressServer::start(
         &dir,
         &[
             script.to_str().expect("utf-8"),

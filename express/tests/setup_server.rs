@@ -1,19 +1,19 @@
 //! setup-server + SERVER_ROOT/apachectl, and module-config lines pasted into a hand-written httpd.conf.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{PidGuard, TempDir, alive, free_port, http_get, run_express, wait_until};
+use kit::{PidGuard, TempDir, alive, free_port, http_get, run_express, wait_until};
 
 #[test]
 fn setup_server_then_apachectl_start_and_stop() {
     let module = require_module!();
     let dir = TempDir::new("setup");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let port = free_port();
     let sr = dir.path("sr");
     let (code, out, err) = run_express(
@@ -54,15 +54,15 @@ fn setup_server_then_apachectl_start_and_stop() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("hello from rwsgi-express"));
     let daemon_pid = |body: &str| {
-        common::field(body, "PID")
+        kit::field(body, "PID")
             .and_then(|p| p.parse::<i32>().ok())
             .expect("PID")
     };
     let before = daemon_pid(&body);
     assert!(
-        common::cmdline(before).starts_with("(wsgi:"),
+        kit::cmdline(before).starts_with("(wsgi:"),
         "daemon mode: {}",
-        common::cmdline(before)
+        kit::cmdline(before)
     );
     let pid: i32 = std::fs::read_to_string(sr.join("httpd.pid"))
         .expect("pid")
@@ -76,7 +76,7 @@ fn setup_server_then_apachectl_start_and_stop() {
     });
     assert!(restarted, "the daemon process was not replaced by apachectl graceful");
     let mut all = vec![pid];
-    all.extend(common::descendants_of(pid));
+    all.extend(kit::descendants_of(pid));
     ctl("stop");
     assert!(
         wait_until(Duration::from_secs(20), || !alive(pid)),
@@ -88,40 +88,11 @@ fn setup_server_then_apachectl_start_and_stop() {
     );
 }
 
-fn modules_dir() -> &'static str {
-    ["/usr/lib/apache2/modules", "/usr/lib64/httpd/modules"]
-        .into_iter()
-        .find(|d| Path::new(d).join("mod_mpm_event.so").is_file())
-        .expect("an Apache modules directory")
-}
-
-fn httpd() -> &'static str {
-    ["/usr/sbin/apache2", "/usr/sbin/httpd"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())
-        .expect("httpd")
-}
-
-/// `User #uid` / `Group #gid` of the first default run user, for a hand-written config run as root.
-fn run_user_lines() -> String {
-    if !common::is_root() {
-        return String::new();
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
-    for name in ["www-data", "apache", "nobody"] {
-        if let Some(line) = passwd.lines().find(|l| l.starts_with(&format!("{name}:"))) {
-            let f: Vec<&str> = line.split(':').collect();
-            return format!("User #{}\nGroup #{}\n", f[2], f[3]);
-        }
-    }
-    panic!("no run user");
-}
-
 #[test]
 fn module_config_lines_work_in_a_hand_written_config() {
     let module = require_module!();
     let dir = TempDir::new("modconf");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let (code, lines, err) = run_express(
         &["module-config", "--module-path", module.to_str().expect("utf-8")],
         &dir.0,
@@ -137,7 +108,7 @@ fn module_config_lines_work_in_a_hand_written_config() {
     let port = free_port();
     let root = dir.path("hand");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let m = modules_dir();
+    let m = kit::modules_dir();
     let conf = format!(
         "ServerRoot {root}\nPidFile {root}/httpd.pid\nDefaultRuntimeDir {root}\nErrorLog {root}/error_log\n\
          Listen 127.0.0.1:{port}\nServerName localhost\n{user}\
@@ -145,13 +116,13 @@ fn module_config_lines_work_in_a_hand_written_config() {
          <IfModule !authz_core_module>\nLoadModule authz_core_module {m}/mod_authz_core.so\n</IfModule>\n\
          {lines}\nWSGIScriptAlias /hand {script}\n<Directory {apps}>\n    Require all granted\n</Directory>\n",
         root = root.display(),
-        user = run_user_lines(),
+        user = kit::run_user_directives(),
         script = script.display(),
         apps = script.parent().expect("dir").display(),
     );
     let conf_path = dir.write("hand/httpd.conf", &conf);
     let _guard = PidGuard(root.join("httpd.pid"));
-    let out = Command::new(httpd())
+    let out = Command::new(kit::httpd_bin())
         .arg("-f")
         .arg(&conf_path)
         .args(["-k", "start"])
@@ -238,7 +209,7 @@ fn every_supported_option_passes_httpd_configtest() {
 fn every_option_configtest(module: &Path, mode: &[&str]) {
     let dir = TempDir::new("alloptions");
     let apps = dir.apps();
-    let script = apps.join("hello.wsgi");
+    let script = apps.join("express_hello.wsgi");
     dir.write("docs/index.html", "<p>hi</p>\n");
     dir.write("extra.conf", "# included\n");
     let cert = dir.path("cert.pem");

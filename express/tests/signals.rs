@@ -1,14 +1,14 @@
 //! Stopping start-server with SIGINT (Ctrl-C) or SIGTERM leaves no httpd process behind, both when
 //! rwsgi-express execs httpd (no terminal) and when it supervises httpd and forwards signals.
 
-#[macro_use]
-mod common;
+use rwsgi_testkit as kit;
+use rwsgi_testkit::require_module;
 
-use common::{Server, TempDir, alive};
+use kit::{ExpressServer, TempDir, alive};
 
 fn stops_cleanly(sig: i32, supervise: bool) {
     let dir = TempDir::new("signals");
-    let script = dir.apps().join("hello.wsgi");
+    let script = dir.apps().join("express_hello.wsgi");
     let mut args = vec![
         script.to_str().expect("utf-8").to_string(),
         "--processes".into(),
@@ -18,7 +18,7 @@ fn stops_cleanly(sig: i32, supervise: bool) {
         args.push("--supervise".into());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::start(&dir, &args, "/");
+    let mut server = ExpressServer::start(&dir, &args, "/");
     assert_eq!(server.get("/").0, 200);
     let httpd = server.httpd_pid().expect("pid file");
     if supervise {
@@ -30,9 +30,7 @@ fn stops_cleanly(sig: i32, supervise: bool) {
             "rwsgi-express execs httpd without a terminal"
         );
     }
-    common::wait_until(std::time::Duration::from_secs(5), || {
-        common::children_of(httpd).len() >= 2
-    });
+    kit::wait_until(std::time::Duration::from_secs(5), || kit::children_of(httpd).len() >= 2);
     server.note_httpd_pids();
     assert!(
         server.httpd_pids.len() >= 3,
@@ -52,7 +50,7 @@ fn stops_cleanly(sig: i32, supervise: bool) {
             server.logs()
         );
     }
-    assert!(common::http_get(server.port, "/").is_none(), "port closed");
+    assert!(kit::http_get(server.port, "/").is_none(), "port closed");
 }
 
 #[test]
@@ -83,29 +81,29 @@ fn sigterm_supervised() {
 fn supervised_forwards_restarts_and_httpd_dies_with_rwsgi_express() {
     require_module!();
     let dir = TempDir::new("forward");
-    let script = dir.apps().join("hello.wsgi");
-    let mut server = Server::start(&dir, &[script.to_str().expect("utf-8"), "--supervise"], "/");
+    let script = dir.apps().join("express_hello.wsgi");
+    let mut server = ExpressServer::start(&dir, &[script.to_str().expect("utf-8"), "--supervise"], "/");
     let express = server.child.id() as i32;
     let log = || std::fs::read_to_string(server.server_root.join("error_log")).unwrap_or_default();
-    common::signal(express, libc::SIGUSR1);
+    kit::signal(express, libc::SIGUSR1);
     assert!(
-        common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00493")),
+        kit::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00493")),
         "graceful restart\n{}",
         log()
     );
     assert_eq!(server.get("/").0, 200);
-    common::signal(express, libc::SIGHUP);
+    kit::signal(express, libc::SIGHUP);
     assert!(
-        common::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00494")),
+        kit::wait_until(std::time::Duration::from_secs(10), || log().contains("AH00494")),
         "restart\n{}",
         log()
     );
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || {
-        common::http_get(server.port, "/").is_some_and(|(s, _)| s == 200)
+    assert!(kit::wait_until(std::time::Duration::from_secs(10), || {
+        kit::http_get(server.port, "/").is_some_and(|(s, _)| s == 200)
     }));
     server.note_httpd_pids();
     // Even SIGKILL (no chance to forward anything) must not leave httpd running: it has PR_SET_PDEATHSIG.
-    common::signal(express, libc::SIGKILL);
+    kit::signal(express, libc::SIGKILL);
     let _status = server.child.wait();
     assert!(server.all_httpd_gone(), "httpd outlived rwsgi-express");
 }

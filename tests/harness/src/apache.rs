@@ -1,19 +1,15 @@
-//! The one test harness: writes a server root under a world-readable temporary directory (httpd children run
-//! as the Apache user, who cannot read root's home), picks a free loopback port, starts the real httpd binary
-//! found through apxs with the built mod_rwsgi.so, waits until it answers, prints error_log when a test fails,
-//! and stops the server by PID when the test ends (also on panic).
-#![allow(dead_code)]
+//! httpd from a configuration the test writes: [`ServerBuilder`] writes a server root under /tmp, picks a free
+//! loopback port, starts the real httpd binary found through apxs with the built mod_rwsgi.so, waits until it
+//! answers, prints error_log when a test fails, and stops the server by PID when the test ends (also on panic).
 
-pub mod http;
-pub mod load;
-pub mod venv;
-
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub use http::{Response, get, request};
+use crate::http::{Response, get, request};
+use crate::process::{children_of, cmdline, descendants_of, signal, wait_for_start, wait_until};
+use crate::{copy_apps, free_port, module_path, run_user_directives, temp_root};
 
 fn apxs() -> String {
     std::env::var("APXS").ok().unwrap_or_else(|| {
@@ -43,86 +39,6 @@ pub fn httpd_bin() -> PathBuf {
 
 pub fn modules_dir() -> String {
     apxs_q("LIBEXECDIR")
-}
-
-pub fn module_path() -> PathBuf {
-    if let Ok(p) = std::env::var("RWSGI_MODULE") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mod_rwsgi.so");
-    assert!(
-        p.exists(),
-        "{} is missing: build it with ./dev build (or set RWSGI_MODULE)",
-        p.display()
-    );
-    let built = p.with_file_name("libmod_rwsgi.so");
-    let mtime = |f: &Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
-    if let (Some(copy), Some(lib)) = (mtime(&p), mtime(&built)) {
-        assert!(
-            copy >= lib,
-            "{} is older than cargo's {}: run ./dev build",
-            p.display(),
-            built.display()
-        );
-    }
-    p
-}
-
-pub fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-fn is_root() -> bool {
-    // SAFETY: getuid has no preconditions.
-    unsafe { libc::getuid() == 0 }
-}
-
-/// The unprivileged user httpd children run as when the tests run as root.
-pub fn run_user() -> &'static str {
-    for u in ["www-data", "apache", "nobody"] {
-        if Command::new("id")
-            .arg("-u")
-            .arg(u)
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return u;
-        }
-    }
-    "nobody"
-}
-
-/// A fresh world-readable directory under /tmp (never under root's 0700 home).
-pub fn temp_root(tag: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("rwsgi-test-{}-{tag}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("logs")).expect("create server root");
-    std::fs::create_dir_all(dir.join("run")).expect("create run dir");
-    for d in [&dir, &dir.join("run")] {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-    dir
-}
-
-/// Copies tests/apps into `root/apps` (readable by the Apache user).
-pub fn copy_apps(root: &Path) -> PathBuf {
-    let dst = root.join("apps");
-    std::fs::create_dir_all(&dst).expect("apps dir");
-    for e in std::fs::read_dir(repo_dir().join("tests/apps")).expect("tests/apps") {
-        let e = e.expect("entry");
-        if e.path().is_file() {
-            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy app");
-        }
-    }
-    dst
 }
 
 pub struct ServerBuilder {
@@ -198,11 +114,7 @@ impl ServerBuilder {
     pub fn config_text(&self) -> String {
         let root = self.root.display();
         let mods = modules_dir();
-        let user = if is_root() {
-            format!("User {0}\nGroup #{1}\n", run_user(), group_of(run_user()))
-        } else {
-            String::new()
-        };
+        let user = run_user_directives();
         let mpm_conf = match self.mpm {
             "prefork" => format!(
                 "StartServers {0}\nMinSpareServers 1\nMaxSpareServers {0}\nMaxRequestWorkers {0}\nServerLimit {0}\n",
@@ -303,11 +215,6 @@ impl ServerBuilder {
     }
 }
 
-fn group_of(user: &str) -> String {
-    let out = Command::new("id").arg("-g").arg(user).output().expect("id -g");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 impl Server {
     /// A server started by a test itself (e.g. from a packaged layout): stopped and cleaned up like ours.
     pub fn adopt(root: PathBuf, port: u16, conf: PathBuf, child: Child) -> Server {
@@ -322,22 +229,13 @@ impl Server {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    panic!("httpd exited during start-up ({status}):\n{}", self.error_log());
-                }
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "httpd did not answer on port {} within 20 s:\n{}",
-            self.port,
-            self.error_log()
+        let (port, root) = (self.port, self.root.clone());
+        let child = self.child.as_mut().expect("a server being started has its httpd");
+        wait_for_start(
+            &format!("httpd on port {port}"),
+            child,
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            || error_log(&root),
         );
     }
 
@@ -346,21 +244,12 @@ impl Server {
     }
 
     pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.root.join("logs/error_log"))
-            .or_else(|_| std::fs::read_to_string(self.root.join("logs/error.log")))
-            .unwrap_or_default()
+        error_log(&self.root)
     }
 
     /// Waits up to `secs` for `needle` to appear in error_log.
     pub fn wait_log(&self, needle: &str, secs: u64) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self.error_log().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
+        wait_until(Duration::from_secs(secs), || self.error_log().contains(needle))
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -399,82 +288,32 @@ impl Server {
 
     /// Child processes of the httpd parent (from /proc).
     pub fn children(&self) -> Vec<u32> {
-        let parent = self.pid();
-        let mut out = Vec::new();
-        if let Ok(rd) = std::fs::read_dir("/proc") {
-            for e in rd.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                    continue;
-                };
-                let after = stat.rsplit(')').next().unwrap_or("");
-                let ppid = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
-                if ppid == Some(parent) {
-                    out.push(pid);
-                }
-            }
-        }
-        out
+        children_of(self.pid() as i32).into_iter().map(|p| p as u32).collect()
     }
 
     /// All descendants of the httpd parent (pids), from /proc.
     pub fn descendants(&self) -> Vec<u32> {
-        let mut parents = vec![self.pid()];
-        let mut out = Vec::new();
-        let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| {
-                        let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-                        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                        let ppid = stat
-                            .rsplit(')')
-                            .next()?
-                            .split_whitespace()
-                            .nth(1)?
-                            .parse::<u32>()
-                            .ok()?;
-                        Some((pid, ppid))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        while let Some(p) = parents.pop() {
-            for (pid, ppid) in &all {
-                if *ppid == p {
-                    out.push(*pid);
-                    parents.push(*pid);
-                }
-            }
-        }
-        out
+        descendants_of(self.pid() as i32)
+            .into_iter()
+            .map(|p| p as u32)
+            .collect()
     }
 
     /// Daemon worker processes of this server whose title starts with `title` (e.g. "(wsgi:site)").
     pub fn daemon_pids(&self, title: &str) -> Vec<u32> {
         self.descendants()
             .into_iter()
-            .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(title.as_bytes())))
+            .filter(|pid| cmdline(*pid as i32).starts_with(title))
             .collect()
     }
 
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SAFETY: signalling the httpd parent this harness started (by PID); it stops its children.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(15);
-            loop {
-                if let Ok(Some(_)) = c.try_wait() {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            // The httpd parent this harness started (by PID); it stops its children.
+            signal(c.id() as i32, libc::SIGTERM);
+            if !wait_until(Duration::from_secs(15), || matches!(c.try_wait(), Ok(Some(_)))) {
+                let _ = c.kill();
+                let _ = c.wait();
             }
         }
     }
@@ -495,4 +334,11 @@ impl Drop for Server {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
+}
+
+/// The error log of a server root (error_log as configured here, error.log as Debian's apache2.conf names it).
+fn error_log(root: &Path) -> String {
+    std::fs::read_to_string(root.join("logs/error_log"))
+        .or_else(|_| std::fs::read_to_string(root.join("logs/error.log")))
+        .unwrap_or_default()
 }

@@ -1,9 +1,16 @@
-//! A small HTTP/1.1 client over a raw TcpStream: the tests need exact control of what is sent (chunked bodies,
-//! odd headers, early disconnects) and exact knowledge of what came back (framing, truncation).
+//! A small HTTP client over a raw TcpStream: the tests need exact control of what is sent (chunked bodies,
+//! odd headers, early disconnects) and exact knowledge of what came back (framing, truncation). Two ways to read
+//! the answer: [`request`] parses one framed response (keep-alive connections, truncation checks); [`http_get`]
+//! and [`http_raw`] send HTTP/1.0 and take everything until the server closes, None when nothing answers.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+/// How long [`request`] waits for the server to send something.
+const FRAMED_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`http_raw`] and [`http_get`] wait for the server to send something.
+const TEXT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -34,10 +41,19 @@ impl Response {
     }
 }
 
+/// The value of a `KEY=value` line in a test app's answer.
+pub fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    body.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+}
+
+fn open(port: u16, read_timeout: Duration) -> std::io::Result<TcpStream> {
+    let s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(read_timeout))?;
+    Ok(s)
+}
+
 pub fn connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to httpd");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    s
+    open(port, FRAMED_READ_TIMEOUT).expect("connect to httpd")
 }
 
 pub fn get(port: u16, path: &str) -> Response {
@@ -54,11 +70,37 @@ pub fn request(port: u16, raw: &[u8]) -> Response {
     read_response(&mut r, raw.starts_with(b"HEAD ")).expect("read response")
 }
 
+/// A minimal HTTP/1.0 GET: (status, body), or None when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let text = http_raw(port, path, "Accept-Encoding: identity\r\n")?;
+    let status = status_of(&text)?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// An HTTP/1.0 GET with extra header lines (each ending in CRLF); the whole response as text, or None when the
+/// connection, the send or the read until the server closes fails.
+pub fn http_raw(port: u16, path: &str, headers: &str) -> Option<String> {
+    let mut s = open(port, TEXT_READ_TIMEOUT).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{headers}\r\n").ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    Some(String::from_utf8_lossy(&raw).into_owned())
+}
+
+/// The status code of a status line ("HTTP/1.1 200 OK").
+fn status_of(line: &str) -> Option<u16> {
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Reads one response from a (possibly keep-alive) connection.
 pub fn read_response<R: BufRead>(r: &mut R, head: bool) -> std::io::Result<Response> {
     let mut line = String::new();
     r.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = status_of(&line).unwrap_or(0);
     let mut headers = Vec::new();
     loop {
         let mut l = String::new();

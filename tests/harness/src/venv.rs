@@ -18,7 +18,7 @@ pub fn venv(packages: &[&str]) -> PathBuf {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let dir = std::env::temp_dir().join(format!("rwsgi-venv-{key}"));
+    let dir = crate::scratch_base().join(format!("rwsgi-venv-{key}"));
     let marker = dir.join(".rwsgi-ready");
     if marker.exists() {
         return dir;

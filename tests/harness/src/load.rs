@@ -21,7 +21,7 @@ impl Load {
                 std::thread::spawn(move || {
                     let mut out = Vec::new();
                     while !stop.load(Ordering::SeqCst) && sent.fetch_add(1, Ordering::SeqCst) < max_requests {
-                        let r = std::panic::catch_unwind(|| super::http::get(port, &path));
+                        let r = std::panic::catch_unwind(|| crate::http::get(port, &path));
                         out.push(match r {
                             Ok(r) if r.complete => r.status,
                             _ => 0,
