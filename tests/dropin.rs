@@ -12,7 +12,7 @@ fn modules(names: &[(&str, &str)]) -> String {
         .map(|(c, m)| {
             format!(
                 "<IfModule !mod_{c}.c>\nLoadModule {m}_module {}/mod_{c}.so\n</IfModule>\n",
-                common::modules_dir()
+                kit::modules_dir()
             )
         })
         .collect()

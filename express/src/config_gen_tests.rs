@@ -61,7 +61,7 @@ fn conf_for(args: &[&str], run_as: Option<&RunAs>) -> (String, Layout) {
 
 #[test]
 fn basic_config_has_everything_debian_needs() {
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi"], None);
+    let (c, _) = conf_for(&["../tests/apps/express_hello.wsgi"], None);
     for needle in [
         "ServerRoot \"/srv/rx\"",
         "PidFile \"/srv/rx/httpd.pid\"",
@@ -75,7 +75,7 @@ fn basic_config_has_everything_debian_needs() {
         "ErrorLog \"/srv/rx/error_log\"",
         "Timeout 60",
         "WSGIScriptAlias \"/\" \"",
-        "tests/apps/hello.wsgi\" \"process-group=localhost:8000\" application-group=%{GLOBAL}\n",
+        "tests/apps/express_hello.wsgi\" \"process-group=localhost:8000\" application-group=%{GLOBAL}\n",
         "Require all granted",
     ] {
         assert!(c.contains(needle), "missing {needle:?} in\n{c}");
@@ -101,12 +101,18 @@ fn run_user_and_listen_host() {
         groups: vec![33],
     };
     let (c, _) = conf_for(
-        &["tests/apps/hello.wsgi", "--host", "127.0.0.1", "--port", "9001"],
+        &[
+            "../tests/apps/express_hello.wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "9001",
+        ],
         Some(&run),
     );
     assert!(c.contains("User \"www-data\"\nGroup \"www-data\""));
     assert!(c.contains("Listen 127.0.0.1:9001\n"));
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--host", "::1"], None);
+    let (c, _) = conf_for(&["../tests/apps/express_hello.wsgi", "--host", "::1"], None);
     assert!(c.contains("Listen [::1]:8000\n"));
 }
 
@@ -114,7 +120,7 @@ fn run_user_and_listen_host() {
 fn embedded_capacity_maps_to_the_mpm() {
     let (c, _) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--embedded-mode",
             "--processes",
             "3",
@@ -132,7 +138,7 @@ fn embedded_capacity_maps_to_the_mpm() {
     assert!(!c.contains("WSGIDaemonProcess") && !c.contains("WSGIRestrictEmbedded") && !c.contains("process-group="));
     let (c, _) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--embedded-mode",
             "--threads",
             "4",
@@ -158,7 +164,7 @@ fn daemon_mode_is_the_default() {
     };
     let (c, l) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--processes",
             "3",
             "--threads",
@@ -212,7 +218,7 @@ fn daemon_mode_is_the_default() {
 fn daemon_options_map_to_wsgi_daemon_process() {
     let (c, _) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--process-group",
             "mysite",
             "--queue-timeout",
@@ -298,9 +304,9 @@ fn module_parse_daemon_line(conf: &str) -> rwsgi_options::DaemonGroup {
 
 #[test]
 fn every_generated_daemon_line_parses_in_the_module() {
-    let basic = ["tests/apps/hello.wsgi"];
+    let basic = ["../tests/apps/express_hello.wsgi"];
     let capacity = [
-        "tests/apps/hello.wsgi",
+        "../tests/apps/express_hello.wsgi",
         "--processes",
         "3",
         "--threads",
@@ -315,7 +321,7 @@ fn every_generated_daemon_line_parses_in_the_module() {
         "0",
     ];
     let python = [
-        "tests/apps/hello.wsgi",
+        "../tests/apps/express_hello.wsgi",
         "--python-path",
         "/tmp",
         "--locale",
@@ -334,7 +340,7 @@ fn every_generated_daemon_line_parses_in_the_module() {
         (g.cpu_time_limit, g.send_buffer_size, g.receive_buffer_size),
         (Some(60), Some(65536), None)
     );
-    let bad = settings_err(&["tests/apps/hello.wsgi", "--send-buffer-size", "12"]);
+    let bad = settings_err(&["../tests/apps/express_hello.wsgi", "--send-buffer-size", "12"]);
     assert!(
         bad.contains("--send-buffer-size: send-buffer-size=12 is out of range"),
         "{bad}"
@@ -345,7 +351,7 @@ fn every_generated_daemon_line_parses_in_the_module() {
 fn mount_point_callable_and_python() {
     let (c, _) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--embedded-mode",
             "--mount-point",
             "/app/",
@@ -393,7 +399,11 @@ fn module_type_mounts_the_generated_handler() {
 
 #[test]
 fn handler_script_imports_the_entry_point() {
-    let text = handler_script("pkg.webapp", "app", &[PathBuf::from(format!("{MANIFEST}/tests/apps"))]);
+    let text = handler_script(
+        "pkg.webapp",
+        "app",
+        &[PathBuf::from(format!("{MANIFEST}/../tests/apps"))],
+    );
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(format!("{text}\nprint(application.__name__, application.__module__)"))
@@ -408,7 +418,7 @@ fn static_files_ssl_and_extras() {
     let cert = format!("{MANIFEST}/Cargo.toml");
     let (c, _) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--document-root",
             "tests",
             "--directory-index",
@@ -432,7 +442,7 @@ fn static_files_ssl_and_extras() {
             "/nf.html",
             "--url-alias",
             "/s",
-            "tests/apps",
+            "../tests/apps",
             "--access-log",
             "--log-level",
             "info",
@@ -458,7 +468,12 @@ fn static_files_ssl_and_extras() {
         "SetEnv K \"v w\"",
         "PassEnv HOME",
         "ErrorDocument 404 \"/nf.html\"",
-        &format!("Alias \"/s\" \"{MANIFEST}/tests/apps\""),
+        &format!(
+            "Alias \"/s\" \"{}/tests/apps\"",
+            std::path::Path::new(MANIFEST)
+                .parent()
+                .map_or(String::new(), |p| p.display().to_string())
+        ),
         "CustomLog \"/srv/rx/access_log\" common",
         "LogLevel info",
         "KeepAlive Off",
@@ -475,7 +490,10 @@ fn static_files_ssl_and_extras() {
 
 #[test]
 fn log_to_terminal() {
-    let (c, _) = conf_for(&["tests/apps/hello.wsgi", "--log-to-terminal", "--access-log"], None);
+    let (c, _) = conf_for(
+        &["../tests/apps/express_hello.wsgi", "--log-to-terminal", "--access-log"],
+        None,
+    );
     assert!(c.contains("ErrorLog \"/dev/stderr\"") && c.contains("CustomLog \"/dev/stdout\" common"));
 }
 
@@ -492,7 +510,7 @@ fn quoting_refuses_what_httpd_would_reinterpret() {
 
 #[test]
 fn apachectl_and_envvars() {
-    let s = settings(&["tests/apps/hello.wsgi", "--locale", "C.UTF-8"]);
+    let s = settings(&["../tests/apps/express_hello.wsgi", "--locale", "C.UTF-8"]);
     let layout = Layout::new(&s, Path::new("/srv/rx"), PathBuf::from("/m"), PathBuf::from("/x.so"));
     let ctl = apachectl(Path::new("/usr/sbin/apache2"), &layout);
     assert!(ctl.contains("exec \"$HTTPD\" -f \"$CONF\" -k \"$1\"") && ctl.contains("configtest)"));
@@ -514,7 +532,7 @@ fn https_extras_http2_mpm_and_startup_log() {
     let cert = format!("{MANIFEST}/Cargo.toml");
     let (c, layout) = conf_for(
         &[
-            "tests/apps/hello.wsgi",
+            "../tests/apps/express_hello.wsgi",
             "--https-port",
             "8443",
             "--ssl-certificate-file",
@@ -555,7 +573,7 @@ fn https_extras_http2_mpm_and_startup_log() {
 
 #[test]
 fn https_only_options_need_an_https_port() {
-    let args: Vec<String> = ["tests/apps/hello.wsgi", "--https-only"]
+    let args: Vec<String> = ["../tests/apps/express_hello.wsgi", "--https-only"]
         .iter()
         .map(|s| s.to_string())
         .collect();

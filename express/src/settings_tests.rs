@@ -19,7 +19,7 @@ fn settings(args: &[&str]) -> Result<Settings> {
     )
 }
 
-const APP: &str = "tests/apps/hello.wsgi";
+const APP: &str = "../tests/apps/express_hello.wsgi";
 
 #[test]
 fn defaults_match_mod_wsgi_express() {
@@ -30,7 +30,7 @@ fn defaults_match_mod_wsgi_express() {
     assert_eq!(s.mount_point, "/");
     assert_eq!(s.log_level, "warn");
     assert_eq!(s.limit_request_body, 10_485_760);
-    assert!(matches!(s.app, App::Script(ref p) if p.is_absolute() && p.ends_with("hello.wsgi")));
+    assert!(matches!(s.app, App::Script(ref p) if p.is_absolute() && p.ends_with("express_hello.wsgi")));
     assert_eq!(s.url_host(), "localhost");
 }
 
@@ -139,7 +139,7 @@ fn a_script_without_its_callable_is_refused() {
         "module",
         "pkg.webapp:handler",
         "--working-directory",
-        "tests/apps",
+        "../tests/apps",
     ])
     .expect_err("webapp has no handler");
     assert!(e.to_string().contains("webapp.py"), "{e}");

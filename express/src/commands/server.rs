@@ -337,7 +337,7 @@ mod tests {
             )
             .expect("valid")
         };
-        let settings = s(&["tests/apps/hello.wsgi"]);
+        let settings = s(&["../tests/apps/express_hello.wsgi"]);
         let layout = |root: &str| Layout::new(&settings, Path::new(root), PathBuf::from("/m"), PathBuf::from("/x.so"));
         check_socket_path(&layout("/tmp/rwsgi-express-8000-abcdef"), &settings.process_group).expect("fits");
         let long = format!("/tmp/{}", "d".repeat(80));

@@ -1,1 +1,0 @@
-../../../tests/apps/express_hello.wsgi
