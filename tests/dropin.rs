@@ -507,10 +507,7 @@ fn daemon_process_limits_groups_and_buffers_are_what_the_process_has() {
     assert_eq!(p["switchinterval"], "0.001");
     // The kernel doubles SO_SNDBUF/SO_RCVBUF values (socket(7)).
     assert!(p["buffers"].split(',').any(|b| b == "131072/65536"), "{}", p["buffers"]);
-    if std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
-    {
+    if kit::is_root() {
         assert!(
             p["groups"].split(',').any(|g| g == "4242"),
             "supplementary-groups: {}",
@@ -556,4 +553,46 @@ fn script_user_and_group_refuse_scripts_of_another_owner() {
         "{}",
         s.error_log()
     );
+}
+
+#[test]
+fn socket_user_owns_the_daemon_socket() {
+    if !kit::is_root() {
+        return; // Changing a socket's owner needs root.
+    }
+    let s = ServerBuilder::new("dropin-socketuser")
+        .conf(
+            "WSGIDaemonProcess su processes=1 threads=1 socket-user=nobody\n\
+             WSGIScriptAlias /su {apps}/process.wsgi process-group=su",
+        )
+        .start();
+    use std::os::unix::fs::MetadataExt;
+    let sockets: Vec<std::path::PathBuf> = std::fs::read_dir(s.root.join("run"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rwsgi-"))
+        .map(|e| e.path().join("su.sock"))
+        .filter(|p| p.exists())
+        .collect();
+    let sock = sockets
+        .first()
+        .unwrap_or_else(|| panic!("no su.sock under {}", s.root.display()));
+    let nobody = std::process::Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .expect("id");
+    let nobody: u32 = String::from_utf8_lossy(&nobody.stdout)
+        .trim()
+        .parse()
+        .expect("uid of nobody");
+    assert_eq!(std::fs::metadata(sock).expect("socket").uid(), nobody);
+    let dir = sock.parent().expect("dir");
+    assert_eq!(
+        std::fs::metadata(dir).expect("dir").mode() & 0o777,
+        0o711,
+        "others may pass, not list"
+    );
+    // Apache's own children (not nobody) can no longer connect: the socket belongs to the other user.
+    assert_eq!(s.get("/su").status, 503, "{}", s.error_log());
 }

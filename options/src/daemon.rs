@@ -53,6 +53,8 @@ pub struct DaemonGroup {
     pub receive_buffer_size: Option<u64>,
     /// sys.setswitchinterval() of the processes (seconds; overrides WSGISwitchInterval).
     pub switch_interval: Option<String>,
+    /// Owner of the group's socket (socket-user=): httpd children running as that user may connect.
+    pub socket_user: Option<String>,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -99,6 +101,7 @@ impl DaemonGroup {
             send_buffer_size: None,
             receive_buffer_size: None,
             switch_interval: None,
+            socket_user: None,
             ignored: Vec::new(),
         }
     }
@@ -593,7 +596,14 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "umask of the processes (octal, e.g. 0027): files the application creates get it.",
         |g, v| g.umask = v.num().and_then(|n| u32::try_from(n).ok()),
     ),
-    ignored("socket-user", NOT_BUILT, "Owner of the daemon socket."),
+    row(
+        "socket-user",
+        Kind::Text,
+        "Apache's User",
+        Supported,
+        "Owner of the group's socket (name or #uid), for httpd children that run as another user (mod_ruid2, ITK, PrivilegesMode SECURE); the daemon accepts connections from that user too.",
+        |g, v| g.socket_user = v.text(),
+    ),
     ignored("server-metrics", NOT_BUILT, "Collect server metrics in the processes."),
     ignored(
         "maximum-requests-jitter",

@@ -89,6 +89,8 @@ pub struct Identity {
     pub gid: u32,
     /// supplementary-groups=.
     pub extra_gids: Vec<u32>,
+    /// socket-user=: the owner of the group's socket, also accepted as a peer.
+    pub socket_uid: Option<u32>,
     /// script-user= / script-group=: the owner the scripts must have.
     pub script_uid: Option<u32>,
     pub script_gid: Option<u32>,
@@ -117,6 +119,10 @@ pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<Ide
         .iter()
         .map(|name| lookup_group(name).map_err(|e| named(format!("supplementary-groups: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let socket_uid = match &g.socket_user {
+        Some(u) => Some(lookup_user(u).map_err(|e| named(format!("socket-user: {e}")))?.0),
+        None => None,
+    };
     let script_uid = match &g.script_user {
         Some(u) => Some(lookup_user(u).map_err(|e| named(format!("script-user: {e}")))?.0),
         None => None,
@@ -129,6 +135,7 @@ pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<Ide
         uid,
         gid,
         extra_gids,
+        socket_uid,
         script_uid,
         script_gid,
     })
@@ -152,7 +159,7 @@ fn lookup_group(name: &str) -> Result<u32, String> {
 }
 
 /// The socket directory: private to the Apache user (0700), named after the httpd parent's pid.
-fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, String> {
+fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32, shared: bool) -> Result<String, String> {
     let dir = format!("{prefix}-{}", std::process::id());
     if let Some(parent) = std::path::Path::new(&dir).parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -162,8 +169,11 @@ fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32) -> Result<String, 
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(format!("cannot create the daemon socket directory {dir}: {e}")),
     }
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("cannot chmod {dir}: {e}"))?;
+    std::fs::set_permissions(
+        &dir,
+        std::fs::Permissions::from_mode(if shared { 0o711 } else { 0o700 }),
+    )
+    .map_err(|e| format!("cannot chmod {dir}: {e}"))?;
     if process::is_root() {
         crate::sys::fs::chown(&dir, apache_uid, apache_gid)?;
     }
@@ -244,7 +254,10 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
         .and_then(|c| c.socket_prefix_in(&crate::apache::process::server_root()))
         .unwrap_or_else(|| pconf.runtime_dir("rwsgi"));
     remove_stale_dirs(&prefix);
-    let dir = socket_dir(&prefix, apache_uid, apache_gid)?;
+    // With socket-user=, httpd children run as other users too: they must pass through the directory (0711:
+    // they can enter it, not list it) to reach the sockets, which stay 0600.
+    let shared = defs.iter().any(|(g, _)| g.socket_user.is_some());
+    let dir = socket_dir(&prefix, apache_uid, apache_gid, shared)?;
     let mut groups = Vec::new();
     for (cfg, server_name) in defs {
         let ident = identity(&cfg, apache_uid, apache_gid)?;
@@ -256,7 +269,8 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
         }) {
             Some(fd) => fd,
             None => {
-                let fd = listen(&socket_path, cfg.listen_backlog, apache_uid, apache_gid)?;
+                let owner = ident.socket_uid.unwrap_or(apache_uid);
+                let fd = listen(&socket_path, cfg.listen_backlog, owner, apache_gid)?;
                 main.keep(&key, &fd.to_string());
                 fd
             }

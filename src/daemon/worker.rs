@@ -401,7 +401,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, index: usize) -> bool {
     // Only httpd children (Apache's user) or root may talk to us; anything else is closed unread.
     match peer_cred(&stream) {
-        Some((_, uid)) if uid == table.apache_uid || uid == 0 => {}
+        Some((_, uid)) if uid == table.apache_uid || uid == 0 || Some(uid) == g.identity.socket_uid => {}
         Some((pid, uid)) => {
             log::server(
                 Level::Warning,
