@@ -1,4 +1,4 @@
-//! Issue 3: the environ exactly as FEATURES.md §4.
+//! The environ as mod_wsgi builds it (docs/compat.md, environ section), key by key.
 
 use rwsgi_testkit as kit;
 

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod daemon;
+mod directive_table;
 pub mod directives;
 pub mod mount;
 pub mod parse;

@@ -19,7 +19,7 @@ pub fn build<'py>(
     let keys = rt.keys(py, &info.environ);
     for ((k, v), key) in info.environ.iter().zip(keys) {
         match k {
-            // HTTPS only decides the scheme (FEATURES.md §4); it is not passed on.
+            // HTTPS only decides the scheme; it is not passed on (as mod_wsgi).
             b"HTTPS" => {
                 if v.eq_ignore_ascii_case(b"on") {
                     scheme = b"https";

@@ -1,4 +1,4 @@
-//! Validation of what an app passes to start_response (PEP 3333 plus FEATURES.md §9: any control character
+//! Validation of what an app passes to start_response (PEP 3333, and stricter on purpose: any control character
 //! other than TAB in a header value is refused). Pure functions over Rust strings.
 #![deny(unsafe_code)]
 
