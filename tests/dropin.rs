@@ -596,3 +596,53 @@ fn socket_user_owns_the_daemon_socket() {
     // Apache's own children (not nobody) can no longer connect: the socket belongs to the other user.
     assert_eq!(s.get("/su").status, 503, "{}", s.error_log());
 }
+
+#[test]
+fn eviction_timeout_bounds_an_administrators_sigusr1() {
+    let s = ServerBuilder::new("dropin-evict")
+        .conf(
+            "WSGIDaemonProcess ev processes=1 threads=2 graceful-timeout=30 eviction-timeout=1 display-name=%{GROUP}\n\
+             WSGIScriptAlias /ev {apps}/daemon.wsgi process-group=ev",
+        )
+        .start();
+    assert_eq!(s.get("/ev/whoami").status, 200, "{}", s.error_log());
+    let pid = *s.daemon_pids("(wsgi:ev)").first().expect("daemon pid");
+    let port = s.port;
+    let slow = std::thread::spawn(move || kit::get(port, "/ev/sleep?8"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    kit::signal(pid as i32, libc::SIGUSR1);
+    let r = slow.join().expect("request thread");
+    let took = started.elapsed();
+    // Drained for eviction-timeout (1 s), not graceful-timeout (30 s), nor the 8 s the request wanted.
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
+    assert_ne!(r.status, 200, "the evicted request was cut");
+    assert!(
+        s.wait_log("exits with 1 request(s) still running after 1 s", 5),
+        "{}",
+        s.error_log()
+    );
+    // The supervisor replaces the process.
+    assert!(kit::wait_until(std::time::Duration::from_secs(10), || s
+        .get("/ev/whoami")
+        .status
+        == 200));
+}
+
+#[test]
+fn response_socket_timeout_bounds_writes_to_a_client_that_stops_reading() {
+    use std::io::Write;
+    let s = ServerBuilder::new("dropin-rst")
+        .conf(
+            "WSGIDaemonProcess rs processes=1 threads=2 response-socket-timeout=1\n\
+             WSGIScriptAlias /rs {apps}/daemon.wsgi process-group=rs",
+        )
+        .start();
+    let mut c = kit::http::connect(s.port);
+    // 64 MiB that this client never reads: the write to it blocks, then times out after 1 s.
+    c.write_all(b"GET /rs/download?67108864 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    assert!(s.wait_log("failed to write response data", 15), "{}", s.error_log());
+    drop(c);
+    assert_eq!(s.get("/rs/whoami").status, 200, "the daemon thread is free again");
+}

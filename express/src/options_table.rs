@@ -682,7 +682,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("eviction-timeout"),
         "Daemon process eviction timeout.",
     ),
     o(
@@ -794,7 +794,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("response-socket-timeout"),
         "Daemon response socket timeout.",
     ),
     o(

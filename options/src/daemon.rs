@@ -55,6 +55,10 @@ pub struct DaemonGroup {
     pub switch_interval: Option<String>,
     /// Owner of the group's socket (socket-user=): httpd children running as that user may connect.
     pub socket_user: Option<String>,
+    /// Drain time of a process sent SIGUSR1 by an administrator (eviction-timeout=; default graceful-timeout).
+    pub eviction_timeout: Option<u64>,
+    /// Timeout of each write of response data to the client (response-socket-timeout=; default socket-timeout).
+    pub response_socket_timeout: Option<u64>,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -102,6 +106,8 @@ impl DaemonGroup {
             receive_buffer_size: None,
             switch_interval: None,
             socket_user: None,
+            eviction_timeout: None,
+            response_socket_timeout: None,
             ignored: Vec::new(),
         }
     }
@@ -574,19 +580,9 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "Time a timed-out request gets to handle mod_wsgi.RequestTimeout.",
     ),
     ignored(
-        "eviction-timeout",
-        NOT_BUILT,
-        "Graceful timeout used for an eviction (SIGUSR2).",
-    ),
-    ignored(
         "response-buffer-size",
         NOT_BUILT,
         "Buffer for response data from the daemon.",
-    ),
-    ignored(
-        "response-socket-timeout",
-        NOT_BUILT,
-        "Timeout writing response data to the httpd child.",
     ),
     row(
         "umask",
@@ -595,6 +591,24 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         Supported,
         "umask of the processes (octal, e.g. 0027): files the application creates get it.",
         |g, v| g.umask = v.num().and_then(|n| u32::try_from(n).ok()),
+    ),
+    row(
+        "eviction-timeout",
+        secs_or_off(),
+        "graceful-timeout",
+        State::Partial(
+            "the evicted process stops accepting at once (mod_wsgi keeps accepting until idle); the supervisor starts its replacement when it exits",
+        ),
+        "Time a process sent SIGUSR1 by an administrator gets to finish its requests.",
+        |g, v| g.eviction_timeout = v.num(),
+    ),
+    row(
+        "response-socket-timeout",
+        secs_or_off(),
+        "socket-timeout",
+        Supported,
+        "Timeout of each write of response data to the HTTP client, in seconds.",
+        |g, v| g.response_socket_timeout = v.num(),
     ),
     row(
         "socket-user",
@@ -822,8 +836,8 @@ mod tests {
         assert!(p(&["s", "umask=0899"]).unwrap_err().contains("octal"));
         assert!(p(&["s", "umask=01777"]).unwrap_err().contains("out of range"));
         assert_eq!(p(&["s", "umask=0027"]).map(|g| g.umask), Ok(Some(0o027)));
-        let g = p(&["s", "eviction-timeout=5"]).expect("accepted");
-        assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("eviction-timeout"));
+        let g = p(&["s", "response-buffer-size=65536"]).expect("accepted");
+        assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("response-buffer-size"));
         assert!(
             p(&["s", "switch-interval=fast"])
                 .unwrap_err()

@@ -163,6 +163,22 @@ impl<'r> Request<'r> {
         self.field(v)
     }
 
+    /// Sets the timeout of each read and write on the client's connection (microseconds); returns the one it
+    /// replaces, to be put back before the connection serves another request.
+    pub fn swap_client_timeout(&self, us: i64) -> Option<i64> {
+        // SAFETY: the connection's socket lives as long as the connection; the calls read and set a field of it.
+        unsafe {
+            let sock = ffi::ap_get_conn_socket(self.rec().connection);
+            if sock.is_null() {
+                return None;
+            }
+            let mut old: ffi::apr_interval_time_t = 0;
+            ffi::apr_socket_timeout_get(sock, &mut old);
+            ffi::apr_socket_timeout_set(sock, us);
+            Some(old)
+        }
+    }
+
     /// The request_rec as an address (handed to Python for WSGIPassApacheRequest; never dereferenced by us).
     pub fn address(&self) -> usize {
         self.raw() as usize

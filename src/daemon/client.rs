@@ -270,6 +270,25 @@ fn exchange(
     .and_then(|_| conn.queue(&Frame::Request(head.clone())))
     .and_then(|_| conn.flush())
     .map_err(|e| early(RelayError::Send(e.to_string())))?;
+    // response-socket-timeout (default socket-timeout): each write of the response to the client, as mod_wsgi.
+    let previous =
+        g.cfg.response_socket_timeout.or(g.cfg.socket_timeout).and_then(|secs| {
+            req.swap_client_timeout(i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX))
+        });
+    let result = relay_all(req, g, conn, request_deadline, socket_timeout);
+    if let Some(us) = previous {
+        req.swap_client_timeout(us);
+    }
+    result
+}
+
+fn relay_all(
+    req: Request<'_>,
+    g: &GroupRuntime,
+    conn: Conn,
+    request_deadline: Option<Instant>,
+    socket_timeout: u64,
+) -> Result<Status, (RelayError, Status)> {
     let mut relay = Relay {
         g,
         conn,

@@ -210,13 +210,22 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -
             // The supervisor starts a new process, which retries Python.
             exit_now(EXIT_PYTHON);
         }
-        match handled.wait(Duration::from_secs(1)).map(|(sig, _)| sig) {
-            Some(SIGTERM | SIGINT) => stop(
+        match handled.wait(Duration::from_secs(1)) {
+            Some((SIGTERM | SIGINT, _)) => stop(
                 g,
                 state,
                 Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout)),
             ),
-            Some(SIGUSR1) => stop(g, state, Duration::from_secs(cfg.graceful_timeout)),
+            // From the supervisor: a recycle (its replacement already runs). From anyone else (an admin's
+            // `kill -USR1`): an eviction, drained for eviction-timeout (default graceful-timeout).
+            Some((SIGUSR1, sender)) if sender == crate::sys::process::parent() => {
+                stop(g, state, Duration::from_secs(cfg.graceful_timeout))
+            }
+            Some((SIGUSR1, _)) => stop(
+                g,
+                state,
+                Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
+            ),
             _ => {}
         }
         if recycle_requested {

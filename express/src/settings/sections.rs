@@ -49,7 +49,13 @@ pub(super) fn daemon_options(p: &Parsed) -> Result<DaemonOptions> {
 /// table for both). mod_wsgi-express's 0 means "the default" for each of them.
 fn passed_through(p: &Parsed) -> Result<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
-    for option in ["cpu-time-limit", "send-buffer-size", "receive-buffer-size"] {
+    for option in [
+        "cpu-time-limit",
+        "send-buffer-size",
+        "receive-buffer-size",
+        "eviction-timeout",
+        "response-socket-timeout",
+    ] {
         let Some(v) = p.last(option).filter(|v| *v != "0") else {
             continue;
         };
