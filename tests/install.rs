@@ -33,6 +33,8 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     let load = std::fs::read_to_string(etc.join("mods-available/rwsgi.load")).expect("rwsgi.load");
     assert!(load.contains(&installed.display().to_string()), "{load}");
     assert!(etc.join("mods-available/rwsgi.conf").is_file());
+    // Loaded as mod_wsgi's symbol, so mod_wsgi-era <IfModule> sections apply (the site below uses both forms).
+    assert!(load.contains("LoadModule wsgi_module "), "{load}");
 
     // a2enmod works on the scratch tree.
     let out = Command::new("a2enmod")
@@ -56,7 +58,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     std::fs::write(
         etc.join("sites-enabled/app.conf"),
         format!(
-            "<VirtualHost 127.0.0.1:{port}>\nServerName app.test\nWSGIDaemonProcess app processes=1 threads=4\nWSGIScriptAlias / {0}/hello.wsgi process-group=app application-group=%{{GLOBAL}}\n<Directory {0}>\nRequire all granted\n</Directory>\n</VirtualHost>\n",
+            "<VirtualHost 127.0.0.1:{port}>\nServerName app.test\n<IfModule wsgi_module>\nWSGIDaemonProcess app processes=1 threads=4\n</IfModule>\n<IfModule mod_wsgi.c>\nWSGIScriptAlias / {0}/hello.wsgi process-group=app application-group=%{{GLOBAL}}\n</IfModule>\n<Directory {0}>\nRequire all granted\n</Directory>\n</VirtualHost>\n",
             apps.display()
         ),
     )
