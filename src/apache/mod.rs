@@ -2,7 +2,7 @@
 //! calls, brigades, tables, the error log and hook statuses. No policy lives here and nothing above is
 //! imported: only `ffi`, and the plain data types of `config` that our config slots hold (a typed accessor here
 //! keeps the one unchecked cast of those slots in this layer). The module record, the hooks and their
-//! trampolines are at the top, in `crate::hooks`.
+//! trampolines are at the top, in src/hooks.rs.
 
 pub mod cmd;
 pub mod io;

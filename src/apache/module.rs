@@ -1,5 +1,5 @@
 //! This module's record as httpd sees it, and our slots in httpd's config vectors. The record itself (its hooks,
-//! command table and config constructors) is declared at the top, in `crate::hooks`; this layer only needs to
+//! command table and config constructors) is declared at the top, in src/hooks.rs; this layer only needs to
 //! know where it is, which `bind` tells it when httpd loads the module.
 
 use std::cell::UnsafeCell;
