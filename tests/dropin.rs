@@ -173,6 +173,22 @@ fn aliases_with_double_slashes_match_as_in_mod_wsgi() {
     let r = s.get("/a/b/c");
     assert_eq!(r.status, 200, "{}\n{}", r.text(), s.error_log());
     assert_eq!(r.pairs()["path_info"], "/c");
+    // With MergeSlashes Off httpd keeps the client's slashes: any run of them matches, and SCRIPT_NAME has
+    // them collapsed, as mod_wsgi's.
+    let s = ServerBuilder::new("dropin-slashes-kept")
+        .global("MergeSlashes Off\n")
+        .conf("WSGIScriptAlias //dbl {apps}/process.wsgi\nWSGIScriptAlias /a/b {apps}/process.wsgi")
+        .start();
+    for (uri, script_name) in [
+        ("//dbl/x", "/dbl"),
+        ("///dbl", "/dbl"),
+        ("/dbl", "/dbl"),
+        ("/a//b/c", "/a/b"),
+    ] {
+        let r = s.get(uri);
+        assert_eq!(r.status, 200, "{uri}: {}\n{}", r.text(), s.error_log());
+        assert_eq!(r.pairs()["script_name"], script_name, "{uri}");
+    }
 }
 
 #[test]
@@ -244,6 +260,7 @@ fn restrict_directives_shape_the_interpreter() {
         p["stdin"]
     );
     assert!(p["stdout"].contains("WSGIRestrictStdout"), "{}", p["stdout"]);
+    assert_eq!(p["stdin_lookup"], "refused", "even looking up sys.stdin.read raises");
     // Off: the call reaches Python's own signal.signal, which installs handlers from the main thread only
     // (requests run on other threads), so here it raises instead of being ignored.
     assert!(

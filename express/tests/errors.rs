@@ -34,7 +34,7 @@ fn bad_command_lines() {
             "--embedded-mode",
         ),
         (
-            vec!["start-server", s, "--eviction-timeout", "10"],
+            vec!["start-server", s, "--response-buffer-size", "65536"],
             2,
             "not available yet",
         ),

@@ -144,32 +144,35 @@ import signal as _signal_module  # noqa: E402
 _original_signal = _signal_module.signal
 
 
-class RestrictedStream(io.TextIOBase):
-    """sys.stdin / sys.stdout under WSGIRestrictStdin / WSGIRestrictStdout On: any use raises, naming why."""
+class Restricted(object):
+    """sys.stdin / sys.stdout under WSGIRestrictStdin / WSGIRestrictStdout On: any use, even looking up a method,
+    raises OSError naming why (flush stays a no-op so interpreter shutdown is quiet)."""
 
     def __init__(self, name, directive):
-        self.name = name
-        self._why = '%s is not available to WSGI applications (%s On); use wsgi.input / wsgi.errors or logging' % (
+        why = '%s is not available to WSGI applications (%s On); use wsgi.input / wsgi.errors or logging' % (
             name, directive)
+        object.__setattr__(self, '_why', why)
 
-    def _refuse(self, *args, **kwargs):
-        raise OSError(self._why)
+    def __getattr__(self, name):
+        raise OSError(object.__getattribute__(self, '_why'))
 
-    read = readline = readlines = write = writelines = fileno = _refuse
+    def flush(self):
+        pass
 
-    def readable(self):
-        return False
+    def __repr__(self):
+        return '<restricted %s>' % object.__getattribute__(self, '_why').split(' ')[0]
 
-    def writable(self):
-        return False
+
+# The name mod_wsgi gives the same object, for code that checks it.
+Restricted.__module__ = 'mod_wsgi'
 
 
 def configure(restrict_signal, restrict_stdin, restrict_stdout, switch_interval):
     """Applies the interpreter-wide directives (WSGIRestrictSignal/Stdin/Stdout, WSGISwitchInterval)."""
     _signal_module.signal = _restricted_signal if restrict_signal else _original_signal
     if restrict_stdin:
-        sys.stdin = RestrictedStream('sys.stdin', 'WSGIRestrictStdin')
-    sys.stdout = RestrictedStream('sys.stdout', 'WSGIRestrictStdout') if restrict_stdout else stdout
+        sys.stdin = Restricted('sys.stdin', 'WSGIRestrictStdin')
+    sys.stdout = Restricted('sys.stdout', 'WSGIRestrictStdout') if restrict_stdout else stdout
     if switch_interval is not None:
         sys.setswitchinterval(switch_interval)
 

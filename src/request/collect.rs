@@ -18,13 +18,20 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     let uri = req.uri().unwrap_or(b"/");
     let split = req.path_info_start().min(uri.len());
     let script_name = uri[..split].strip_suffix(b"/").unwrap_or(&uri[..split]);
-    // WSGICaseSensitivity Off: one name for a script whatever the case of the URL (case-insensitive files).
-    let lowered;
-    let script_name = if eff.case_sensitive {
+    // Repeated slashes collapsed, as mod_wsgi's SCRIPT_NAME (the mount matched them as one); with
+    // WSGICaseSensitivity Off, lower-cased (case-insensitive files).
+    let normalised;
+    let script_name = if eff.case_sensitive && !script_name.windows(2).any(|w| w == b"//") {
         script_name
     } else {
-        lowered = script_name.to_ascii_lowercase();
-        &lowered
+        let mut v = Vec::with_capacity(script_name.len());
+        for &b in script_name {
+            if !(b == b'/' && v.last() == Some(&b'/')) {
+                v.push(if eff.case_sensitive { b } else { b.to_ascii_lowercase() });
+            }
+        }
+        normalised = v;
+        &normalised
     };
     let path_info = req.path_info().unwrap_or_default();
 

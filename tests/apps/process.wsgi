@@ -5,6 +5,14 @@ import signal
 import sys
 
 
+def _stdin_lookup():
+    try:
+        sys.stdin.read
+        return 'allowed'
+    except OSError:
+        return 'refused'
+
+
 def _stdin():
     try:
         return 'read %r' % sys.stdin.read(1)
@@ -107,6 +115,7 @@ def application(environ, start_response):
     if environ.get('QUERY_STRING') == 'threads':
         lines += ['stack_size\t%s' % _stack_size(), 'buffers\t%s' % _connection_buffers()]
     if environ.get('QUERY_STRING') == 'io':
-        lines += ['stdin\t%s' % _stdin(), 'stdout\t%s' % _stdout(), 'signal\t%s' % _signal()]
+        lines += ['stdin\t%s' % _stdin(), 'stdout\t%s' % _stdout(), 'signal\t%s' % _signal(),
+                  'stdin_lookup\t%s' % _stdin_lookup()]
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [('\n'.join(lines) + '\n').encode()]
