@@ -663,3 +663,50 @@ fn response_socket_timeout_bounds_writes_to_a_client_that_stops_reading() {
     drop(c);
     assert_eq!(s.get("/rs/whoami").status, 200, "the daemon thread is free again");
 }
+
+#[test]
+fn destroy_interpreter_off_skips_atexit_when_a_daemon_stops() {
+    let b = ServerBuilder::new("dropin-atexit");
+    let marks = b.root.join("marks");
+    std::fs::create_dir_all(&marks).expect("marks dir");
+    std::fs::set_permissions(&marks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    let marks_q = marks.display().to_string();
+    let s = b
+        .global("WSGIDestroyInterpreter Off\n")
+        .conf(
+            "WSGIDaemonProcess off processes=1 threads=1 maximum-requests=1\n\
+             WSGIScriptAlias /off {apps}/atexit.wsgi process-group=off",
+        )
+        .start();
+    let first = s.get(&format!("/off?{marks_q}"));
+    assert_eq!(first.status, 200, "{}", s.error_log());
+    // maximum-requests=1: the process is recycled; a second request reaches its replacement.
+    assert!(kit::wait_until(std::time::Duration::from_secs(10), || {
+        let r = s.get(&format!("/off?{marks_q}"));
+        r.status == 200 && r.text() != first.text()
+    }));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !marks.join("atexit-off").exists(),
+        "WSGIDestroyInterpreter Off: atexit handlers did not run"
+    );
+    // The default (On) runs them.
+    let b = ServerBuilder::new("dropin-atexit-on");
+    let marks = b.root.join("marks");
+    std::fs::create_dir_all(&marks).expect("marks dir");
+    std::fs::set_permissions(&marks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    let marks_q = marks.display().to_string();
+    let s = b
+        .conf(
+            "WSGIDaemonProcess on processes=1 threads=1 maximum-requests=1\n\
+             WSGIScriptAlias /on {apps}/atexit.wsgi process-group=on",
+        )
+        .start();
+    let first = s.get(&format!("/on?{marks_q}"));
+    assert_eq!(first.status, 200, "{}", s.error_log());
+    assert!(
+        kit::wait_until(std::time::Duration::from_secs(10), || marks.join("atexit-on").exists()),
+        "{}",
+        s.error_log()
+    );
+}
