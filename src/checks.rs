@@ -61,7 +61,7 @@ pub fn run(main: Server) -> Vec<Finding> {
         let (uid, gid) = match crate::daemon::manager::identity(g, apache_uid, apache_gid) {
             Ok(id) => (id.uid, id.gid),
             Err(e) => {
-                out.push(finding(Level::Error, e));
+                out.push(finding(Level::Error, e.to_string()));
                 continue;
             }
         };

@@ -73,12 +73,41 @@ fn unhex(s: &str) -> Option<[u8; SECRET_LEN]> {
     Some(out)
 }
 
-fn random_secret() -> Result<[u8; SECRET_LEN], String> {
+/// Why the daemon groups cannot be set up; httpd refuses to start with this as its one line.
+#[derive(Debug)]
+pub enum ManagerError {
+    /// A WSGIDaemonProcess whose user, group or other name does not resolve, or that would run as root.
+    Identity { group: String, why: String },
+    /// The sockets' directory or a group's socket cannot be made.
+    Socket { path: String, why: String },
+    /// The per-start secret that authenticates httpd children cannot be read.
+    Secret(String),
+}
+
+impl std::fmt::Display for ManagerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManagerError::Identity { group, why } => write!(f, "WSGIDaemonProcess {group}: {why}"),
+            ManagerError::Socket { path, why } => write!(f, "daemon socket {path}: {why}"),
+            ManagerError::Secret(why) => write!(f, "cannot read /dev/urandom for the daemon socket secret: {why}"),
+        }
+    }
+}
+
+fn socket_error(path: impl std::fmt::Display) -> impl Fn(String) -> ManagerError {
+    let path = path.to_string();
+    move |why| ManagerError::Socket {
+        path: path.clone(),
+        why,
+    }
+}
+
+fn random_secret() -> Result<[u8; SECRET_LEN], ManagerError> {
     use std::io::Read;
     let mut s = [0u8; SECRET_LEN];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut s))
-        .map_err(|e| format!("cannot read /dev/urandom for the daemon socket secret: {e}"))?;
+        .map_err(|e| ManagerError::Secret(e.to_string()))?;
     Ok(s)
 }
 
@@ -98,8 +127,11 @@ pub struct Identity {
 
 /// The identity of a group's processes: user=/group=, else Apache's User/Group, plus supplementary-groups=;
 /// and script-user=/script-group=. Root is refused; every name must exist.
-pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<Identity, String> {
-    let named = |e: String| format!("WSGIDaemonProcess {}: {e}", g.name);
+pub fn identity(g: &DaemonGroup, apache_uid: u32, apache_gid: u32) -> Result<Identity, ManagerError> {
+    let named = |why: String| ManagerError::Identity {
+        group: g.name.clone(),
+        why,
+    };
     let (uid, mut gid) = match &g.user {
         Some(u) => lookup_user(u).map_err(named)?,
         None => (apache_uid, apache_gid),
@@ -159,23 +191,24 @@ fn lookup_group(name: &str) -> Result<u32, String> {
 }
 
 /// The socket directory: private to the Apache user (0700), named after the httpd parent's pid.
-fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32, shared: bool) -> Result<String, String> {
+fn socket_dir(prefix: &str, apache_uid: u32, apache_gid: u32, shared: bool) -> Result<String, ManagerError> {
     let dir = format!("{prefix}-{}", std::process::id());
     if let Some(parent) = std::path::Path::new(&dir).parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| socket_error(parent.display())(format!("cannot create it: {e}")))?;
     }
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create the daemon socket directory {dir}: {e}")),
+        Err(e) => return Err(socket_error(&dir)(format!("cannot create the directory: {e}"))),
     }
     std::fs::set_permissions(
         &dir,
         std::fs::Permissions::from_mode(if shared { 0o711 } else { 0o700 }),
     )
-    .map_err(|e| format!("cannot chmod {dir}: {e}"))?;
+    .map_err(|e| socket_error(&dir)(format!("cannot chmod: {e}")))?;
     if process::is_root() {
-        crate::sys::fs::chown(&dir, apache_uid, apache_gid)?;
+        crate::sys::fs::chown(&dir, apache_uid, apache_gid).map_err(socket_error(&dir))?;
     }
     Ok(dir)
 }
@@ -201,21 +234,21 @@ fn remove_stale_dirs(prefix: &str) {
     }
 }
 
-fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<i32, String> {
+fn listen(path: &str, backlog: u32, apache_uid: u32, apache_gid: u32) -> Result<i32, ManagerError> {
     let _ = std::fs::remove_file(path);
-    let l = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+    let l = UnixListener::bind(path).map_err(|e| socket_error(path)(format!("cannot listen: {e}")))?;
     let fd = l.into_raw_fd();
     crate::sys::fs::set_backlog(fd, backlog);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot chmod {path}: {e}"))?;
+        .map_err(|e| socket_error(path)(format!("cannot chmod: {e}")))?;
     if process::is_root() {
-        crate::sys::fs::chown(path, apache_uid, apache_gid)?;
+        crate::sys::fs::chown(path, apache_uid, apache_gid).map_err(socket_error(path))?;
     }
     Ok(fd)
 }
 
 /// post_config in the httpd parent. Err stops httpd with the message.
-pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), String> {
+pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> {
     let mut defs: Vec<(DaemonGroup, Option<String>)> = Vec::new();
     let main_home = main.config().and_then(|c| c.python_home.clone());
     let preloads = crate::config::preloads(main.configs());
