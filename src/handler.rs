@@ -329,7 +329,7 @@ fn run(
                 });
             }
         }
-        return Ok(crate::daemon::client::handle(req, g, &table, info));
+        return Ok(crate::daemon::client::handle(req, g, &table, info, eff.error_override));
     }
     let _current = CurrentRequest::enter(req);
     let outcome = embedded_scope(req, |slot| {

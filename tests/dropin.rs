@@ -710,3 +710,23 @@ fn destroy_interpreter_off_skips_atexit_when_a_daemon_stops() {
         s.error_log()
     );
 }
+
+#[test]
+fn error_override_uses_apaches_error_document_in_daemon_mode() {
+    let s = ServerBuilder::new("dropin-erroroverride")
+        .conf(
+            "WSGIDaemonProcess eo processes=1 threads=2\n\
+             WSGIScriptAlias /eo {apps}/process.wsgi process-group=eo\n\
+             WSGIScriptAlias /plain {apps}/process.wsgi process-group=eo\n\
+             ErrorDocument 404 \"the site's own 404 page\"\n\
+             <Location /eo>\nWSGIErrorOverride On\n</Location>",
+        )
+        .start();
+    let r = s.get("/eo?status404");
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("the site's own 404 page"), "{}", r.text());
+    let r = s.get("/plain?status404");
+    assert_eq!(r.status, 404);
+    assert!(r.text().contains("the application says 404"), "{}", r.text());
+    assert_eq!(s.get("/eo").status, 200, "successful responses pass through");
+}

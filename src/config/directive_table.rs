@@ -364,6 +364,16 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGIErrorOverride",
+        syntax: "WSGIErrorOverride On|Off",
+        scope: Scope::Dir,
+        help: c"On: a daemon-mode 4xx/5xx response is replaced by Apache's ErrorDocument (no effect in embedded mode)",
+        parse: |ctx, args| {
+            ctx.dir.error_override = Some(parse::flag(args)?);
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGIPassApacheRequest",
         syntax: "WSGIPassApacheRequest On|Off",
         scope: Scope::Dir,

@@ -137,6 +137,8 @@ pub struct DirConfig {
     pub pass_apache_request: Option<bool>,
     /// WSGICaseSensitivity Off: SCRIPT_NAME lower-cased (case-insensitive file systems).
     pub case_sensitivity: Option<bool>,
+    /// WSGIErrorOverride: a daemon's 4xx/5xx response is replaced by httpd's error document.
+    pub error_override: Option<bool>,
 }
 
 /// Child values win over parent values, field by field.
@@ -175,6 +177,7 @@ impl Merge for DirConfig {
             ignore_activity: child.ignore_activity.or(parent.ignore_activity),
             pass_apache_request: child.pass_apache_request.or(parent.pass_apache_request),
             case_sensitivity: child.case_sensitivity.or(parent.case_sensitivity),
+            error_override: child.error_override.or(parent.error_override),
         }
     }
 }
@@ -213,6 +216,7 @@ pub struct Effective {
     pub ignore_activity: bool,
     pub pass_apache_request: bool,
     pub case_sensitive: bool,
+    pub error_override: bool,
 }
 
 impl Effective {
@@ -235,6 +239,7 @@ impl Effective {
             ignore_activity: dir.ignore_activity.unwrap_or(false),
             pass_apache_request: dir.pass_apache_request.unwrap_or(false),
             case_sensitive: dir.case_sensitivity.unwrap_or(true),
+            error_override: dir.error_override.unwrap_or(false),
         }
     }
 }

@@ -127,6 +127,8 @@ struct Relay<'r, 'g> {
     started: bool,
     /// The status httpd refused the request body with (answered if the app then fails).
     rejected: Option<i32>,
+    /// WSGIErrorOverride On.
+    error_override: bool,
     body: Vec<u8>,
 }
 
@@ -159,6 +161,11 @@ impl Relay<'_, '_> {
                 mut headers,
                 content_length,
             } => {
+                if self.error_override && status >= 400 {
+                    // httpd answers with its own error document; the daemon's body is not read (the daemon
+                    // sees the connection close).
+                    return Ok(Flow::Done(Status::http(i32::from(status))));
+                }
                 let limit = self.g.cfg.header_buffer_size;
                 if headers_size(&line, &headers) > limit as usize {
                     return Err(RelayError::HeadersTooLarge(limit));
@@ -230,8 +237,9 @@ impl Relay<'_, '_> {
 }
 
 /// Serves `req` through daemon group `g`. Returns the httpd status for the handler.
-pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead) -> Status {
-    match exchange(req, g, table, head) {
+/// `error_override` (WSGIErrorOverride): a 4xx/5xx response is answered by httpd's error document instead.
+pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead, error_override: bool) -> Status {
+    match exchange(req, g, table, head, error_override) {
         Ok(status) => status,
         Err((e, status)) => {
             req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
@@ -245,6 +253,7 @@ fn exchange(
     g: &GroupRuntime,
     table: &Table,
     head: &RequestHead,
+    error_override: bool,
 ) -> Result<Status, (RelayError, Status)> {
     let early = |e: RelayError| {
         let s = e.status();
@@ -275,7 +284,7 @@ fn exchange(
         g.cfg.response_socket_timeout.or(g.cfg.socket_timeout).and_then(|secs| {
             req.swap_client_timeout(i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX))
         });
-    let result = relay_all(req, g, conn, request_deadline, socket_timeout);
+    let result = relay_all(req, g, conn, request_deadline, socket_timeout, error_override);
     if let Some(us) = previous {
         req.swap_client_timeout(us);
     }
@@ -288,8 +297,10 @@ fn relay_all(
     conn: Conn,
     request_deadline: Option<Instant>,
     socket_timeout: u64,
+    error_override: bool,
 ) -> Result<Status, (RelayError, Status)> {
     let mut relay = Relay {
+        error_override,
         g,
         conn,
         t: ApacheTransport::new(req),

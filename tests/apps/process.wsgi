@@ -88,6 +88,9 @@ def _connection_buffers():
 
 
 def application(environ, start_response):
+    if environ.get('QUERY_STRING') == 'status404':
+        start_response('404 Not Found', [('Content-Type', 'text/plain')])
+        return [b'the application says 404\n']
     mask = os.umask(0)
     os.umask(mask)
     capsule = environ.get('apache.request_rec')
