@@ -583,6 +583,9 @@ fn socket_user_owns_the_daemon_socket() {
              WSGIScriptAlias /su {apps}/process.wsgi process-group=su",
         )
         .start();
+    // Apache's own children (not nobody) cannot connect: the socket belongs to the other user. (Answering also
+    // means the configuration, and so the socket, is complete.)
+    assert_eq!(s.get("/su").status, 503, "{}", s.error_log());
     use std::os::unix::fs::MetadataExt;
     let sockets: Vec<std::path::PathBuf> = std::fs::read_dir(s.root.join("run"))
         .into_iter()
@@ -610,8 +613,6 @@ fn socket_user_owns_the_daemon_socket() {
         0o711,
         "others may pass, not list"
     );
-    // Apache's own children (not nobody) can no longer connect: the socket belongs to the other user.
-    assert_eq!(s.get("/su").status, 503, "{}", s.error_log());
 }
 
 #[test]
