@@ -196,7 +196,11 @@ fn mount_options<'c>(
     req: Request<'_>,
     alias: &'c crate::config::ScriptAlias,
 ) -> Result<std::borrow::Cow<'c, AliasOptions>, HandlerError> {
-    let Some(text) = req.note(DEFERRED_NOTE) else {
+    // Only a regex mount with $N in its options leaves the note (no table lookup for the others).
+    let Some(text) = (!alias.deferred_options.is_empty())
+        .then(|| req.note(DEFERRED_NOTE))
+        .flatten()
+    else {
         return Ok(std::borrow::Cow::Borrowed(&alias.options));
     };
     let text = String::from_utf8_lossy(text);
@@ -237,8 +241,14 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
             return Err(HandlerError::ChunkedRefused(script));
         }
     }
-    let written = eff.process_group.clone();
-    eff.process_group = resolve_group(req, dir, alias, &written)?;
+    // Only a group named by a variable is known just now (no copy on the common path).
+    let written = match &eff.process_group {
+        ProcessGroup::Env(_) => eff.process_group.clone(),
+        _ => ProcessGroup::Embedded,
+    };
+    if matches!(written, ProcessGroup::Env(_)) {
+        eff.process_group = resolve_group(req, dir, alias, &written)?;
+    }
     // Where a group known only now came from, for the error when it names no group.
     let origin = match (&written, alias) {
         (ProcessGroup::Env(var), _) => Some(format!(

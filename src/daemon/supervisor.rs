@@ -63,6 +63,16 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
         }
     }
     process::set_name(&format!("rwsgi:{}", g.cfg.name));
+    // cpu-priority before privileges are dropped: only root may lower an inherited nice value (workers inherit
+    // it); chroot= needs root too.
+    if let Some(nice) = g.cfg.cpu_priority {
+        if let Err(e) = process::set_priority(nice) {
+            log::server(
+                Level::Error,
+                &format!("mod_rwsgi: daemon group {}: cannot set {e}", g.cfg.name),
+            );
+        }
+    }
     let chrooted = match &g.cfg.chroot {
         Some(root) => process::change_root(root),
         None => Ok(()),

@@ -72,7 +72,6 @@ fn prepare_environment(g: &GroupRuntime) {
         g.cfg
             .virtual_memory_limit
             .map(|n| crate::sys::process::set_limit(crate::sys::process::Limit::AddressSpace, n)),
-        g.cfg.cpu_priority.map(crate::sys::process::set_priority),
     ];
     for e in limits.into_iter().flatten().filter_map(Result::err) {
         log::server(
