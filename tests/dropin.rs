@@ -734,3 +734,39 @@ fn error_override_uses_apaches_error_document_in_daemon_mode() {
     assert!(r.text().contains("the application says 404"), "{}", r.text());
     assert_eq!(s.get("/eo").status, 200, "successful responses pass through");
 }
+
+#[test]
+fn map_head_to_get_as_mod_wsgi() {
+    let s = ServerBuilder::new("dropin-head")
+        .global(&modules(&[("deflate", "deflate"), ("filter", "filter")]))
+        .conf(
+            "WSGIScriptAlias /on {apps}/process.wsgi\nWSGIScriptAlias /off {apps}/process.wsgi\n\
+             WSGIScriptAlias /auto {apps}/process.wsgi\nWSGIScriptAlias /deflated {apps}/process.wsgi\n\
+             <Location /on>\nWSGIMapHEADToGET On\n</Location>\n\
+             <Location /off>\nWSGIMapHEADToGET Off\n</Location>\n\
+             <Location /deflated>\nSetOutputFilter DEFLATE\n</Location>",
+        )
+        .start();
+    let head = |path: &str| {
+        let r = s.request(
+            format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{path}: {}", s.error_log());
+        r.header("X-Method").unwrap_or_default().to_string()
+    };
+    assert_eq!(head("/on"), "GET");
+    assert_eq!(head("/off"), "HEAD");
+    assert_eq!(head("/auto"), "HEAD", "Auto without a content filter keeps HEAD");
+    assert_eq!(
+        head("/deflated"),
+        "GET",
+        "Auto with mod_deflate on the request maps HEAD to GET"
+    );
+    let (ok, out) = ServerBuilder::new("dropin-head-bad")
+        .conf("WSGIMapHEADToGET Maybe")
+        .config_test();
+    assert!(
+        !ok && out.contains("WSGIMapHEADToGET: must be On, Off or Auto"),
+        "{out}"
+    );
+}

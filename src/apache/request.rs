@@ -179,6 +179,19 @@ impl<'r> Request<'r> {
         }
     }
 
+    /// A HEAD request (httpd counts it as a GET with header_only set).
+    pub fn is_head(&self) -> bool {
+        self.rec().method_number == ffi::M_GET && self.rec().header_only != 0
+    }
+
+    /// The first output filter works on content (e.g. mod_deflate), before httpd's protocol filters.
+    pub fn has_content_filter(&self) -> bool {
+        let f = self.rec().output_filters;
+        // SAFETY: the filter chain and its records live as long as the request.
+        unsafe { f.as_ref().and_then(|f| f.frec.as_ref()) }
+            .is_some_and(|rec| rec.ftype < ffi::ap_filter_type_AP_FTYPE_PROTOCOL)
+    }
+
     /// The request_rec as an address (handed to Python for WSGIPassApacheRequest; never dereferenced by us).
     pub fn address(&self) -> usize {
         self.raw() as usize

@@ -364,6 +364,22 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGIMapHEADToGET",
+        syntax: "WSGIMapHEADToGET On|Off|Auto",
+        scope: Scope::Dir,
+        help: c"Whether the app sees HEAD as GET: Auto (default) when a content output filter needs the body, On always, Off never",
+        parse: |ctx, args| {
+            let v = parse::one(args)?;
+            ctx.dir.map_head_to_get = Some(match v.to_ascii_lowercase().as_str() {
+                "on" => super::HeadToGet::On,
+                "off" => super::HeadToGet::Off,
+                "auto" => super::HeadToGet::Auto,
+                _ => return Err(format!("must be On, Off or Auto, not {v:?}")),
+            });
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGIErrorOverride",
         syntax: "WSGIErrorOverride On|Off",
         scope: Scope::Dir,

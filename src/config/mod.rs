@@ -139,6 +139,18 @@ pub struct DirConfig {
     pub case_sensitivity: Option<bool>,
     /// WSGIErrorOverride: a daemon's 4xx/5xx response is replaced by httpd's error document.
     pub error_override: Option<bool>,
+    /// WSGIMapHEADToGET.
+    pub map_head_to_get: Option<HeadToGet>,
+}
+
+/// WSGIMapHEADToGET: whether the application sees a HEAD request as GET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadToGet {
+    /// Always (so that output filters get a full body).
+    On,
+    Off,
+    /// When an output filter that needs the body (a content filter such as mod_deflate) is on the request.
+    Auto,
 }
 
 /// Child values win over parent values, field by field.
@@ -178,6 +190,7 @@ impl Merge for DirConfig {
             pass_apache_request: child.pass_apache_request.or(parent.pass_apache_request),
             case_sensitivity: child.case_sensitivity.or(parent.case_sensitivity),
             error_override: child.error_override.or(parent.error_override),
+            map_head_to_get: child.map_head_to_get.or(parent.map_head_to_get),
         }
     }
 }
@@ -217,6 +230,7 @@ pub struct Effective {
     pub pass_apache_request: bool,
     pub case_sensitive: bool,
     pub error_override: bool,
+    pub map_head_to_get: HeadToGet,
 }
 
 impl Effective {
@@ -240,6 +254,7 @@ impl Effective {
             pass_apache_request: dir.pass_apache_request.unwrap_or(false),
             case_sensitive: dir.case_sensitivity.unwrap_or(true),
             error_override: dir.error_override.unwrap_or(false),
+            map_head_to_get: dir.map_head_to_get.unwrap_or(HeadToGet::Auto),
         }
     }
 }

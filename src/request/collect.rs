@@ -77,7 +77,17 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
         env.push(k, v);
     }
     let mut set = |k: &[u8], v: &[u8]| env.push(k, v);
-    set(b"REQUEST_METHOD", req.method().unwrap_or(b"GET"));
+    // WSGIMapHEADToGET: a HEAD the app sees as GET, so that a filter that needs the body gets one.
+    let as_get = req.is_head()
+        && match eff.map_head_to_get {
+            crate::config::HeadToGet::On => true,
+            crate::config::HeadToGet::Off => false,
+            crate::config::HeadToGet::Auto => req.has_content_filter(),
+        };
+    set(
+        b"REQUEST_METHOD",
+        if as_get { b"GET" } else { req.method().unwrap_or(b"GET") },
+    );
     set(b"SERVER_PROTOCOL", req.protocol().unwrap_or(b"HTTP/1.0"));
     set(b"GATEWAY_INTERFACE", b"CGI/1.1");
     set(b"QUERY_STRING", req.args().unwrap_or_default());

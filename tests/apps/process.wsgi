@@ -120,5 +120,5 @@ def application(environ, start_response):
     if environ.get('QUERY_STRING') == 'io':
         lines += ['stdin\t%s' % _stdin(), 'stdout\t%s' % _stdout(), 'signal\t%s' % _signal(),
                   'stdin_lookup\t%s' % _stdin_lookup()]
-    start_response('200 OK', [('Content-Type', 'text/plain')])
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Method', environ['REQUEST_METHOD'])])
     return [('\n'.join(lines) + '\n').encode()]
