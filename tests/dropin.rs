@@ -770,3 +770,54 @@ fn map_head_to_get_as_mod_wsgi() {
         "{out}"
     );
 }
+
+/// Peak resident memory (VmHWM, KiB) of a process.
+fn peak_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn response_buffer_size_bounds_what_a_buffering_filter_holds() {
+    // mod_buffer holds everything it is given until a flush: the httpd child's memory shows how much.
+    let served = |limit: &str| {
+        let s = ServerBuilder::new("dropin-rbs")
+            .mpm("event", 1, 4)
+            .global(&modules(&[("buffer", "buffer")]))
+            .conf(&format!(
+                "WSGIDaemonProcess rb processes=1 threads=1 response-buffer-size={limit}\n\
+                 WSGIScriptAlias /rb {{apps}}/output.wsgi process-group=rb\n\
+                 <Location /rb>\nSetOutputFilter BUFFER\nBufferSize 1073741824\n</Location>"
+            ))
+            .start();
+        assert_eq!(s.get("/rb/list?n=1").status, 200, "{}", s.error_log());
+        // The MPM's child (the daemon group's supervisor is a child of httpd too, named rwsgi:GROUP).
+        let child = s
+            .children()
+            .into_iter()
+            .find(|pid| {
+                !std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .unwrap_or_default()
+                    .starts_with("rwsgi:")
+            })
+            .expect("one httpd child");
+        let before = peak_kib(child);
+        let r = s.get("/rb/list?n=48");
+        assert_eq!((r.status, r.body.len()), (200, 48 << 20), "{}", s.error_log());
+        peak_kib(child).saturating_sub(before)
+    };
+    let bounded = served("1048576");
+    let unbounded = served("1073741824");
+    assert!(
+        unbounded > 40 << 10,
+        "without a forced flush the filter held the whole body: {unbounded} KiB"
+    );
+    assert!(
+        bounded < 24 << 10,
+        "flushed every MiB: {bounded} KiB (unbounded {unbounded} KiB)"
+    );
+}

@@ -286,7 +286,7 @@ mod tests {
         )
         .expect("parses");
         assert!(p.refuse_unbuilt().is_ok(), "daemon options are built now");
-        let p = parse("s", &args(&["--response-buffer-size", "65536"]), SERVER_OPTIONS).expect("parses");
+        let p = parse("s", &args(&["--interrupt-timeout", "5"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
         assert!(e.to_string().contains("does not implement it yet"), "{e}");
         let p = parse("s", &args(&["--trust-proxy-header", "X-Forwarded-For"]), SERVER_OPTIONS).expect("parses");

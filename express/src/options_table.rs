@@ -786,7 +786,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "NUMBER",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("response-buffer-size"),
         "Daemon response buffer size.",
     ),
     o(

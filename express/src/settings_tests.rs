@@ -78,7 +78,7 @@ fn bad_values_are_usage_errors_naming_the_option() {
         (vec![APP, "--header-buffer-size", "100"], "--header-buffer-size"),
         (vec![APP, "--connect-timeout", "0"], "--connect-timeout"),
         (vec![APP, "--memory-limit", "lots"], "--memory-limit"),
-        (vec![APP, "--response-buffer-size", "65536"], "not available yet"),
+        (vec![APP, "--response-flush-delay", "5"], "not available yet"),
         (vec![APP, "--eviction-timeout", "x"], "--eviction-timeout"),
         (vec![APP, "--host", "a b"], "--host"),
     ] {

@@ -34,7 +34,7 @@ fn bad_command_lines() {
             "--embedded-mode",
         ),
         (
-            vec!["start-server", s, "--response-buffer-size", "65536"],
+            vec!["start-server", s, "--response-flush-delay", "5"],
             2,
             "not available yet",
         ),

@@ -59,6 +59,8 @@ pub struct DaemonGroup {
     pub eviction_timeout: Option<u64>,
     /// Timeout of each write of response data to the client (response-socket-timeout=; default socket-timeout).
     pub response_socket_timeout: Option<u64>,
+    /// Response bytes passed to httpd's output filters without a flush before one is forced.
+    pub response_buffer_size: u64,
     /// Options given that mod_rwsgi accepts but does not act on, with the reason (the directive logs them).
     pub ignored: Vec<(String, &'static str)>,
 }
@@ -108,6 +110,7 @@ impl DaemonGroup {
             socket_user: None,
             eviction_timeout: None,
             response_socket_timeout: None,
+            response_buffer_size: 8 << 20,
             ignored: Vec::new(),
         }
     }
@@ -579,10 +582,13 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         NOT_BUILT,
         "Time a timed-out request gets to handle mod_wsgi.RequestTimeout.",
     ),
-    ignored(
+    row(
         "response-buffer-size",
-        NOT_BUILT,
-        "Buffer for response data from the daemon.",
+        count(65_536, 1 << 30),
+        "8388608",
+        Supported,
+        "Response bytes passed to Apache's output filters without a flush before one is forced (bounds a filter that buffers without draining).",
+        |g, v| g.response_buffer_size = v.num().unwrap_or(8 << 20),
     ),
     row(
         "umask",
@@ -836,8 +842,16 @@ mod tests {
         assert!(p(&["s", "umask=0899"]).unwrap_err().contains("octal"));
         assert!(p(&["s", "umask=01777"]).unwrap_err().contains("out of range"));
         assert_eq!(p(&["s", "umask=0027"]).map(|g| g.umask), Ok(Some(0o027)));
-        let g = p(&["s", "response-buffer-size=65536"]).expect("accepted");
-        assert_eq!(g.ignored.first().map(|(n, _)| n.as_str()), Some("response-buffer-size"));
+        let g = p(&["s", "maximum-requests-jitter=5"]).expect("accepted");
+        assert_eq!(
+            g.ignored.first().map(|(n, _)| n.as_str()),
+            Some("maximum-requests-jitter")
+        );
+        assert!(
+            p(&["s", "response-buffer-size=100"])
+                .unwrap_err()
+                .contains("out of range")
+        );
         assert!(
             p(&["s", "switch-interval=fast"])
                 .unwrap_err()

@@ -129,6 +129,8 @@ struct Relay<'r, 'g> {
     rejected: Option<i32>,
     /// WSGIErrorOverride On.
     error_override: bool,
+    /// Response bytes written since the last flush (response-buffer-size forces one).
+    unflushed: u64,
     body: Vec<u8>,
 }
 
@@ -183,6 +185,11 @@ impl Relay<'_, '_> {
                 Ok(Flow::Continue)
             }
             Frame::Data { flush, bytes } => {
+                self.unflushed += bytes.len() as u64;
+                let flush = flush || self.unflushed >= self.g.cfg.response_buffer_size;
+                if flush {
+                    self.unflushed = 0;
+                }
                 self.t
                     .write(&bytes, flush)
                     .map_err(|e| RelayError::Client(e.to_string()))?;
@@ -301,6 +308,7 @@ fn relay_all(
 ) -> Result<Status, (RelayError, Status)> {
     let mut relay = Relay {
         error_override,
+        unflushed: 0,
         g,
         conn,
         t: ApacheTransport::new(req),

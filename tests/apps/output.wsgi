@@ -31,6 +31,11 @@ def application(environ, start_response):
     path = environ['PATH_INFO']
     q = environ['QUERY_STRING']
     text = [('Content-Type', 'text/plain')]
+    if path == '/list':
+        # n MiB as a list: one pass through the server, no flush between the items.
+        n = int(environ['QUERY_STRING'].split('=')[1])
+        start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+        return [b'x' * (1 << 20)] * n
     if path == '/stream':
         start_response('200 OK', text)
         marker = q

@@ -55,6 +55,7 @@ fn passed_through(p: &Parsed) -> Result<Vec<(&'static str, String)>> {
         "receive-buffer-size",
         "eviction-timeout",
         "response-socket-timeout",
+        "response-buffer-size",
     ] {
         let Some(v) = p.last(option).filter(|v| *v != "0") else {
             continue;
