@@ -87,7 +87,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--freq', type=int, default=999)
     ap.add_argument('--out', default=str(bench.BENCH / 'results/profile'))
-    ap.add_argument('--root-symbol', default='mod_rwsgi::apache::module::handler',
+    ap.add_argument('--root-symbol', default='mod_rwsgi::hooks::handler',
                     help='the function whose call tree summary.txt breaks down')
     ap.add_argument('--depth', type=int, default=8)
     args = ap.parse_args()
