@@ -821,3 +821,27 @@ fn response_buffer_size_bounds_what_a_buffering_filter_holds() {
         "flushed every MiB: {bounded} KiB (unbounded {unbounded} KiB)"
     );
 }
+
+#[test]
+fn chroot_confines_the_daemon_processes() {
+    if !kit::is_root() {
+        return; // chroot needs root.
+    }
+    // An empty root directory: once confined to it the processes cannot see the Python installation, which
+    // shows the chroot took effect (a real deployment puts Python and the application inside).
+    let b = ServerBuilder::new("dropin-chroot");
+    let jail = b.root.join("jail");
+    std::fs::create_dir_all(&jail).expect("jail");
+    let s = b
+        .conf(&format!(
+            "WSGIDaemonProcess jailed processes=1 threads=1 chroot={}\n\
+             WSGIScriptAlias /j {{apps}}/process.wsgi process-group=jailed\n\
+             WSGIDaemonProcess free processes=1 threads=1\n\
+             WSGIScriptAlias /f {{apps}}/process.wsgi process-group=free",
+            jail.display()
+        ))
+        .start();
+    assert_eq!(s.get("/f").status, 200, "{}", s.error_log());
+    assert_ne!(s.get("/j").status, 200);
+    assert!(s.wait_log("cannot start Python", 10), "{}", s.error_log());
+}
