@@ -96,6 +96,13 @@ fn start_response_exc_info_and_app_side_validation() {
     assert!(r.text().starts_with("caught: invalid header name"), "{}", r.text());
     let r = s.get("/out/custom-status");
     assert_eq!(r.status, 299);
+    let r = s.get("/out/exc-info-not-tuple");
+    assert!(
+        r.text()
+            .starts_with("refused: start_response() exc_info must be a (type, value, traceback) tuple"),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]

@@ -91,6 +91,15 @@ impl StartResponse {
         exc_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Write>> {
         let exc_info = exc_info.filter(|e| !e.is_none());
+        // PEP 3333: exc_info is what sys.exc_info() returns; anything else is the app's bug (mod_wsgi refuses it too).
+        if let Some(info) = exc_info {
+            if !info.cast::<pyo3::types::PyTuple>().is_ok_and(|t| t.len() == 3) {
+                return Err(PyRuntimeError::new_err(format!(
+                    "start_response() exc_info must be a (type, value, traceback) tuple as sys.exc_info() returns, not {}",
+                    type_name(info)
+                )));
+            }
+        }
         let status_s = status
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err(format!("status must be str, not {}", type_name(status))))?

@@ -165,6 +165,14 @@ def application(environ, start_response):
         except KeyError:
             start_response('500 Error', text, sys.exc_info())
         return [b'unreachable']
+    if path == '/exc-info-not-tuple':
+        # exc_info must be what sys.exc_info() returns: the app's own handling sees the mistake.
+        try:
+            start_response('200 OK', text, 'not a tuple')
+        except RuntimeError as e:
+            start_response('200 OK', text)
+            return [('refused: %s' % e).encode()]
+        return [b'accepted']
     if path == '/custom-status':
         start_response('299 Custom Thing', text)
         return [b'custom']
