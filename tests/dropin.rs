@@ -18,6 +18,23 @@ fn modules(names: &[(&str, &str)]) -> String {
         .collect()
 }
 
+/// `apachectl -t` refuses the configuration and its output says each of `needles`.
+fn refused(b: ServerBuilder, needles: &[&str]) {
+    let (ok, out) = b.config_test();
+    assert!(!ok, "apachectl -t accepted it:\n{out}");
+    for n in needles {
+        assert!(out.contains(n), "{n:?} not in:\n{out}");
+    }
+}
+
+/// A directory under the server root that the daemon processes (any user) may write to.
+fn writable_dir(b: &ServerBuilder, name: &str) -> std::path::PathBuf {
+    let d = b.root.join(name);
+    std::fs::create_dir_all(&d).expect("dir");
+    std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    d
+}
+
 #[test]
 fn global_process_group_means_embedded_mode() {
     let s = ServerBuilder::new("dropin-global")
@@ -109,10 +126,10 @@ fn daemon_umask_is_what_the_application_sees() {
     assert_eq!(r.pairs()["umask"], "0027");
     let plain = s.get("/plain").pairs()["umask"].clone();
     assert_ne!(plain, "0027", "without umask= the daemon keeps httpd's mask");
-    let (ok, out) = ServerBuilder::new("dropin-umask-bad")
-        .conf("WSGIDaemonProcess bad umask=0999")
-        .config_test();
-    assert!(!ok && out.contains("umask=\"0999\" is not an octal number"), "{out}");
+    refused(
+        ServerBuilder::new("dropin-umask-bad").conf("WSGIDaemonProcess bad umask=0999"),
+        &["umask=\"0999\" is not an octal number"],
+    );
 }
 
 #[test]
@@ -150,12 +167,9 @@ fn script_alias_match_substitutes_groups_in_path_and_options() {
         line.contains("httpd.conf:") && line.contains("WSGIScriptAliasMatch ^/g/([a-z]+) process-group=$1"),
         "{line}"
     );
-    let (ok, out) = ServerBuilder::new("dropin-match-bad")
-        .conf("WSGIScriptAliasMatch ^/(unclosed {apps}/process.wsgi")
-        .config_test();
-    assert!(
-        !ok && out.contains("WSGIScriptAliasMatch: the regular expression \"^/(unclosed\" is invalid"),
-        "{out}"
+    refused(
+        ServerBuilder::new("dropin-match-bad").conf("WSGIScriptAliasMatch ^/(unclosed {apps}/process.wsgi"),
+        &["WSGIScriptAliasMatch: the regular expression \"^/(unclosed\" is invalid"],
     );
 }
 
@@ -212,12 +226,9 @@ fn import_script_runs_at_process_start_in_embedded_and_daemon_processes() {
             "{path}: imported in this very process"
         );
     }
-    let (ok, out) = ServerBuilder::new("dropin-import-bad")
-        .conf("WSGIImportScript {apps}/imported.py process-group=%{GLOBAL}")
-        .config_test();
-    assert!(
-        !ok && out.contains("needs both process-group= and application-group="),
-        "{out}"
+    refused(
+        ServerBuilder::new("dropin-import-bad").conf("WSGIImportScript {apps}/imported.py process-group=%{GLOBAL}"),
+        &["needs both process-group= and application-group="],
     );
 }
 
@@ -330,13 +341,10 @@ fn process_group_from_an_environment_variable_and_restrict_process() {
 
 #[test]
 fn literal_groups_are_checked_by_the_config_test() {
-    let (ok, out) = ServerBuilder::new("dropin-groupref")
-        .conf("WSGIScriptAlias /p {apps}/process.wsgi\n<Location /p>\nWSGIProcessGroup nosuch\n</Location>")
-        .config_test();
-    assert!(!ok, "{out}");
-    assert!(
-        out.contains("WSGIProcessGroup") && out.contains("\"nosuch\", which no WSGIDaemonProcess defines"),
-        "{out}"
+    refused(
+        ServerBuilder::new("dropin-groupref")
+            .conf("WSGIScriptAlias /p {apps}/process.wsgi\n<Location /p>\nWSGIProcessGroup nosuch\n</Location>"),
+        &["WSGIProcessGroup", "\"nosuch\", which no WSGIDaemonProcess defines"],
     );
     // Defined after the section that uses it is fine (resolved per request, as in mod_wsgi).
     let (ok, out) = ServerBuilder::new("dropin-groupref-late")
@@ -434,12 +442,9 @@ fn directives_that_cannot_apply_say_why_at_config_test() {
             .unwrap_or_else(|| panic!("{needle} in\n{out}"));
         assert!(line.contains("does not apply to mod_rwsgi: "), "{line}");
     }
-    let (ok, out) = ServerBuilder::new("dropin-freethreading")
-        .global("WSGIFreeThreading On\n")
-        .config_test();
-    assert!(
-        !ok && out.contains("WSGIFreeThreading: On needs a free-threaded CPython"),
-        "{out}"
+    refused(
+        ServerBuilder::new("dropin-freethreading").global("WSGIFreeThreading On\n"),
+        &["WSGIFreeThreading: On needs a free-threaded CPython"],
     );
 }
 
@@ -671,9 +676,7 @@ fn response_socket_timeout_bounds_writes_to_a_client_that_stops_reading() {
 #[test]
 fn destroy_interpreter_off_skips_atexit_when_a_daemon_stops() {
     let b = ServerBuilder::new("dropin-atexit");
-    let marks = b.root.join("marks");
-    std::fs::create_dir_all(&marks).expect("marks dir");
-    std::fs::set_permissions(&marks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    let marks = writable_dir(&b, "marks");
     let marks_q = marks.display().to_string();
     let s = b
         .global("WSGIDestroyInterpreter Off\n")
@@ -696,9 +699,7 @@ fn destroy_interpreter_off_skips_atexit_when_a_daemon_stops() {
     );
     // The default (On) runs them.
     let b = ServerBuilder::new("dropin-atexit-on");
-    let marks = b.root.join("marks");
-    std::fs::create_dir_all(&marks).expect("marks dir");
-    std::fs::set_permissions(&marks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    let marks = writable_dir(&b, "marks");
     let marks_q = marks.display().to_string();
     let s = b
         .conf(
@@ -762,12 +763,9 @@ fn map_head_to_get_as_mod_wsgi() {
         "GET",
         "Auto with mod_deflate on the request maps HEAD to GET"
     );
-    let (ok, out) = ServerBuilder::new("dropin-head-bad")
-        .conf("WSGIMapHEADToGET Maybe")
-        .config_test();
-    assert!(
-        !ok && out.contains("WSGIMapHEADToGET: must be On, Off or Auto"),
-        "{out}"
+    refused(
+        ServerBuilder::new("dropin-head-bad").conf("WSGIMapHEADToGET Maybe"),
+        &["WSGIMapHEADToGET: must be On, Off or Auto"],
     );
 }
 
