@@ -289,7 +289,7 @@ mod tests {
         let p = parse("s", &args(&["--interrupt-timeout", "5"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
         assert!(e.to_string().contains("does not implement it yet"), "{e}");
-        let p = parse("s", &args(&["--trust-proxy-header", "X-Forwarded-For"]), SERVER_OPTIONS).expect("parses");
+        let p = parse("s", &args(&["--rewrite-rules", "rules.conf"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
         assert!(e.to_string().contains("not available yet"), "{e}");
         let p = parse("s", &args(&["--port", "5"]), SERVER_OPTIONS).expect("parses");

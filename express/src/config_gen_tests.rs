@@ -376,6 +376,31 @@ fn mount_point_callable_and_python() {
 }
 
 #[test]
+fn trusted_proxies_are_passed_to_the_module() {
+    let (c, _) = conf_for(
+        &[
+            "../tests/apps/express_hello.wsgi",
+            "--trust-proxy-header",
+            "X-Forwarded-For",
+            "--trust-proxy-header",
+            "X-Forwarded-Proto",
+            "--trust-proxy",
+            "10.0.0.0/8",
+            "--error-override",
+        ],
+        None,
+    );
+    assert!(
+        c.contains("WSGITrustedProxyHeaders \"X-Forwarded-For\" \"X-Forwarded-Proto\"\n"),
+        "{c}"
+    );
+    assert!(c.contains("WSGITrustedProxies \"10.0.0.0/8\"\n"), "{c}");
+    assert!(c.contains("WSGIErrorOverride On\n"), "{c}");
+    let (c, _) = conf_for(&["../tests/apps/express_hello.wsgi"], None);
+    assert!(!c.contains("WSGITrusted") && !c.contains("WSGIErrorOverride"), "{c}");
+}
+
+#[test]
 fn module_type_mounts_the_generated_handler() {
     let (c, layout) = conf_for(
         &[

@@ -236,7 +236,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         Flag,
         "",
         Application,
-        NotYet("needs WSGIErrorOverride, which is not built yet"),
+        Supported,
         "Let ErrorDocument replace error responses of the application.",
     ),
     o(
@@ -260,7 +260,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         Two,
         "EXTENSION SCRIPT-PATH",
         Application,
-        NotYet("needs WSGIHandlerScript, which is not built yet"),
+        NotYet("the module has WSGIHandlerScript; the launcher does not generate its lines yet"),
         "Handle files with an extension in the document root by a WSGI handler script.",
     ),
     o(
@@ -414,7 +414,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "HEADER-NAME",
         Network,
-        NotYet("needs WSGITrustedProxyHeaders, which is not built yet"),
+        Supported,
         "Trust a proxy header such as X-Forwarded-For (repeatable).",
     ),
     o(
@@ -422,7 +422,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "IP-ADDRESS",
         Network,
-        NotYet("needs WSGITrustedProxies, which is not built yet"),
+        Supported,
         "Address or CIDR of a trusted proxy (repeatable).",
     ),
     o(

@@ -76,12 +76,18 @@ pub struct Settings {
     pub directory_listing: bool,
     pub allow_override: Option<String>,
     pub error_documents: Vec<(u16, String)>,
+    /// --error-override: WSGIErrorOverride On.
+    pub error_override: bool,
     pub include_files: Vec<PathBuf>,
     pub application_group: Option<String>,
     pub host: Option<String>,
     pub port: u16,
     pub ssl: Option<Ssl>,
     pub server_name: Option<String>,
+    /// --trust-proxy-header: WSGITrustedProxyHeaders.
+    pub trusted_proxy_headers: Vec<String>,
+    /// --trust-proxy: WSGITrustedProxies.
+    pub trusted_proxies: Vec<String>,
     /// --embedded-mode: the app runs in the httpd children; otherwise (the default) in a WSGIDaemonProcess group.
     pub embedded: bool,
     /// Name of the daemon process group (--process-group, default HOST:PORT).

@@ -41,7 +41,7 @@ fn bad_command_lines() {
         (vec!["start-server", s, "--queue-timeout", "soon"], 2, "--queue-timeout"),
         (vec!["start-server", s, "--processes"], 2, "--processes"),
         (
-            vec!["start-server", s, "--trust-proxy-header", "X-Forwarded-For"],
+            vec!["start-server", s, "--rewrite-rules", "rules.conf"],
             2,
             "not available yet",
         ),

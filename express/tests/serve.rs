@@ -147,26 +147,7 @@ fn https_port_with_a_self_signed_certificate() {
     require_module!();
     let dir = TempDir::new("https");
     let script = dir.apps().join("express_hello.wsgi");
-    let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl CLI");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (cert, key) = kit::self_signed_cert(&dir.0);
     let https_port = kit::free_port().to_string();
     let server = ExpressServer::start(
         &dir,

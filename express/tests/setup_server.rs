@@ -212,27 +212,7 @@ fn every_option_configtest(module: &Path, mode: &[&str]) {
     let script = apps.join("express_hello.wsgi");
     dir.write("docs/index.html", "<p>hi</p>\n");
     dir.write("extra.conf", "# included\n");
-    let cert = dir.path("cert.pem");
-    let key = dir.path("key.pem");
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl CLI");
-    assert!(made.status.success());
+    let (cert, key) = kit::self_signed_cert(&dir.0);
     let s = |p: &Path| p.to_str().expect("utf-8").to_string();
     let port = free_port().to_string();
     let https = free_port().to_string();

@@ -390,6 +390,40 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGITrustedProxyHeaders",
+        syntax: "WSGITrustedProxyHeaders HEADER [HEADER ...]",
+        scope: Scope::Dir,
+        help: c"Proxy headers (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, X-Script-Name, ...) that rewrite REMOTE_ADDR, HTTP_HOST, wsgi.url_scheme, SCRIPT_NAME, ...; their unlisted synonyms are removed",
+        parse: |ctx, args| {
+            let (known, unknown) = super::proxy::parse_headers(args)?;
+            if !unknown.is_empty() {
+                ctx.warnings.push(format!(
+                    "{} ignored, as mod_wsgi ignores it: the headers that can be trusted are {}",
+                    unknown.join(", "),
+                    super::proxy::known_names()
+                ));
+            }
+            let list = ctx.dir.trusted_proxy_headers.get_or_insert_with(Vec::new);
+            for h in known {
+                if !list.contains(&h) {
+                    list.push(h);
+                }
+            }
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGITrustedProxies",
+        syntax: "WSGITrustedProxies ADDRESS|NETWORK [...] (10.0.0.1, 10.0.0.0/8, 10.0.0.0/255.0.0.0, 10.1, fd00::/8)",
+        scope: Scope::Dir,
+        help: c"Only requests from these peers have their WSGITrustedProxyHeaders applied; from any other peer those headers are removed",
+        parse: |ctx, args| {
+            let nets = super::proxy::parse_proxies(args)?;
+            ctx.dir.trusted_proxies.get_or_insert_with(Vec::new).extend(nets);
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGIPassApacheRequest",
         syntax: "WSGIPassApacheRequest On|Off",
         scope: Scope::Dir,

@@ -8,6 +8,7 @@ mod directive_table;
 pub mod directives;
 pub mod mount;
 pub mod parse;
+pub mod proxy;
 pub mod routing;
 
 pub use directives::{DIRECTIVES, Scope};
@@ -141,6 +142,10 @@ pub struct DirConfig {
     pub error_override: Option<bool>,
     /// WSGIMapHEADToGET.
     pub map_head_to_get: Option<HeadToGet>,
+    /// WSGITrustedProxyHeaders: the proxy headers applied (and their synonyms removed).
+    pub trusted_proxy_headers: Option<Vec<proxy::ProxyHeader>>,
+    /// WSGITrustedProxies: the peers whose proxy headers are applied (None: every peer).
+    pub trusted_proxies: Option<Vec<proxy::ProxyNet>>,
 }
 
 /// WSGIMapHEADToGET: whether the application sees a HEAD request as GET.
@@ -191,6 +196,11 @@ impl Merge for DirConfig {
             case_sensitivity: child.case_sensitivity.or(parent.case_sensitivity),
             error_override: child.error_override.or(parent.error_override),
             map_head_to_get: child.map_head_to_get.or(parent.map_head_to_get),
+            trusted_proxy_headers: child
+                .trusted_proxy_headers
+                .clone()
+                .or_else(|| parent.trusted_proxy_headers.clone()),
+            trusted_proxies: child.trusted_proxies.clone().or_else(|| parent.trusted_proxies.clone()),
         }
     }
 }
@@ -231,6 +241,8 @@ pub struct Effective {
     pub case_sensitive: bool,
     pub error_override: bool,
     pub map_head_to_get: HeadToGet,
+    pub trusted_proxy_headers: Vec<proxy::ProxyHeader>,
+    pub trusted_proxies: Option<Vec<proxy::ProxyNet>>,
 }
 
 impl Effective {
@@ -255,6 +267,8 @@ impl Effective {
             case_sensitive: dir.case_sensitivity.unwrap_or(true),
             error_override: dir.error_override.unwrap_or(false),
             map_head_to_get: dir.map_head_to_get.unwrap_or(HeadToGet::Auto),
+            trusted_proxy_headers: dir.trusted_proxy_headers.clone().unwrap_or_default(),
+            trusted_proxies: dir.trusted_proxies.clone(),
         }
     }
 }

@@ -66,15 +66,35 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     };
     let process_group = eff.process_group.environ_value().as_bytes().to_vec();
 
+    // WSGITrustedProxyHeaders: what the front-end proxy's headers change (nothing when none are listed).
+    let proxy = super::proxy::rewrite(&eff.trusted_proxy_headers, eff.trusted_proxies.as_deref(), |k| {
+        find(&vars, k)
+    });
+
     let bytes: usize = vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 1024;
     let mut env = Environ::with_capacity(vars.len() + 24, bytes);
     for (k, v) in &vars {
         // PATH is the server's, not the request's; HTTP_PROXY is attacker-controlled (httpoxy);
         // PATH_TRANSLATED would cost a sub-request. Authorization only when allowed, below.
-        if matches!(*k, b"PATH" | b"HTTP_PROXY" | b"HTTP_AUTHORIZATION" | b"PATH_TRANSLATED") {
+        if matches!(*k, b"PATH" | b"HTTP_PROXY" | b"HTTP_AUTHORIZATION" | b"PATH_TRANSLATED")
+            || proxy.drops(k)
+            || (proxy.https.is_some() && matches!(*k, b"HTTPS" | b"REQUEST_SCHEME"))
+        {
             continue;
         }
         env.push(k, v);
+    }
+    for (k, v) in &proxy.set {
+        if *k != b"SCRIPT_NAME" {
+            env.push(k, v);
+        }
+    }
+    if let Some(https) = proxy.https {
+        // The scheme the proxy's client used, not the one of the proxy's connection to httpd.
+        env.push(b"REQUEST_SCHEME", if https { b"https" } else { b"http" });
+        if https {
+            env.push(b"HTTPS", b"on");
+        }
     }
     let mut set = |k: &[u8], v: &[u8]| env.push(k, v);
     // WSGIMapHEADToGET: a HEAD the app sees as GET, so that a filter that needs the body gets one.
@@ -92,7 +112,13 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     set(b"GATEWAY_INTERFACE", b"CGI/1.1");
     set(b"QUERY_STRING", req.args().unwrap_or_default());
     set(b"REQUEST_URI", req.unparsed_uri().unwrap_or(uri));
-    set(b"SCRIPT_NAME", script_name);
+    match proxy.script_name() {
+        Some(mount) => {
+            set(b"SCRIPT_NAME", mount);
+            set(b"mod_wsgi.mount_point", mount);
+        }
+        None => set(b"SCRIPT_NAME", script_name),
+    }
     set(b"PATH_INFO", path_info);
     if eff.pass_authorization {
         if let Some(auth) = req.header_in(c"Authorization") {

@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 mod model;
+pub mod proxy;
 pub use model::{Environ, RequestHead};
 
 #[cfg(not(test))]

@@ -214,6 +214,14 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     if s.chunked_request {
         emit!(w, "WSGIChunkedRequest On");
     }
+    if !s.trusted_proxy_headers.is_empty() {
+        let names: Vec<String> = s.trusted_proxy_headers.iter().map(|h| q(h)).collect::<Result<_>>()?;
+        emit!(w, "WSGITrustedProxyHeaders {}", names.join(" "));
+    }
+    if !s.trusted_proxies.is_empty() {
+        let nets: Vec<String> = s.trusted_proxies.iter().map(|h| q(h)).collect::<Result<_>>()?;
+        emit!(w, "WSGITrustedProxies {}", nets.join(" "));
+    }
     for (k, v) in &s.setenv {
         emit!(w, "SetEnv {} {}", k, q(v)?);
     }
@@ -222,6 +230,9 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     }
     for (code, doc) in &s.error_documents {
         emit!(w, "ErrorDocument {code} {}", q(doc)?);
+    }
+    if s.error_override {
+        emit!(w, "WSGIErrorOverride On");
     }
     if s.server_status {
         emit!(

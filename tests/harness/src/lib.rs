@@ -177,6 +177,36 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A self-signed certificate for CN=localhost and its key, written as `dir/cert.pem` and `dir/key.pem` with
+/// the openssl command (which `./dev test` installs).
+pub fn self_signed_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl CLI (apt-get install openssl)");
+    assert!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
+}
+
 /// A scratch directory (mode 0755, see [`scratch_dir`]) removed on drop.
 pub struct TempDir(pub PathBuf);
 
