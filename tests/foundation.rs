@@ -70,7 +70,7 @@ fn environ_basics() {
     assert_eq!(e.get("HTTP_HOST").cloned(), Some(format!("example.test:{}", s.port)));
     assert!(e.get("SERVER_NAME").is_some() && e.get("SERVER_SOFTWARE").is_some() && e.get("REMOTE_PORT").is_some());
     assert_eq!(e.get("wsgi.input").map(String::as_str), Some("<Input>"));
-    assert_eq!(e.get("wsgi.errors").map(String::as_str), Some("<LogStream>"));
+    assert_eq!(e.get("wsgi.errors").map(String::as_str), Some("<TextIOWrapper>"));
     assert!(
         e.get("SCRIPT_FILENAME")
             .is_some_and(|v| v.ends_with("/apps/environ.wsgi"))

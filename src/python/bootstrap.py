@@ -59,51 +59,76 @@ def format_exception(etype, value, tb):
     return ''.join(traceback.format_exception(etype, value, tb))
 
 
-class LogStream(io.TextIOBase):
-    """Line-buffered text stream into the Apache error log. Buffers are per thread, so one object can serve all
-    requests (each line is tagged with the request the writing thread is serving)."""
+class Log(io.RawIOBase):
+    """The binary side of wsgi.errors, sys.stdout and sys.stderr: bytes into the Apache error log, one entry per
+    line. Partial lines are buffered per thread, so one object serves every request (each line is tagged with
+    the request the writing thread is serving). Never closes: an app closing wsgi.errors only flushes it."""
 
     def __init__(self, name, level=APLOG_ERR):
+        super().__init__()
         self.name = name
         self._level = level
         self._local = threading.local()
 
-    encoding = 'utf-8'
-    errors = 'backslashreplace'
-    line_buffering = True
-
     def writable(self):
         return True
+
+    def readable(self):
+        return False
+
+    def seekable(self):
+        return False
 
     def isatty(self):
         return False
 
     def fileno(self):
-        raise io.UnsupportedOperation('%s is the Apache error log and has no file descriptor' % self.name)
+        raise OSError('%s is the Apache error log and has no file descriptor' % self.name)
 
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError('write() argument must be str, not %s' % type(s).__name__)
-        buf = getattr(self._local, 'buf', '') + s
-        if '\n' in buf:
-            lines = buf.split('\n')
+    def write(self, b):
+        if isinstance(b, str):
+            b = b.encode('utf-8', 'replace')
+        data = memoryview(b).tobytes()
+        buf = getattr(self._local, 'buf', b'') + data
+        if b'\n' in buf:
+            lines = buf.split(b'\n')
             buf = lines.pop()
             for line in lines:
-                _log(self._level, line)
+                _log(self._level, line.decode('utf-8', 'replace'))
         self._local.buf = buf
         if buf:
             dirty[threading.get_ident()] = True
-        return len(s)
+        return len(data)
 
     def writelines(self, lines):
-        for line in lines:
+        try:
+            items = iter(lines)
+        except TypeError as e:
+            raise TypeError('writelines() argument must be an iterable of bytes-like objects') from e
+        for line in items:
             self.write(line)
 
     def flush(self):
-        buf = getattr(self._local, 'buf', '')
+        buf = getattr(self._local, 'buf', b'')
         if buf:
-            self._local.buf = ''
-            _log(self._level, buf)
+            self._local.buf = b''
+            _log(self._level, buf.decode('utf-8', 'replace'))
+
+    def close(self):
+        self.flush()
+
+    @property
+    def closed(self):
+        return False
+
+
+Log.__module__ = 'mod_wsgi'
+
+
+def log_stream(name):
+    """A text stream into the error log, as mod_wsgi builds wsgi.errors / sys.stdout / sys.stderr: a
+    line-buffered, write-through io.TextIOWrapper (utf-8, errors replaced) whose .buffer takes bytes."""
+    return io.TextIOWrapper(Log(name), 'utf-8', 'replace', None, True, True)
 
 
 class ApacheLogHandler(logging.Handler):
@@ -177,8 +202,8 @@ def configure(restrict_signal, restrict_stdin, restrict_stdout, switch_interval)
         sys.setswitchinterval(switch_interval)
 
 
-stdout = LogStream('<wsgi.stdout>')
-stderr = LogStream('<wsgi.stderr>')
+stdout = log_stream('<stdout>')
+stderr = log_stream('<stderr>')
 sys.stdout = stdout
 sys.stderr = stderr
 # Records logged while the app configured no handler of its own go to Apache with their level (instead of

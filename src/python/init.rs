@@ -137,5 +137,11 @@ fn setup(py: Python<'_>, settings: &Settings) -> PyResult<Runtime> {
         opts.switch_interval,
     ))?;
     let file_wrapper = modwsgi.getattr("FileWrapper")?.unbind();
-    Runtime::new(&bootstrap, file_wrapper, multithread, multiprocess)
+    let mut rt = Runtime::new(&bootstrap, file_wrapper, multithread, multiprocess)?;
+    rt.context = if settings.process_group.is_empty() {
+        "in embedded mode".to_string()
+    } else {
+        format!("of daemon process '{}'", settings.process_group)
+    };
+    Ok(rt)
 }

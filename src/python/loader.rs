@@ -130,13 +130,26 @@ fn script_module<'py>(
                 .and_then(|t| Ok((t.get_item(0)?, t.get_item(1)?.is_truthy()?)));
             match loaded {
                 Ok((m, fresh)) => {
+                    if fresh {
+                        // mod_wsgi's words: log monitors and its tests look for them.
+                        let again = CACHE
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .iter()
+                            .any(|(p, _, _)| p == path);
+                        let verb = if again { "Reloading" } else { "Loading" };
+                        crate::apache::log::server(
+                            crate::apache::log::Level::Info,
+                            &format!("{verb} WSGI script '{shown}' into main interpreter {}.", rt.context),
+                        );
+                    }
                     remember(path, mtime, m.clone().unbind(), fresh);
                     m
                 }
                 Err(e) => {
                     return Err(LoadError::Failed(format!(
-                        "failed to load WSGI script {}:\n{}",
-                        shown,
+                        "{}: the script failed to load (the next request tries again):\n{}",
+                        super::exception_header(py, &e, path),
                         format_error(py, rt, &e)
                     )));
                 }
@@ -160,7 +173,7 @@ pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: Option<&str
         None => script_module(py, rt, script.as_bytes(), mtime, true).map(|_| ()),
     };
     match result {
-        Ok(()) => log::server(Level::Info, &format!("mod_rwsgi: preloaded {script}")),
+        Ok(()) => {}
         Err(LoadError::Failed(text)) => {
             for line in format!("mod_rwsgi: preloading {script} failed (requests will try again): {text}").lines() {
                 log::server(Level::Error, line);

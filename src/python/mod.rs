@@ -25,6 +25,9 @@ pub struct Runtime {
     pub file_wrapper: Py<PyAny>,
     pub multithread: bool,
     pub multiprocess: bool,
+    /// Where this interpreter runs, as mod_wsgi words it in log lines: "of daemon process 'G'" or "in embedded
+    /// mode".
+    pub context: String,
     /// bootstrap.dirty: threads that may have a partial line buffered in stdout/stderr.
     dirty: Py<pyo3::types::PyDict>,
     /// environ keys as interned str objects, made once per process.
@@ -97,6 +100,7 @@ impl Runtime {
             file_wrapper,
             multithread,
             multiprocess,
+            context: String::new(),
             keys: Mutex::new(KeyMap::default()),
         })
     }
@@ -256,6 +260,21 @@ pub fn latin1<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyString> {
 }
 
 /// Text of the exception `err` with its full traceback.
+/// The line mod_wsgi starts an application error with (log monitors look for it): "ValueError exception raised
+/// processing WSGI script '/path'", or for SystemExit "SystemExit exception raised by WSGI script '/path'".
+pub fn exception_header(py: Python<'_>, err: &PyErr, script: &[u8]) -> String {
+    let script = String::from_utf8_lossy(script);
+    if err.is_instance_of::<pyo3::exceptions::PySystemExit>(py) {
+        return format!("SystemExit exception raised by WSGI script '{script}'");
+    }
+    let name = err
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".to_string());
+    format!("{name} exception raised processing WSGI script '{script}'")
+}
+
 pub fn format_error(py: Python<'_>, rt: &Runtime, err: &PyErr) -> String {
     let value = err.value(py);
     let tb = err.traceback(py);

@@ -1,5 +1,5 @@
-//! Validation of what an app passes to start_response (PEP 3333, and stricter on purpose: any control character
-//! other than TAB in a header value is refused). Pure functions over Rust strings.
+//! Validation of what an app passes to start_response (PEP 3333, with mod_wsgi's messages; stricter on purpose:
+//! any control character other than TAB in a header value is refused). Pure functions over Rust strings.
 #![deny(unsafe_code)]
 
 /// A validated status: code and the full "NNN Reason" line as latin-1 bytes.
@@ -9,31 +9,80 @@ pub struct Status {
     pub line: Vec<u8>,
 }
 
-pub fn latin1_bytes(s: &str, what: &str) -> Result<Vec<u8>, String> {
+/// Why a status or header was refused. The messages are mod_wsgi's, word for word (apps and tests compare them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// A ValueError with this message.
+    Value(String),
+    /// Not latin-1: the caller raises Python's own UnicodeEncodeError (as mod_wsgi does).
+    NotLatin1,
+}
+
+fn value(msg: String) -> Invalid {
+    Invalid::Value(msg)
+}
+
+pub fn latin1_bytes(s: &str) -> Result<Vec<u8>, Invalid> {
     s.chars()
-        .map(|c| {
-            u8::try_from(u32::from(c))
-                .map_err(|_| format!("{what} {s:?} contains {c:?}, which is not latin-1 encodable"))
-        })
+        .map(|c| u8::try_from(u32::from(c)).map_err(|_| Invalid::NotLatin1))
         .collect()
 }
 
-pub fn parse_status(s: &str) -> Result<Status, String> {
-    let line = latin1_bytes(s, "status")?;
-    let digits_ok = line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit);
-    if !digits_ok || (line.len() > 3 && line[3] != b' ') || line.len() < 4 {
-        return Err(format!(
-            "invalid status {s:?}: it must be a 3-digit code, a space and a reason phrase, e.g. '200 OK'"
-        ));
+/// Python's repr of a bytes object (b'...'), as mod_wsgi's messages show the offending value.
+pub fn bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            c if c as char == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
     }
-    if let Some(c) = line.iter().find(|&&b| b < 0x20 && b != b'\t' || b == 0x7f) {
-        return Err(format!(
-            "invalid status {s:?}: it contains the control character 0x{c:02x}"
-        ));
+    out.push(quote);
+    out
+}
+
+fn is_control(b: u8) -> bool {
+    b < 0x20 || b == 0x7f
+}
+
+/// "NNN Reason" (a bare "NNN" too, as mod_wsgi allows: httpd adds the space).
+pub fn parse_status(s: &str) -> Result<Status, Invalid> {
+    let line = latin1_bytes(s)?;
+    let digits_ok = line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit);
+    if !digits_ok || line.get(3).is_some_and(u8::is_ascii_digit) {
+        return Err(value(format!(
+            "status code must be a 3 digit integer: {}",
+            bytes_repr(&line)
+        )));
+    }
+    if line.len() > 3 && line[3] != b' ' {
+        return Err(value(format!("no space following status code: {}", bytes_repr(&line))));
+    }
+    if line.iter().any(|&b| is_control(b)) {
+        return Err(value(format!(
+            "control character in status reason phrase: {}",
+            bytes_repr(&line)
+        )));
     }
     let code = u16::from(line[0] - b'0') * 100 + u16::from(line[1] - b'0') * 10 + u16::from(line[2] - b'0');
     if code < 100 {
-        return Err(format!("invalid status {s:?}: the code must be between 100 and 999"));
+        return Err(value(format!(
+            "status code must be between 100 and 999: {}",
+            bytes_repr(&line)
+        )));
     }
     Ok(Status { code, line })
 }
@@ -42,19 +91,39 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-pub fn check_header(name: &str, value: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    if name.is_empty() || !name.bytes().all(is_tchar) {
-        return Err(format!(
-            "invalid header name {name:?}: only token characters are allowed"
-        ));
+/// A header name (an RFC 9110 token) and value (latin-1; no control character other than TAB: stricter than
+/// mod_wsgi, which refuses only CR and LF, see docs/compat.md).
+pub fn check_header(name: &str, val: &str) -> Result<(Vec<u8>, Vec<u8>), Invalid> {
+    let n = latin1_bytes(name)?;
+    if n.is_empty() {
+        return Err(value("header name is empty".to_string()));
     }
-    let v = latin1_bytes(value, &format!("value of header {name:?}"))?;
-    if let Some(c) = v.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(format!(
-            "value of header {name:?} contains the control character 0x{c:02x} (CR, LF, NUL and other control characters are not allowed)"
-        ));
+    if n.iter().any(|&b| is_control(b)) {
+        return Err(value(format!("control character in header name: {}", bytes_repr(&n))));
     }
-    Ok((name.as_bytes().to_vec(), v))
+    if n.contains(&b' ') {
+        return Err(value(format!("space character in header name: {}", bytes_repr(&n))));
+    }
+    if !n.iter().all(|&b| is_tchar(b)) {
+        return Err(value(format!(
+            "header name is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~ only): {}",
+            bytes_repr(&n)
+        )));
+    }
+    let v = latin1_bytes(val)?;
+    if v.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return Err(value(format!(
+            "carriage return/line feed character in header value: {}",
+            bytes_repr(&v)
+        )));
+    }
+    if v.iter().any(|&b| is_control(b) && b != b'\t') {
+        return Err(value(format!(
+            "control character in header value (only TAB is allowed): {}",
+            bytes_repr(&v)
+        )));
+    }
+    Ok((n, v))
 }
 
 /// Hop-by-hop headers an app must not send (PEP 3333); the server owns the connection's framing.
@@ -87,16 +156,37 @@ pub fn parse_content_length(v: &[u8]) -> Result<u64, String> {
 mod tests {
     use super::*;
 
+    fn msg(r: Result<impl std::fmt::Debug, Invalid>) -> String {
+        match r {
+            Err(Invalid::Value(m)) => m,
+            other => panic!("not a ValueError: {other:?}"),
+        }
+    }
+
     #[test]
     fn statuses() {
         assert_eq!(parse_status("200 OK").map(|s| s.code), Ok(200));
         assert_eq!(parse_status("404 Not Found").map(|s| s.code), Ok(404));
-        assert!(parse_status("200").is_err());
-        assert!(parse_status("20 OK").is_err());
-        assert!(parse_status("200OK").is_err());
-        assert!(parse_status("abc OK").is_err());
-        assert!(parse_status("200 OK\r\nX: y").is_err());
-        assert!(parse_status("200 \u{263a}").is_err());
+        assert_eq!(parse_status("200").map(|s| s.code), Ok(200));
+        assert_eq!(msg(parse_status("OK")), "status code must be a 3 digit integer: b'OK'");
+        assert_eq!(
+            msg(parse_status("20X OK")),
+            "status code must be a 3 digit integer: b'20X OK'"
+        );
+        assert_eq!(
+            msg(parse_status("2000 OK")),
+            "status code must be a 3 digit integer: b'2000 OK'"
+        );
+        assert_eq!(
+            msg(parse_status("20 OK")),
+            "status code must be a 3 digit integer: b'20 OK'"
+        );
+        assert_eq!(msg(parse_status("200OK")), "no space following status code: b'200OK'");
+        assert_eq!(
+            msg(parse_status("200 OK\r\nX-Injected: yes")),
+            "control character in status reason phrase: b'200 OK\\r\\nX-Injected: yes'"
+        );
+        assert_eq!(parse_status("200 \u{263a}"), Err(Invalid::NotLatin1));
         assert!(parse_status("099 Low").is_err());
         assert_eq!(
             parse_status("200 caf\u{e9}").map(|s| s.line),
@@ -108,13 +198,30 @@ mod tests {
     fn headers() {
         assert!(check_header("Content-Type", "text/plain").is_ok());
         assert!(check_header("X-Tab", "a\tb").is_ok());
-        assert!(check_header("Bad Name", "x").is_err());
-        assert!(check_header("", "x").is_err());
-        assert!(check_header("X", "a\r\nSet-Cookie: x").unwrap_err().contains("0x0d"));
-        assert!(check_header("X", "a\0b").is_err());
+        assert_eq!(msg(check_header("", "x")), "header name is empty");
+        assert_eq!(
+            msg(check_header("X Foo", "x")),
+            "space character in header name: b'X Foo'"
+        );
+        assert_eq!(
+            msg(check_header("X\tFoo", "x")),
+            "control character in header name: b'X\\tFoo'"
+        );
+        assert!(msg(check_header("X:Foo", "x")).contains("not an HTTP token"));
+        assert_eq!(
+            msg(check_header("X", "line1\r\nline2")),
+            "carriage return/line feed character in header value: b'line1\\r\\nline2'"
+        );
+        assert_eq!(
+            msg(check_header("X", "a\0b")),
+            "control character in header value (only TAB is allowed): b'a\\x00b'"
+        );
         assert!(check_header("X", "a\x7fb").is_err());
-        assert!(check_header("X", "\u{20ac}").unwrap_err().contains("latin-1"));
+        assert_eq!(check_header("X", "\u{20ac}"), Err(Invalid::NotLatin1));
         assert_eq!(check_header("X", "\u{e9}").map(|h| h.1), Ok(vec![0xe9]));
+        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
+        assert_eq!(bytes_repr(b"a'\"b\\"), "b'a\\'\"b\\\\'");
+        assert_eq!(bytes_repr(&[0xe9, 0x01]), "b'\\xe9\\x01'");
     }
 
     #[test]

@@ -90,13 +90,14 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
                 py,
                 slot,
                 &format!(
-                    "exception raised by the WSGI application:\n{}",
+                    "{}:\n{}",
+                    crate::python::exception_header(py, &e, &info.script),
                     format_error(py, rt, &e)
                 ),
             );
         }
     };
-    let outcome = stream(py, rt, slot, &result);
+    let outcome = stream(py, rt, info, slot, &result);
     // close() is called whatever happened (PEP 3333), also after an exception or a client disconnect. A plain
     // list/tuple has none (asking would build an AttributeError); getattr_opt asks without raising.
     let plain = result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
@@ -166,7 +167,7 @@ fn write_item(py: Python<'_>, slot: &Slot, item: &Bound<'_, PyAny>, flush: bool)
     response::write_bytes(py, slot, data, flush)
 }
 
-fn stream(py: Python<'_>, rt: &Runtime, slot: &Arc<Slot>, result: &Bound<'_, PyAny>) -> Outcome {
+fn stream(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, result: &Bound<'_, PyAny>) -> Outcome {
     if let Ok(fw) = result.cast::<FileWrapper>() {
         if let Some(outcome) = send_file_wrapper(py, slot, fw.get()) {
             return outcome;
@@ -208,7 +209,11 @@ fn stream(py: Python<'_>, rt: &Runtime, slot: &Arc<Slot>, result: &Bound<'_, PyA
         return fail(
             py,
             slot,
-            &format!("error while sending the response:\n{}", format_error(py, rt, &e)),
+            &format!(
+                "{} (while sending the response):\n{}",
+                crate::python::exception_header(py, &e, &info.script),
+                format_error(py, rt, &e)
+            ),
         );
     }
     if slot.with(|st| st.resp.status.is_none()).unwrap_or(false) {

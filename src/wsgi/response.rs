@@ -28,39 +28,48 @@ fn type_name(v: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_string())
 }
 
+/// A refusal as the exception mod_wsgi raises: ValueError, or Python's own UnicodeEncodeError for text that is
+/// not latin-1 (raised by encoding `text` as Python would).
+fn invalid(text: &Bound<'_, PyString>, e: headers::Invalid) -> PyErr {
+    match e {
+        headers::Invalid::Value(m) => PyValueError::new_err(m),
+        headers::Invalid::NotLatin1 => match text.call_method1(pyo3::intern!(text.py(), "encode"), ("latin-1",)) {
+            Err(e) => e,
+            Ok(_) => PyValueError::new_err("text is not latin-1 encodable"),
+        },
+    }
+}
+
+fn string<'a, 'py>(v: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyString>> {
+    v.cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("must be str, not {}", type_name(v))))
+}
+
 fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
-    let list = headers
-        .cast::<PyList>()
-        .map_err(|_| PyTypeError::new_err(format!("response headers must be a list, not {}", type_name(headers))))?;
+    let list = headers.cast::<PyList>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "start_response() argument 2 must be list, not {}",
+            type_name(headers)
+        ))
+    })?;
     let mut out = Vec::with_capacity(list.len());
     for item in list.iter() {
-        let tuple = item.cast::<PyTuple>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "each response header must be a tuple, not {}",
-                type_name(&item)
-            ))
-        })?;
+        let tuple = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err(format!("each header must be a 2-tuple, not {}", type_name(&item))))?;
         if tuple.len() != 2 {
             return Err(PyValueError::new_err(format!(
-                "a response header must be a (name, value) tuple, got {} items",
+                "each header must be a 2-tuple, got length {}",
                 tuple.len()
             )));
         }
         let (name, value) = (tuple.get_item(0)?, tuple.get_item(1)?);
-        let name_s = name
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err(format!("header name must be str, not {}", type_name(&name))))?
-            .to_cow()?;
-        let value_s = value
-            .cast::<PyString>()
-            .map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "value of header {name_s:?} must be str, not {}",
-                    type_name(&value)
-                ))
-            })?
-            .to_cow()?;
-        out.push(headers::check_header(&name_s, &value_s).map_err(PyValueError::new_err)?);
+        let (name, value) = (string(&name)?, string(&value)?);
+        let checked = headers::check_header(&name.to_cow()?, &value.to_cow()?).map_err(|e| match e {
+            headers::Invalid::NotLatin1 if headers::latin1_bytes(&name.to_string_lossy()).is_err() => invalid(name, e),
+            e => invalid(value, e),
+        })?;
+        out.push(checked);
     }
     Ok(out)
 }
@@ -91,27 +100,24 @@ impl StartResponse {
         exc_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Write>> {
         let exc_info = exc_info.filter(|e| !e.is_none());
-        // PEP 3333: exc_info is what sys.exc_info() returns; anything else is the app's bug (mod_wsgi refuses it too).
+        // PEP 3333: exc_info is what sys.exc_info() returns; anything else is the app's bug (mod_wsgi's words).
         if let Some(info) = exc_info {
             if !info.cast::<pyo3::types::PyTuple>().is_ok_and(|t| t.len() == 3) {
-                return Err(PyRuntimeError::new_err(format!(
-                    "start_response() exc_info must be a (type, value, traceback) tuple as sys.exc_info() returns, not {}",
-                    type_name(info)
-                )));
+                return Err(PyRuntimeError::new_err(
+                    "start_response() argument 'exc_info' must be a 3-tuple or None",
+                ));
             }
         }
-        let status_s = status
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err(format!("status must be str, not {}", type_name(status))))?
-            .to_cow()?;
-        let parsed_status = headers::parse_status(&status_s).map_err(PyValueError::new_err)?;
+        let status = string(status)?;
+        let parsed_status = headers::parse_status(&status.to_cow()?).map_err(|e| invalid(status, e))?;
         let parsed_headers = parse_headers(headers)?;
         self.slot
             .with(|st| -> PyResult<()> {
                 match exc_info {
                     Some(info) if st.resp.headers_sent => Err(reraise(info)),
+                    // Also before any output (PEP 3333; mod_wsgi would replace the first call's status there).
                     None if st.resp.status.is_some() => Err(PyRuntimeError::new_err(
-                        "start_response() was already called; a second call is only allowed with exc_info (PEP 3333)",
+                        "start_response() called more than once without exc_info",
                     )),
                     _ => {
                         st.resp.status = Some(parsed_status);

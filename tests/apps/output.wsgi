@@ -133,7 +133,7 @@ def application(environ, start_response):
         start_response('200 OK', [('X-Bad', 'a\x00b')])
         return [b'x']
     if path == '/bad-status':
-        start_response('200', text)
+        start_response('200-OK', text)
         return [b'x']
     if path == '/status-type':
         start_response(200, text)
