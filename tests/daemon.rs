@@ -48,6 +48,11 @@ fn environ_is_identical_to_embedded_mode() {
         "mod_wsgi.process_group",
         "mod_wsgi.request_id",
         "mod_wsgi.request_start",
+        "mod_wsgi.queue_start",
+        "mod_wsgi.daemon_start",
+        "mod_wsgi.application_start",
+        "mod_wsgi.thread_id",
+        "mod_wsgi.server_pid",
         "UNIQUE_ID",
     ];
     for (k, v) in &emb {

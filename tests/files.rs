@@ -42,5 +42,5 @@ fn file_wrapper() {
     assert!(s.wait_log("BytesIO closed", 5), "close() called on the file-like");
 
     let r = s.get("/f/is-modwsgi");
-    assert_eq!(r.text(), "(True, (0, 1, 0), '', '', True)");
+    assert_eq!(r.text(), "(True, (6, 1, 0), '', '', True)");
 }

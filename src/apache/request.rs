@@ -103,6 +103,18 @@ impl<'r> Request<'r> {
     pub fn log_id(&self) -> Option<&'r [u8]> {
         self.field(self.rec().log_id)
     }
+    /// The request's log id (`%L`), generated now if no module made one yet (as mod_wsgi does, so that
+    /// mod_wsgi.request_id always identifies the request).
+    pub fn ensure_log_id(&self) -> Option<&'r [u8]> {
+        if self.rec().log_id.is_null() {
+            // SAFETY: r and its connection are live; the hook stores a pool string in r->log_id.
+            unsafe {
+                let r = self.raw();
+                ffi::ap_run_generate_log_id((*r).connection, r, &mut (*r).log_id);
+            }
+        }
+        self.log_id()
+    }
     /// ServerName of the (virtual) server handling the request.
     pub fn server_hostname(&self) -> Option<&'r [u8]> {
         // SAFETY: every request has a live server_rec; server_hostname is a pool string or null.

@@ -283,7 +283,11 @@ fn exchange(
         version: VERSION,
         secret: table.secret,
     })
-    .and_then(|_| conn.queue(&Frame::Request(head.clone())))
+    .and_then(|_| {
+        let mut sent = head.clone();
+        sent.queue_start_us = crate::request::epoch_us();
+        conn.queue(&Frame::Request(sent))
+    })
     .and_then(|_| conn.flush())
     .map_err(|e| early(RelayError::Send(e.to_string())))?;
     // response-socket-timeout (default socket-timeout): each write of the response to the client, as mod_wsgi.

@@ -129,6 +129,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             put_bytes(out, &h.process_group);
             out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1));
             out.extend_from_slice(&h.start_us.to_be_bytes());
+            out.extend_from_slice(&h.queue_start_us.to_be_bytes());
             put_environ(out, &h.environ);
             kind::REQUEST
         }
@@ -300,6 +301,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
             let process_group = r.bytes()?;
             let flags = r.u8()?;
             let start_us = r.u64()? as i64;
+            let queue_start_us = r.u64()? as i64;
             let environ = r.environ()?;
             Frame::Request(RequestHead {
                 script,
@@ -310,6 +312,8 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
                 script_reloading: flags & 1 != 0,
                 header_only: flags & 2 != 0,
                 start_us,
+                queue_start_us,
+                daemon_start_us: 0,
                 // A request_rec address means nothing in another process.
                 apache_request: 0,
                 environ,
@@ -388,6 +392,8 @@ mod tests {
             script_reloading: true,
             header_only: false,
             start_us: 1_700_000_000_000_000,
+            queue_start_us: 1_700_000_000_000_100,
+            daemon_start_us: 0,
             apache_request: 0,
             environ: {
                 let mut e = Environ::default();
@@ -482,6 +488,8 @@ mod tests {
                 script_reloading: false,
                 header_only: true,
                 start_us: 2,
+                queue_start_us: 3,
+                daemon_start_us: 0,
                 apache_request: 0,
                 environ: {
                     let mut e = Environ::default();

@@ -45,14 +45,11 @@ struct State {
     started: Instant,
     /// WSGIDestroyInterpreter (default On): run atexit handlers when the process stops.
     destroy_interpreter: bool,
+    /// Why this process asked to be recycled (mod_wsgi's shutdown_reason names, for process_stopping).
+    recycle_reason: Mutex<&'static str>,
 }
 
-fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
+use crate::request::epoch_us as now_us;
 
 fn set_title(g: &GroupRuntime) {
     let title = g.cfg.title().unwrap_or_else(|| format!("(wsgi:{})", g.cfg.name));
@@ -164,6 +161,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
         busy: Mutex::new((0..g.cfg.threads).map(|_| None).collect()),
         started: Instant::now(),
         destroy_interpreter: table.python.destroy_interpreter != Some(false),
+        recycle_reason: Mutex::new("graceful_signal"),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
     let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
@@ -214,16 +212,19 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -
                 g,
                 state,
                 Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout)),
+                "shutdown_signal",
             ),
             // From the supervisor: a recycle (its replacement already runs). From anyone else (an admin's
             // `kill -USR1`): an eviction, drained for eviction-timeout (default graceful-timeout).
             Some((SIGUSR1, sender)) if sender == crate::sys::process::parent() => {
-                stop(g, state, Duration::from_secs(cfg.graceful_timeout))
+                let reason = *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner());
+                stop(g, state, Duration::from_secs(cfg.graceful_timeout), reason)
             }
             Some((SIGUSR1, _)) => stop(
                 g,
                 state,
                 Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
+                "eviction_signal",
             ),
             _ => {}
         }
@@ -247,7 +248,8 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -
             }
         }
         let reason = recycle_reason(g, state);
-        if let Some(why) = reason {
+        if let Some((tag, why)) = reason {
+            *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner()) = tag;
             log::server(
                 Level::Info,
                 &format!(
@@ -263,37 +265,43 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -
     }
 }
 
-fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
+fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<(&'static str, String)> {
     let cfg = &g.cfg;
     if let Some(script) = crate::python::loader::take_reloaded() {
         // The script was re-imported for the request that noticed the change; a fresh process also picks up
         // every module the script imports.
-        return Some(format!(
-            "{} changed (WSGIScriptReloading)",
-            String::from_utf8_lossy(&script)
+        return Some((
+            "script_reload",
+            format!("{} changed (WSGIScriptReloading)", String::from_utf8_lossy(&script)),
         ));
     }
     if let Some(max) = cfg.maximum_requests {
         let n = state.requests.load(Ordering::SeqCst);
         if n >= max {
-            return Some(format!("maximum-requests={max} reached"));
+            return Some(("maximum_requests", format!("maximum-requests={max} reached")));
         }
     }
     if let Some(secs) = cfg.restart_interval {
         if state.started.elapsed() >= Duration::from_secs(secs) {
-            return Some(format!("restart-interval={secs} elapsed"));
+            return Some(("restart_interval", format!("restart-interval={secs} elapsed")));
         }
     }
     if let Some(secs) = cfg.inactivity_timeout {
         let idle = (now_us() - state.last_activity.load(Ordering::SeqCst)) / 1_000_000;
         if state.active.load(Ordering::SeqCst) == 0 && idle >= secs as i64 {
-            return Some(format!("inactivity-timeout={secs}: idle for {idle} s"));
+            return Some((
+                "inactivity_timeout",
+                format!("inactivity-timeout={secs}: idle for {idle} s"),
+            ));
         }
     }
     if let Some(limit) = cfg.memory_limit {
         let rss = resident_bytes();
         if rss > limit {
-            return Some(format!("memory-limit={limit}: resident set size is {rss} bytes"));
+            return Some((
+                "memory_limit",
+                format!("memory-limit={limit}: resident set size is {rss} bytes"),
+            ));
         }
     }
     if let Some(secs) = cfg.request_timeout {
@@ -323,7 +331,10 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<String> {
                     log::server(Level::Error, line);
                 }
             }
-            return Some(format!("request-timeout={secs} exceeded by {} request(s)", stuck.len()));
+            return Some((
+                "request_timeout",
+                format!("request-timeout={secs} exceeded by {} request(s)", stuck.len()),
+            ));
         }
     }
     None
@@ -339,7 +350,7 @@ fn resident_bytes() -> u64 {
     pages * page_size()
 }
 
-fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
+fn stop(g: &GroupRuntime, state: &State, grace: Duration, reason: &'static str) -> ! {
     state.stopping.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + grace;
     while (state.active.load(Ordering::SeqCst) > 0 || state.loops.load(Ordering::SeqCst) > 0)
@@ -359,6 +370,7 @@ fn stop(g: &GroupRuntime, state: &State, grace: Duration) -> ! {
             ),
         );
     }
+    crate::python::publish_stopping(reason);
     if state.destroy_interpreter {
         crate::python::run_atexit();
     }
@@ -451,7 +463,10 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
         }
     }
     let head = match conn.read_frame() {
-        Ok(Frame::Request(h)) => h,
+        Ok(Frame::Request(mut h)) => {
+            h.daemon_start_us = now_us();
+            h
+        }
         Ok(other) => {
             log::server(
                 Level::Error,

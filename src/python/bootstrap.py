@@ -209,3 +209,408 @@ sys.stderr = stderr
 # Records logged while the app configured no handler of its own go to Apache with their level (instead of
 # Python's last-resort handler writing "WARNING" lines to stderr).
 logging.lastResort = ApacheLogHandler(logging.WARNING)
+
+
+# ---- The mod_wsgi module's runtime API (subscribe_events, request_data, *_metrics, RequestTimeout) ----
+# Rust calls started()/finished()/publish() only while a subscriber or metrics recording exists, so a process
+# that uses neither pays nothing for them.
+
+class RequestTimeout(BaseException):
+    """Raised inside a request's thread when it exceeded the daemon group's request-timeout (daemon mode); the
+    response is a 504 and the process keeps serving."""
+
+
+RequestTimeout.__module__ = 'mod_wsgi'
+
+event_callbacks = []
+shutdown_callbacks = []
+signal_callbacks = []
+
+
+def subscribe_events(callback):
+    event_callbacks.append(callback)
+    return callback
+
+
+def subscribe_shutdown(callback):
+    shutdown_callbacks.append(callback)
+    return callback
+
+
+def subscribe_signals(callback):
+    if not mod_wsgi.process_group:
+        logging.getLogger('mod_wsgi').info(
+            'mod_wsgi.subscribe_signals() called outside daemon mode; the callback will not be invoked. '
+            'Signal callbacks are only delivered in daemon mode processes.')
+        return callback
+    signal_callbacks.append(callback)
+    return callback
+
+
+def publish(name, event, extra=()):
+    """Calls every subscriber as callback(name, **event); a callback returning a dict updates the event for
+    the next one (and for the caller: request_started may replace application_object)."""
+    for callbacks in (event_callbacks,) + tuple(extra):
+        for callback in list(callbacks):
+            try:
+                result = callback(name, **event)
+                if isinstance(result, dict):
+                    event.update(result)
+            except BaseException as e:
+                suffix = '; ignored.' if isinstance(e, SystemExit) else '.'
+                _log(APLOG_ERR, "%s exception raised by event callback for '%s'%s" % (type(e).__name__, name, suffix))
+                for line in traceback.format_exception(type(e), e, e.__traceback__):
+                    for part in line.rstrip('\n').split('\n'):
+                        if part:
+                            _log(APLOG_ERR, part)
+    return event
+
+
+def publish_stopping(reason):
+    if event_callbacks or shutdown_callbacks:
+        publish('process_stopping', {'shutdown_reason': reason}, (shutdown_callbacks,))
+
+
+def publish_signal(signame, signum):
+    if event_callbacks or signal_callbacks:
+        publish('process_signal', {'signame': signame, 'signum': signum}, (signal_callbacks,))
+
+
+# Metrics: off until start_recording_metrics(); then every finished request is folded into the interval and
+# process totals below by record().
+_metrics_lock = threading.Lock()
+recording = [False]
+_process_start = None
+_BUCKETS = 65
+
+
+def _bucket(secs):
+    """mod_wsgi's histogram: index 0 is under 1 ms, then 16 octaves (1 ms .. 65.536 s) of 4 linear steps,
+    index 64 is 65.536 s or more."""
+    ms = secs * 1000.0
+    if ms < 1.0:
+        return 0
+    octave = 0
+    low = 1.0
+    while octave < 16 and ms >= low * 2:
+        low *= 2
+        octave += 1
+    if octave >= 16:
+        return _BUCKETS - 1
+    step = int((ms - low) / (low / 4.0))
+    return 1 + octave * 4 + min(step, 3)
+
+
+class _Interval(object):
+    PHASES = ('server_time', 'queue_time', 'daemon_time', 'application_time', 'request_time', 'gil_wait_time',
+              'input_read_time', 'output_write_time')
+
+    def __init__(self, now, threads):
+        self.start = now
+        self.threads = threads
+        self.count = 0
+        self.status = [0, 0, 0, 0, 0]
+        self.input_bytes = self.input_reads = self.output_bytes = self.output_writes = 0
+        self.gil_wait_count = 0
+        self.sums = dict((p, 0.0) for p in self.PHASES)
+        self.mins = dict((p, None) for p in self.PHASES)
+        self.maxs = dict((p, None) for p in self.PHASES)
+        self.buckets = dict((p, [0] * _BUCKETS) for p in self.PHASES)
+        self.busy = 0.0
+        self.thread_completed = [0] * threads
+        self.thread_busy = [0.0] * threads
+        self.thread_cpu = [0.0] * threads
+        self.thread_max = [0.0] * threads
+        self.active_threads = set()
+        self.cpu = _cpu()
+
+
+def _cpu():
+    t = os.times()
+    return t.user, t.system
+
+
+def _rss():
+    import resource
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:
+        with open('/proc/self/statm') as f:
+            rss = int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return max_rss, rss
+
+
+class _Totals(object):
+    def __init__(self):
+        self.count = 0
+        self.busy = 0.0
+        self.per_thread = {}
+
+
+_interval = [None]
+_totals = _Totals()
+import time as _time  # noqa: E402
+_process_start = _time.time()
+
+
+def threads_maximum():
+    return max(int(mod_wsgi.threads_per_process or 1), 1)
+
+
+def start_recording_metrics():
+    with _metrics_lock:
+        if recording[0]:
+            return None
+        import time
+        _interval[0] = _Interval(time.time(), threads_maximum())
+        recording[0] = True
+    return None
+
+
+def phases(m):
+    """The phase times of one request (seconds), from request_finished's values, as mod_wsgi splits them."""
+    app = m['application_time']
+    app_start = m['application_finish'] - app
+    out = {'application_time': app, 'gil_wait_time': m['gil_wait_time'], 'input_read_time': m['input_time'],
+           'output_write_time': m['output_time']}
+    if m['daemon_start']:
+        out['server_time'] = max(m['queue_start'] - m['request_start'], 0.0)
+        out['queue_time'] = max(m['daemon_start'] - m['queue_start'], 0.0)
+        out['daemon_time'] = max(app_start - m['daemon_start'], 0.0)
+        out['request_time'] = out['server_time'] + out['queue_time'] + out['daemon_time'] + app
+    else:
+        out['server_time'] = max(app_start - m['request_start'], 0.0)
+        out['request_time'] = out['server_time'] + app
+    return out
+
+
+def record(m):
+    """One finished request (request_finished's measured values)."""
+    times = phases(m)
+    with _metrics_lock:
+        iv = _interval[0]
+        if iv is None:
+            return
+        iv.count += 1
+        status = m['status']
+        cls = status // 100 if status else 5
+        if 1 <= cls <= 5:
+            iv.status[cls - 1] += 1
+        iv.input_bytes += m['input_length']
+        iv.input_reads += m['input_reads']
+        iv.output_bytes += m['output_length']
+        iv.output_writes += m['output_writes']
+        iv.gil_wait_count += m['gil_wait_count']
+        for phase in _Interval.PHASES:
+            v = times.get(phase)
+            if v is None:
+                continue
+            iv.sums[phase] += v
+            us = int(v * 1e6)
+            iv.mins[phase] = us if iv.mins[phase] is None else min(iv.mins[phase], us)
+            iv.maxs[phase] = us if iv.maxs[phase] is None else max(iv.maxs[phase], us)
+            iv.buckets[phase][_bucket(v)] += 1
+        app = m['application_time']
+        iv.busy += app
+        tid = m['thread_id']
+        if 1 <= tid <= iv.threads:
+            i = tid - 1
+            iv.thread_completed[i] += 1
+            iv.thread_busy[i] += app
+            iv.thread_cpu[i] += m.get('cpu_time', 0.0)
+            iv.thread_max[i] = max(iv.thread_max[i], app)
+            iv.active_threads.add(tid)
+        _totals.count += 1
+        _totals.busy += app
+        _totals.per_thread[tid] = _totals.per_thread.get(tid, 0) + 1
+
+
+def request_metrics():
+    import time
+    with _metrics_lock:
+        iv = _interval[0]
+        if iv is None:
+            return None
+        now = time.time()
+        period = max(now - iv.start, 1e-6)
+        user, system = _cpu()
+        cpu_user = (user - iv.cpu[0]) / period
+        cpu_system = (system - iv.cpu[1]) / period
+        max_rss, rss = _rss()
+        daemon = bool(mod_wsgi.process_group)
+        out = {
+            'pid': os.getpid(),
+            'start_time': iv.start,
+            'stop_time': now,
+            'sample_period': period,
+            'cpu_user_utilization': cpu_user,
+            'cpu_system_utilization': cpu_system,
+            'cpu_utilization': cpu_user + cpu_system,
+            'cpu_user_time': cpu_user,
+            'cpu_system_time': cpu_system,
+            'cpu_time': cpu_user + cpu_system,
+            'memory_max_rss': max_rss,
+            'memory_rss': rss,
+            'request_threads_maximum': iv.threads,
+            'request_threads_started': len(_totals.per_thread),
+            'request_threads_active': len(iv.active_threads),
+            'capacity_utilization': iv.busy / period / iv.threads,
+            'request_count': iv.count,
+            'request_throughput': iv.count / period,
+            'input_bytes': iv.input_bytes,
+            'input_reads': iv.input_reads,
+            'output_bytes': iv.output_bytes,
+            'output_writes': iv.output_writes,
+            'gil_wait_count': iv.gil_wait_count,
+            'request_threads_completed': list(iv.thread_completed),
+            'request_threads_buckets': list(iv.thread_completed),
+            'request_threads_busy_time': list(iv.thread_busy),
+            'request_threads_cpu_time': list(iv.thread_cpu),
+            'request_threads_current_elapsed': [0.0] * iv.threads,
+            'request_threads_max_duration': list(iv.thread_max),
+        }
+        for i, n in enumerate(iv.status):
+            out['status_%dxx' % (i + 1)] = n
+        for phase in _Interval.PHASES:
+            embedded_none = not daemon and phase in ('queue_time', 'daemon_time')
+            out[phase] = None if embedded_none else (iv.sums[phase] / iv.count if iv.count else 0.0)
+            out[phase + '_buckets'] = list(iv.buckets[phase])
+            out[phase + '_min_us'] = None if embedded_none else iv.mins[phase]
+            out[phase + '_max_us'] = None if embedded_none else iv.maxs[phase]
+        with _busy_lock:
+            for tid, since in _busy.items():
+                if 1 <= tid <= iv.threads:
+                    out['request_threads_current_elapsed'][tid - 1] = now - since
+        _interval[0] = _Interval(now, iv.threads)
+        _interval[0].cpu = (user, system)
+        return out
+
+
+def process_metrics():
+    import time
+    with _metrics_lock:
+        if _interval[0] is None:
+            return None
+        user, system = _cpu()
+        max_rss, rss = _rss()
+        now = time.time()
+        started = _process_start
+        with _busy_lock:
+            active = len(_busy)
+        return {
+            'pid': os.getpid(),
+            'request_busy_time': _totals.busy,
+            'request_count': _totals.count,
+            'memory_max_rss': max_rss,
+            'memory_rss': rss,
+            'cpu_user_time': user,
+            'cpu_system_time': system,
+            'cpu_time': user + system,
+            'restart_time': started,
+            'current_time': now,
+            'running_time': int(now - started),
+            'request_threads': len(_totals.per_thread),
+            'active_requests': active,
+            'threads': [{'thread_id': t, 'request_count': n} for t, n in sorted(_totals.per_thread.items())],
+        }
+
+
+def server_metrics():
+    # WSGIServerMetrics / server-metrics= (Apache's scoreboard) are not built: None, as mod_wsgi returns when
+    # they are off.
+    return None
+
+
+# Threads serving a request while metrics are recorded: thread_id -> start time (request_threads_current_elapsed).
+_busy_lock = threading.Lock()
+_busy = {}
+
+
+def started(environ, app, callable_name, data, times):
+    """request_started: (request_id, thread_id, server_pid, request_start, queue_start, daemon_start,
+    application_start, daemon_connects, daemon_restarts). Returns the application to call."""
+    request_id, thread_id, server_pid, request_start, queue_start, daemon_start, app_start, connects, restarts = times
+    if recording[0]:
+        with _busy_lock:
+            _busy[thread_id] = app_start
+    if not event_callbacks:
+        return app
+    event = {
+        'request_id': request_id,
+        'thread_id': thread_id,
+        'daemon_connects': connects,
+        'daemon_restarts': restarts,
+        'server_pid': server_pid,
+        'request_start': request_start,
+        'queue_start': queue_start,
+        'daemon_start': daemon_start,
+        'application_object': app,
+        'callable_object': callable_name,
+        'request_environ': environ,
+        'application_start': app_start,
+        'request_data': data,
+    }
+    publish('request_started', event)
+    return event.get('application_object', app)
+
+
+def finished(m, data):
+    """request_finished, with the request's measured values; folds them into the metrics when recording."""
+    if recording[0]:
+        with _busy_lock:
+            _busy.pop(m['thread_id'], None)
+        record(m)
+    if event_callbacks:
+        event = dict(m)
+        event['request_data'] = data
+        publish('request_finished', event)
+
+
+def response_started(request_id, status, headers, exc_info, data):
+    publish('response_started', {
+        'request_id': request_id,
+        'response_status': status,
+        'response_headers': headers,
+        'exception_info': exc_info,
+        'request_data': data,
+    })
+
+
+def request_exception(request_id, exc, data):
+    publish('request_exception', {
+        'request_id': request_id,
+        'exception_info': (type(exc), exc, exc.__traceback__),
+        'request_data': data,
+    })
+
+
+class LogHandler(logging.Handler):
+    """mod_wsgi.LogHandler: logging records into the Apache error log at the matching level."""
+
+    def emit(self, record):
+        ApacheLogHandler.emit(self, record)
+
+
+LogHandler._levels = ApacheLogHandler._levels
+LogHandler.__module__ = 'mod_wsgi'
+
+import os  # noqa: E402
+
+for _name in ('RequestTimeout', 'subscribe_events', 'subscribe_shutdown', 'subscribe_signals', 'event_callbacks',
+              'shutdown_callbacks', 'signal_callbacks', 'start_recording_metrics', 'request_metrics',
+              'process_metrics', 'server_metrics', 'LogHandler', 'Log'):
+    setattr(mod_wsgi, _name, globals()[_name])
+mod_wsgi.Restricted = Restricted
+
+
+def _module_getattr(name):
+    # mod_wsgi.application_group: the group of the request this thread serves (mod_rwsgi runs one interpreter
+    # per process, so it is the request's, not the interpreter's).
+    if name == 'application_group':
+        group = mod_wsgi._request_application_group()
+        return mod_wsgi._default_application_group if group is None else group
+    raise AttributeError("module 'mod_wsgi' has no attribute %r" % (name,))
+
+
+mod_wsgi.__getattr__ = _module_getattr

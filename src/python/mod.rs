@@ -2,6 +2,7 @@
 //! crash), one thread state per httpd worker thread, and the in-process `mod_wsgi` module. Owns every call into
 //! the CPython C API that is not covered by pyo3's safe API.
 
+pub mod current;
 pub mod file_wrapper;
 pub mod home;
 mod init;
@@ -30,6 +31,12 @@ pub struct Runtime {
     pub context: String,
     /// bootstrap.dirty: threads that may have a partial line buffered in stdout/stderr.
     dirty: Py<pyo3::types::PyDict>,
+    /// mod_wsgi.active_requests: request id -> request_data() of every request in flight.
+    pub active_requests: Py<pyo3::types::PyDict>,
+    /// mod_wsgi.event_callbacks (apps may append to it directly).
+    event_callbacks: Py<pyo3::types::PyList>,
+    /// bootstrap.recording: [True] once mod_wsgi.start_recording_metrics() was called.
+    recording: Py<pyo3::types::PyList>,
     /// environ keys as interned str objects, made once per process.
     keys: Mutex<KeyMap>,
 }
@@ -96,6 +103,19 @@ impl Runtime {
             stdout: bootstrap.getattr("stdout")?.unbind(),
             stderr: bootstrap.getattr("stderr")?.unbind(),
             dirty: bootstrap.getattr("dirty")?.cast_into::<pyo3::types::PyDict>()?.unbind(),
+            active_requests: bootstrap
+                .getattr("mod_wsgi")?
+                .getattr("active_requests")?
+                .cast_into::<pyo3::types::PyDict>()?
+                .unbind(),
+            event_callbacks: bootstrap
+                .getattr("event_callbacks")?
+                .cast_into::<pyo3::types::PyList>()?
+                .unbind(),
+            recording: bootstrap
+                .getattr("recording")?
+                .cast_into::<pyo3::types::PyList>()?
+                .unbind(),
             bootstrap: bootstrap.clone().unbind(),
             file_wrapper,
             multithread,
@@ -115,6 +135,33 @@ impl Runtime {
     pub fn keys<'py>(&self, py: Python<'py>, env: &crate::request::Environ) -> Vec<Bound<'py, PyString>> {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         env.iter().map(|(k, _)| key_in(&mut keys, py, k)).collect()
+    }
+
+    /// Whether anything listens to request events (a subscriber, or metrics recording): the per-request
+    /// bookkeeping in Python runs only then.
+    pub fn hooks_active(&self, py: Python<'_>) -> bool {
+        !self.event_callbacks.bind(py).is_empty()
+            || self
+                .recording
+                .bind(py)
+                .get_item(0)
+                .and_then(|v| v.is_truthy())
+                .unwrap_or(false)
+    }
+
+    /// Whether event subscribers exist (response_started, request_exception are only built then).
+    pub fn has_subscribers(&self, py: Python<'_>) -> bool {
+        !self.event_callbacks.bind(py).is_empty()
+    }
+
+    /// Calls bootstrap.`name`(*args).
+    pub fn call_api<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        args: impl pyo3::call::PyCallArgs<'py>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.bootstrap.bind(py).getattr(name)?.call1(args)
     }
 
     /// Emits partial lines the app left in sys.stdout / sys.stderr, tagged with the request just served. Costs a
@@ -198,11 +245,7 @@ pub fn start(settings: &Settings) -> bool {
 /// Runs `f` with this thread attached to the interpreter, using the thread's own long-lived thread state
 /// (created on first use). Err when Python did not start in this process.
 pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R) -> Result<R, &'static str> {
-    let rt = match RUNTIME.get() {
-        Some(Ok(rt)) => rt,
-        Some(Err(e)) => return Err(e.as_str()),
-        None => return Err("Python was not started in this process"),
-    };
+    let rt = runtime()?;
     let ts = THREAD_STATE.with(|c| {
         let mut ts = c.get();
         if ts.is_null() {
@@ -222,10 +265,21 @@ pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R) -> Re
             unsafe { pyo3::ffi::PyEval_SaveThread() };
         }
     }
+    let asked = std::time::Instant::now();
     // SAFETY: ts belongs to this thread and is not current anywhere (we always save it before returning).
     unsafe { pyo3::ffi::PyEval_RestoreThread(ts) };
+    current::gil_acquired(asked.elapsed());
     let _release = Release;
     Ok(Python::attach(|py| f(py, rt)))
+}
+
+/// The runtime of this process (Err: why Python is not available).
+pub fn runtime() -> Result<&'static Runtime, &'static str> {
+    match RUNTIME.get() {
+        Some(Ok(rt)) => Ok(rt),
+        Some(Err(e)) => Err(e.as_str()),
+        None => Err("Python was not started in this process"),
+    }
 }
 
 /// The main thread's state after start-up: it becomes this thread's state (prefork runs requests there).
@@ -321,6 +375,14 @@ pub fn thread_stack(ident: u64) -> Option<String> {
         m.getattr("_stack").ok()?.call1((ident,)).ok()?.extract::<String>().ok()
     })
     .flatten()
+}
+
+/// Tells mod_wsgi.subscribe_shutdown / subscribe_events subscribers that the process stops, and why (mod_wsgi's
+/// reason names: shutdown_signal, maximum_requests, restart_interval, inactivity_timeout, request_timeout, ...).
+pub fn publish_stopping(reason: &'static str) {
+    let _ = with_python_timeout(5, move |py, rt| {
+        let _ = rt.call_api(py, "publish_stopping", (reason,));
+    });
 }
 
 /// Runs atexit handlers before a daemon process exits (bounded in time).

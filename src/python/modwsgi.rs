@@ -5,7 +5,11 @@ use pyo3::types::PyTuple;
 
 use crate::apache::log::{self, Level};
 
-/// Version reported as `mod_wsgi.version` / `environ['mod_wsgi.version']`: mod_rwsgi's own.
+/// The mod_wsgi API level implemented, reported as `mod_wsgi.version` / `environ['mod_wsgi.version']` (apps test
+/// it to decide what they may use).
+pub const API_LEVEL: (u32, u32, u32) = (6, 1, 0);
+
+/// mod_rwsgi's own version: `mod_wsgi.rwsgi_version` / `environ['mod_rwsgi.version']`.
 pub fn version_tuple() -> (u32, u32, u32) {
     let v: Vec<u32> = env!("CARGO_PKG_VERSION")
         .split('.')
@@ -35,13 +39,34 @@ fn log_line(py: Python<'_>, level: i32, msg: &str) {
     py.detach(|| log::current(level, &msg));
 }
 
+/// `mod_wsgi.request_data()`: the dict of the request this thread serves (the same object every event of the
+/// request carries).
+#[pyfunction]
+fn request_data(py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+    super::current::with_current(py, |py, c| c.data.clone_ref(py))
+        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no active request for thread"))
+}
+
+/// Internal: the application group of the request this thread serves (None outside a request).
+#[pyfunction]
+#[pyo3(name = "_request_application_group")]
+fn request_application_group(py: Python<'_>) -> Option<Py<pyo3::types::PyString>> {
+    super::current::with_current(py, |py, c| c.application_group.clone_ref(py))
+}
+
 pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "mod_wsgi")?;
-    let (a, b, c) = version_tuple();
+    let (a, b, c) = API_LEVEL;
     m.add("version", PyTuple::new(py, [a, b, c])?)?;
+    let (a, b, c) = version_tuple();
+    m.add("rwsgi_version", PyTuple::new(py, [a, b, c])?)?;
     m.add("server_name", "mod_rwsgi")?;
     m.add("process_group", settings.process_group.as_str())?;
-    m.add("application_group", "")?;
+    // application_group is answered per request by the module's __getattr__ (bootstrap.py).
+    m.add("_default_application_group", "")?;
+    m.add("active_requests", pyo3::types::PyDict::new(py))?;
+    m.add_function(wrap_pyfunction!(request_data, &m)?)?;
+    m.add_function(wrap_pyfunction!(request_application_group, &m)?)?;
     m.add("maximum_processes", settings.processes)?;
     m.add("threads_per_process", settings.threads)?;
     m.add("multithread", settings.multithread)?;

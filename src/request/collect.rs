@@ -143,9 +143,9 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     );
     set(b"mod_wsgi.script_name", script_name);
     set(b"mod_wsgi.path_info", path_info);
-    set(b"mod_wsgi.request_id", req.log_id().unwrap_or_default());
-    set(b"mod_wsgi.request_start", req.request_time().to_string().as_bytes());
+    set(b"mod_wsgi.request_id", req.ensure_log_id().unwrap_or_default());
     set(b"mod_wsgi.server", b"mod_rwsgi");
+    set(b"mod_wsgi.server_pid", std::process::id().to_string().as_bytes());
 
     let (script, mtime) = match handler_script {
         Some(h) => (h.as_bytes().to_vec(), file_mtime(h)),
@@ -161,6 +161,8 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
         script_reloading: eff.script_reloading,
         header_only: req.header_only(),
         start_us: req.request_time(),
+        queue_start_us: 0,
+        daemon_start_us: 0,
         environ: env,
     }
 }

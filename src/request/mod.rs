@@ -10,3 +10,10 @@ pub use model::{Environ, RequestHead};
 mod collect;
 #[cfg(not(test))]
 pub use collect::collect;
+
+/// Now, in microseconds since the epoch (the unit of the request's timestamps).
+pub fn epoch_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}

@@ -62,6 +62,10 @@ pub struct RequestHead {
     pub header_only: bool,
     /// When the request arrived at httpd, microseconds since the epoch (for queue-timeout).
     pub start_us: i64,
+    /// When the httpd child handed the request to a daemon process (0: embedded mode).
+    pub queue_start_us: i64,
+    /// When the daemon process read it (set there; 0: embedded mode; never sent).
+    pub daemon_start_us: i64,
     /// WSGIPassApacheRequest in embedded mode: the request_rec's address for environ['apache.request_rec']
     /// (0: not passed; never sent to a daemon).
     pub apache_request: usize,

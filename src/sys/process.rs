@@ -294,3 +294,14 @@ pub fn set_priority(nice: i32) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// CPU time this thread has used: (user, system) seconds (getrusage RUSAGE_THREAD).
+pub fn thread_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) } != 0 {
+        return (0.0, 0.0);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(u.ru_utime), secs(u.ru_stime))
+}

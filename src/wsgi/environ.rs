@@ -13,6 +13,7 @@ pub fn build<'py>(
     rt: &Runtime,
     info: &RequestInfo,
     input: Bound<'py, PyAny>,
+    request: &super::events::Request,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = crate::python::dict_with_capacity(py, info.environ.len() + 12);
     let mut scheme: &[u8] = b"http";
@@ -32,7 +33,7 @@ pub fn build<'py>(
             _ => d.set_item(key, latin1(py, v))?,
         }
     }
-    let (a, b, c) = modwsgi::version_tuple();
+    let (a, b, c) = modwsgi::API_LEVEL;
     let (am, ai, ap) = apache_version();
     d.set_item(rt.key(py, b"wsgi.version"), PyTuple::new(py, [1, 0])?)?;
     d.set_item(rt.key(py, b"wsgi.url_scheme"), latin1(py, scheme))?;
@@ -45,6 +46,13 @@ pub fn build<'py>(
     d.set_item(rt.key(py, b"wsgi.file_wrapper"), rt.file_wrapper.bind(py))?;
     d.set_item(rt.key(py, b"mod_wsgi.version"), PyTuple::new(py, [a, b, c])?)?;
     d.set_item(rt.key(py, b"apache.version"), PyTuple::new(py, [am, ai, ap])?)?;
+    let (ra, rb, rc) = modwsgi::version_tuple();
+    d.set_item(rt.key(py, b"mod_rwsgi.version"), PyTuple::new(py, [ra, rb, rc])?)?;
+    d.set_item(rt.key(py, b"mod_wsgi.thread_id"), request.thread_id)?;
+    d.set_item(rt.key(py, b"mod_wsgi.request_start"), request.request_start)?;
+    d.set_item(rt.key(py, b"mod_wsgi.queue_start"), request.queue_start)?;
+    d.set_item(rt.key(py, b"mod_wsgi.daemon_start"), request.daemon_start)?;
+    d.set_item(rt.key(py, b"mod_wsgi.application_start"), request.application_start)?;
     if info.apache_request != 0 {
         d.set_item(
             rt.key(py, b"apache.request_rec"),

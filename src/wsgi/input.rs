@@ -42,7 +42,7 @@ impl InputStream {
                         return Ok(v);
                     }
                     let want = 65536;
-                    py.detach(|| st.fill(want))
+                    crate::python::current::detach_timed(py, || st.fill(want))
                         .map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
                 }
             })

@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod environ;
+mod events;
 
 pub mod headers;
 mod input;
@@ -61,19 +62,37 @@ pub fn run(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>) -
             return Outcome::Status(HTTP_INTERNAL_SERVER_ERROR);
         }
     };
-    let outcome = call_app(py, rt, info, slot, &app);
+    let request = events::Request::begin(py, rt, info);
+    let outcome = call_app(py, rt, info, slot, &app, &request);
     rt.flush_output(py);
+    let status = match outcome {
+        Outcome::Status(s) => u16::try_from(s).unwrap_or(500),
+        Outcome::Done => slot
+            .with(|st| st.resp.status.as_ref().map_or(500, |s| s.code))
+            .unwrap_or(500),
+    };
+    let stats = slot.with(|st| st.stats).unwrap_or_default();
+    request.finished(py, rt, status, stats);
     outcome
 }
 
-fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, app: &Bound<'_, PyAny>) -> Outcome {
+fn call_app(
+    py: Python<'_>,
+    rt: &Runtime,
+    info: &RequestInfo,
+    slot: &Arc<Slot>,
+    app: &Bound<'_, PyAny>,
+    request: &events::Request,
+) -> Outcome {
     let setup = || -> PyResult<_> {
         let input = Bound::new(py, input::InputStream { slot: slot.clone() })?.into_any();
-        let environ = environ::build(py, rt, info, input)?;
+        let environ = environ::build(py, rt, info, input, request)?;
         let start_response = Bound::new(py, response::StartResponse { slot: slot.clone() })?;
-        Ok((environ, start_response))
+        let callable = String::from_utf8_lossy(&info.callable);
+        let app = request.started(py, rt, &environ, app.clone(), &callable)?;
+        Ok((environ, start_response, app))
     };
-    let (environ, start_response) = match setup() {
+    let (environ, start_response, app) = match setup() {
         Ok(v) => v,
         Err(e) => {
             return fail(
@@ -86,6 +105,7 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
     let result = match app.call1((environ, start_response)) {
         Ok(r) => r,
         Err(e) => {
+            request.exception(py, rt, &e);
             return fail(
                 py,
                 slot,
@@ -97,7 +117,7 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
             );
         }
     };
-    let outcome = stream(py, rt, info, slot, &result);
+    let outcome = stream(py, rt, info, slot, &result, request);
     // close() is called whatever happened (PEP 3333), also after an exception or a client disconnect. A plain
     // list/tuple has none (asking would build an AttributeError); getattr_opt asks without raising.
     let plain = result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
@@ -111,6 +131,7 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
         }
     };
     if let Err(e) = closed {
+        request.exception(py, rt, &e);
         let text = format!(
             "exception raised by close() of the application's iterable:\n{}",
             format_error(py, rt, &e)
@@ -124,7 +145,7 @@ fn call_app(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, 
     if outcome != Outcome::Done {
         return outcome;
     }
-    match slot.with(|st| py.detach(|| st.finish())) {
+    match slot.with(|st| crate::python::current::detach_timed(py, || st.finish())) {
         Ok(Ok(())) | Err(_) => Outcome::Done,
         Ok(Err(OutputError::App(msg))) => fail(py, slot, &msg),
         Ok(Err(OutputError::Client(msg))) => {
@@ -167,7 +188,14 @@ fn write_item(py: Python<'_>, slot: &Slot, item: &Bound<'_, PyAny>, flush: bool)
     response::write_bytes(py, slot, data, flush)
 }
 
-fn stream(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, result: &Bound<'_, PyAny>) -> Outcome {
+fn stream(
+    py: Python<'_>,
+    rt: &Runtime,
+    info: &RequestInfo,
+    slot: &Arc<Slot>,
+    result: &Bound<'_, PyAny>,
+    request: &events::Request,
+) -> Outcome {
     if let Ok(fw) = result.cast::<FileWrapper>() {
         if let Some(outcome) = send_file_wrapper(py, slot, fw.get()) {
             return outcome;
@@ -206,6 +234,7 @@ fn stream(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>, re
             );
             return Outcome::Done;
         }
+        request.exception(py, rt, &e);
         return fail(
             py,
             slot,
@@ -243,7 +272,7 @@ fn write_sequence(py: Python<'_>, slot: &Slot, items: &[Bound<'_, PyAny>]) -> Re
     let result = if total <= SMALL_BODY {
         slot.with(|st| st.write_final(&parts))
     } else {
-        slot.with(|st| py.detach(|| st.write_final(&parts)))
+        slot.with(|st| crate::python::current::detach_timed(py, || st.write_final(&parts)))
     };
     result
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?

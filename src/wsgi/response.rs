@@ -108,6 +108,7 @@ impl StartResponse {
                 ));
             }
         }
+        super::events::response_started(py, status, headers, exc_info);
         let status = string(status)?;
         let parsed_status = headers::parse_status(&status.to_cow()?).map_err(|e| invalid(status, e))?;
         let parsed_headers = parse_headers(headers)?;
@@ -138,7 +139,7 @@ impl StartResponse {
 
 /// Sends `data` as body output: GIL released during the write. Errors become Python exceptions.
 pub fn write_bytes(py: Python<'_>, slot: &Slot, data: &[u8], flush: bool) -> PyResult<()> {
-    slot.with(|st| py.detach(|| st.write(data, flush)))
+    slot.with(|st| crate::python::current::detach_timed(py, || st.write(data, flush)))
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
         .map_err(|e| match e {
             OutputError::App(m) => PyRuntimeError::new_err(m),

@@ -27,10 +27,23 @@ pub struct Input {
     pub rejected: Option<i32>,
 }
 
+/// What the request did, for mod_wsgi's request_finished event and metrics.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Stats {
+    pub input_reads: u64,
+    pub input_length: u64,
+    pub input_time: std::time::Duration,
+    pub output_writes: u64,
+    /// Bytes the application produced (before a Content-Length cut).
+    pub output_length: u64,
+    pub output_time: std::time::Duration,
+}
+
 pub struct ReqState {
     pub transport: Box<dyn Transport>,
     pub resp: Response,
     pub input: Input,
+    pub stats: Stats,
 }
 
 /// Why response output failed.
@@ -47,6 +60,7 @@ impl ReqState {
             transport,
             resp: Response::default(),
             input: Input::default(),
+            stats: Stats::default(),
         }
     }
 
@@ -105,7 +119,11 @@ impl ReqState {
                 .min(usize::try_from(cl.saturating_sub(self.resp.sent)).unwrap_or(usize::MAX)),
             None => data.len(),
         };
+        let t = std::time::Instant::now();
         let result = self.transport.write(&data[..n], flush);
+        self.stats.output_time += t.elapsed();
+        self.stats.output_writes += 1;
+        self.stats.output_length += data.len() as u64;
         self.resp.sent += n as u64;
         result.map_err(|e| {
             self.resp.client_gone = true;
@@ -115,7 +133,11 @@ impl ReqState {
 
     pub fn send_file(&mut self, fd: i32, offset: i64, len: i64) -> Result<(), OutputError> {
         self.apply_headers()?;
+        let t = std::time::Instant::now();
         let result = self.transport.send_file(fd, offset, len);
+        self.stats.output_time += t.elapsed();
+        self.stats.output_writes += 1;
+        self.stats.output_length += u64::try_from(len).unwrap_or(0);
         self.resp.sent += u64::try_from(len).unwrap_or(0);
         result.map_err(|e| {
             self.resp.client_gone = true;
@@ -151,7 +173,12 @@ impl ReqState {
         }
         self.resp.sent = total;
         self.resp.finished = true;
-        self.transport.write_final(&kept).map_err(|e| {
+        self.stats.output_writes += parts.iter().filter(|p| !p.is_empty()).count() as u64;
+        self.stats.output_length += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        let t = std::time::Instant::now();
+        let result = self.transport.write_final(&kept);
+        self.stats.output_time += t.elapsed();
+        result.map_err(|e| {
             self.resp.client_gone = true;
             OutputError::Client(e.to_string())
         })
@@ -193,7 +220,14 @@ impl ReqState {
             self.input.buf.drain(..self.input.pos);
             self.input.pos = 0;
         }
-        match self.transport.read_body(&mut self.input.buf, want.max(8192)) {
+        let t = std::time::Instant::now();
+        let read = self.transport.read_body(&mut self.input.buf, want.max(8192));
+        self.stats.input_time += t.elapsed();
+        self.stats.input_reads += 1;
+        if let Ok(n) = read {
+            self.stats.input_length += n as u64;
+        }
+        match read {
             Ok(0) => {
                 self.input.eof = true;
                 Ok(0)
