@@ -213,6 +213,69 @@ fn request_timeout_answers_504_and_logs_the_stuck_stack() {
     wait_for("the group to serve again", 20, || s.get("/d/sleep?0").status == 200);
 }
 
+/// interrupt-timeout: RequestTimeout is raised in the stuck request's thread after request-timeout x
+/// (1 + ln(threads)); the request ends 504 and the same process keeps serving. A request that ignores it for
+/// interrupt-timeout gets the process recycled.
+#[test]
+fn interrupt_timeout_unwinds_the_request_and_keeps_the_process() {
+    let s = ServerBuilder::new("d-interrupt")
+        .conf("WSGIDaemonProcess site processes=1 threads=2 request-timeout=1 interrupt-timeout=2 graceful-timeout=1\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site")
+        .start();
+    let pid = s.get("/d/pid").text();
+    let started = Instant::now();
+    let r = s.get("/d/spin");
+    assert_eq!(r.status, 504, "{}", r.text());
+    // request-timeout 1 s x (1 + ln 2) = 1.7 s, checked every second.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1600) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+    assert_eq!(s.get("/d/pid").text(), pid, "the same process serves on");
+    assert_eq!(s.get("/d/catch").status, 504);
+    assert!(s.wait_log("daemon.wsgi: caught RequestTimeout, cleaning up", 5));
+    assert_eq!(s.get("/d/pid").text(), pid);
+    let log = s.error_log();
+    for line in [
+        "Dumping stack trace for thread",
+        "Injected RequestTimeout into thread",
+        "Request interrupted by RequestTimeout; thread recovered.",
+        "in application",
+    ] {
+        assert!(log.contains(line), "{line:?} missing:\n{log}");
+    }
+    assert!(
+        !log.contains("RequestTimeout exception raised"),
+        "not an application error:\n{log}"
+    );
+
+    // Ignored: after interrupt-timeout the process is recycled and the httpd child answers 504.
+    let r = s.get("/d/ignore-timeout");
+    assert_eq!(r.status, 504);
+    assert!(
+        s.wait_log("did not end on RequestTimeout within interrupt-timeout", 10),
+        "{}",
+        s.error_log()
+    );
+    wait_for("a new process", 20, || {
+        let r = s.get("/d/pid");
+        r.status == 200 && r.text() != pid
+    });
+}
+
+/// An app raising mod_wsgi.RequestTimeout itself gets the same 504 (in embedded mode too), without a traceback.
+#[test]
+fn request_timeout_raised_by_the_app_is_a_504() {
+    let s = ServerBuilder::new("d-raise-timeout")
+        .conf("WSGIDaemonProcess site processes=1 threads=2\nWSGIScriptAlias /d {apps}/daemon.wsgi process-group=site\nWSGIScriptAlias /e {apps}/daemon.wsgi")
+        .start();
+    for p in ["/d/raise-timeout", "/e/raise-timeout"] {
+        assert_eq!(s.get(p).status, 504, "{p}");
+    }
+    assert!(s.wait_log("Request interrupted by RequestTimeout; thread recovered.", 5));
+    assert!(!s.error_log().contains("raised by the app"), "{}", s.error_log());
+}
+
 #[test]
 fn queue_timeout_sheds_requests_that_waited_too_long() {
     let s = ServerBuilder::new("d-queue")

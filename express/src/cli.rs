@@ -286,9 +286,6 @@ mod tests {
         )
         .expect("parses");
         assert!(p.refuse_unbuilt().is_ok(), "daemon options are built now");
-        let p = parse("s", &args(&["--interrupt-timeout", "5"]), SERVER_OPTIONS).expect("parses");
-        let e = p.refuse_unbuilt().expect_err("refused");
-        assert!(e.to_string().contains("does not implement it yet"), "{e}");
         let p = parse("s", &args(&["--rewrite-rules", "rules.conf"]), SERVER_OPTIONS).expect("parses");
         let e = p.refuse_unbuilt().expect_err("refused");
         assert!(e.to_string().contains("not available yet"), "{e}");

@@ -127,8 +127,6 @@ use Group::*;
 use State::*;
 
 const NO_MODULE_DIRECTIVE: &str = "the module has no directive for it yet";
-/// WSGIDaemonProcess options mod_rwsgi accepts but does not implement (they would have no effect).
-const MODULE_IGNORES: &str = "mod_rwsgi accepts the WSGIDaemonProcess option but does not implement it yet";
 const NO_SERVICES: &str = "service scripts are not built yet";
 
 /// Options that configure the daemon process group: refused with --embedded-mode (where they would do nothing).
@@ -714,7 +712,7 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         One,
         "SECONDS",
         Timeouts,
-        NotYet(MODULE_IGNORES),
+        Daemon("interrupt-timeout"),
         "Time given to interrupt a stuck request.",
     ),
     o(

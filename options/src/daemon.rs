@@ -18,6 +18,9 @@ pub struct DaemonGroup {
     pub maximum_requests: Option<u64>,
     pub inactivity_timeout: Option<u64>,
     pub request_timeout: Option<u64>,
+    /// Seconds a request gets to unwind after mod_wsgi.RequestTimeout was raised in it (0/None: no injection,
+    /// the process is recycled at once).
+    pub interrupt_timeout: Option<u64>,
     pub deadlock_timeout: u64,
     pub graceful_timeout: u64,
     pub shutdown_timeout: u64,
@@ -66,6 +69,25 @@ pub struct DaemonGroup {
 }
 
 impl DaemonGroup {
+    /// When a request counts as over request-timeout: request-timeout x (1 + ln(threads)), as mod_wsgi scales it
+    /// (with more threads, a process at its limit is more likely one slow request among many).
+    pub fn request_timeout_fire(&self) -> Option<std::time::Duration> {
+        let secs = self.request_timeout.filter(|s| *s > 0)? as f64;
+        let scale = 1.0 + f64::from(self.threads.max(1)).ln();
+        Some(std::time::Duration::from_secs_f64(secs * scale))
+    }
+
+    /// How long the httpd child waits for a request's response before answering 504 itself: the firing time,
+    /// plus, with interrupt-timeout, the time the request gets to end on RequestTimeout and half a second (the
+    /// daemon gives up on it no earlier, and drains for graceful-timeout before exiting).
+    pub fn request_deadline(&self) -> Option<std::time::Duration> {
+        let fire = self.request_timeout_fire()?;
+        Some(match self.interrupt_timeout.filter(|s| *s > 0) {
+            Some(it) => fire + std::time::Duration::from_millis(it * 1000 + 500),
+            None => fire,
+        })
+    }
+
     pub fn new(name: &str) -> DaemonGroup {
         DaemonGroup {
             name: name.to_string(),
@@ -80,6 +102,7 @@ impl DaemonGroup {
             maximum_requests: None,
             inactivity_timeout: None,
             request_timeout: None,
+            interrupt_timeout: None,
             deadlock_timeout: 300,
             graceful_timeout: 15,
             shutdown_timeout: 5,
@@ -334,7 +357,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         secs_or_off(),
         "0 (off)",
         Supported,
-        "A request running longer is answered 504 by the httpd child (or its started response is cut); the daemon logs the stuck thread's Python stack and recycles.",
+        "A request running longer than request-timeout x (1 + ln(threads)) (mod_wsgi's scaling) has mod_wsgi.RequestTimeout raised in it when interrupt-timeout is set (504; the process keeps serving); otherwise, or when it ignores that for interrupt-timeout, the daemon logs the stuck thread's Python stack, recycles, and the httpd child answers 504 (or cuts a started response).",
         |g, v| g.request_timeout = v.num(),
     ),
     row(
@@ -577,10 +600,13 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "Root directory of the processes (chroot before dropping privileges; the Python installation and the application must be inside it).",
         |g, v| g.chroot = v.text(),
     ),
-    ignored(
+    row(
         "interrupt-timeout",
-        NOT_BUILT,
-        "Time a timed-out request gets to handle mod_wsgi.RequestTimeout.",
+        secs_or_off(),
+        "0 (off)",
+        Supported,
+        "With request-timeout: a request over its limit gets mod_wsgi.RequestTimeout raised in its thread (answered 504, the process keeps serving); if it is still running this many seconds later the process is recycled.",
+        |g, v| g.interrupt_timeout = v.num(),
     ),
     row(
         "response-buffer-size",
@@ -792,6 +818,19 @@ mod tests {
 
     fn p(v: &[&str]) -> Result<DaemonGroup, String> {
         parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn request_timeout_scales_with_threads_as_mod_wsgi() {
+        let ms = |v: &[&str]| p(v).expect("ok").request_timeout_fire().map(|d| d.as_millis());
+        assert_eq!(ms(&["s", "request-timeout=10", "threads=1"]), Some(10_000));
+        assert_eq!(ms(&["s", "request-timeout=2", "threads=2"]), Some(3386));
+        assert_eq!(ms(&["s", "request-timeout=10", "threads=10"]), Some(33_025));
+        assert_eq!(ms(&["s", "threads=10"]), None);
+        let g = p(&["s", "request-timeout=2", "threads=2", "interrupt-timeout=5"]).expect("ok");
+        assert_eq!(g.request_deadline().map(|d| d.as_millis()), Some(3386 + 5500));
+        let g = p(&["s", "request-timeout=2", "threads=2"]).expect("ok");
+        assert_eq!(g.request_deadline().map(|d| d.as_millis()), Some(3386));
     }
 
     #[test]

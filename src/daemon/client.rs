@@ -274,7 +274,7 @@ fn exchange(
         })
     })?;
     let socket_timeout = g.cfg.socket_timeout.unwrap_or(table.server_timeout);
-    let request_deadline = g.cfg.request_timeout.map(|s| Instant::now() + Duration::from_secs(s));
+    let request_deadline = g.cfg.request_deadline().map(|d| Instant::now() + d);
     // Timeouts on a connected UNIX socket cannot fail for a non-zero duration.
     let _ = sock.set_read_timeout(Some(Duration::from_secs(socket_timeout)));
     let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));

@@ -30,6 +30,8 @@ struct Busy {
     /// Python's thread identifier of the worker thread, for the stack dump.
     py_thread: u64,
     reported: bool,
+    /// When mod_wsgi.RequestTimeout was raised in the request's thread (interrupt-timeout).
+    injected_at: Option<Instant>,
 }
 
 struct State {
@@ -199,7 +201,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
     monitor(g, &state, &handled, python_ok)
 }
 
-fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -> ! {
+fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bool) -> ! {
     let cfg = &g.cfg;
     let mut recycle_requested = false;
     loop {
@@ -265,7 +267,7 @@ fn monitor(g: &GroupRuntime, state: &State, handled: &SigSet, python_ok: bool) -
     }
 }
 
-fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<(&'static str, String)> {
+fn recycle_reason(g: &GroupRuntime, state: &Arc<State>) -> Option<(&'static str, String)> {
     let cfg = &g.cfg;
     if let Some(script) = crate::python::loader::take_reloaded() {
         // The script was re-imported for the request that noticed the change; a fresh process also picks up
@@ -304,12 +306,26 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<(&'static str, Stri
             ));
         }
     }
-    if let Some(secs) = cfg.request_timeout {
+    if let Some(fire) = cfg.request_timeout_fire() {
+        let secs = cfg.request_timeout.unwrap_or(0);
+        let interrupt = cfg.interrupt_timeout.filter(|s| *s > 0).map(Duration::from_secs);
+        if interrupt.is_some() {
+            interrupt_one(g, state.clone(), fire);
+        }
         let stuck: Vec<(String, u64, u64)> = {
             let mut busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
             busy.iter_mut()
                 .flatten()
-                .filter(|b| !b.reported && b.since.elapsed() >= Duration::from_secs(secs))
+                .filter(|b| {
+                    !b.reported
+                        && b.since.elapsed() >= fire
+                        && match (interrupt, b.injected_at) {
+                            // Still running interrupt-timeout after RequestTimeout was raised in it.
+                            (Some(it), Some(at)) => at.elapsed() >= it,
+                            (Some(_), None) => false,
+                            (None, _) => true,
+                        }
+                })
                 .map(|b| {
                     b.reported = true;
                     (b.uri.clone(), b.py_thread, b.since.elapsed().as_secs())
@@ -323,8 +339,13 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<(&'static str, Stri
                 log::server(
                     Level::Error,
                     &format!(
-                        "mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s; Python stack of its thread:",
-                        cfg.name
+                        "mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s{}; Python stack of its thread:",
+                        cfg.name,
+                        if interrupt.is_some() {
+                            " and did not end on RequestTimeout within interrupt-timeout"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 for line in stack.lines() {
@@ -338,6 +359,40 @@ fn recycle_reason(g: &GroupRuntime, state: &State) -> Option<(&'static str, Stri
         }
     }
     None
+}
+
+/// interrupt-timeout: raises mod_wsgi.RequestTimeout in (at most) one request thread over its limit per pass,
+/// as mod_wsgi does, after logging its stack. Done holding the GIL, and the busy table is only changed with the
+/// GIL held, so the exception can only land in the request that was found over its limit.
+fn interrupt_one(g: &GroupRuntime, state: Arc<State>, fire: Duration) {
+    let name = g.cfg.name.clone();
+    let secs = g.cfg.request_timeout.unwrap_or(0);
+    let _ = crate::python::with_python_timeout(5, move |py, rt| {
+        let mut busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((n, b)) = busy.iter_mut().enumerate().find_map(|(i, b)| {
+            b.as_mut()
+                .filter(|b| b.injected_at.is_none() && b.since.elapsed() >= fire)
+                .map(|b| (i + 1, b))
+        }) else {
+            return;
+        };
+        log::server(
+            Level::Info,
+            &format!(
+                "Dumping stack trace for thread {n} of daemon process '{name}' which has exceeded request-timeout of {secs} seconds, before injecting RequestTimeout to unwind it."
+            ),
+        );
+        for line in crate::python::stack_of(py, b.py_thread).lines() {
+            log::server(Level::Info, line);
+        }
+        b.injected_at = Some(Instant::now());
+        if crate::python::raise_in_thread(py, rt, b.py_thread) {
+            log::server(
+                Level::Info,
+                &format!("Injected RequestTimeout into thread {n} of daemon process '{name}'."),
+            );
+        }
+    });
 }
 
 fn resident_bytes() -> u64 {
@@ -521,16 +576,24 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     uri: uri.clone(),
                     py_thread: crate::python::thread_ident(py),
                     reported: false,
+                    injected_at: None,
                 });
             }
         }
-        wsgi::run(py, rt, &head, &slot)
-    });
-    if let Ok(mut busy) = state.busy.lock() {
-        if let Some(b) = busy.get_mut(index) {
-            *b = None;
+        let outcome = wsgi::run(py, rt, &head, &slot);
+        // Still holding the GIL: a RequestTimeout raised for this request cannot arrive after this point, and
+        // one that was raised but not delivered (the request ended in C code) is withdrawn.
+        let injected = state
+            .busy
+            .lock()
+            .ok()
+            .and_then(|mut busy| busy.get_mut(index).and_then(Option::take))
+            .is_some_and(|b| b.injected_at.is_some());
+        if injected {
+            crate::python::withdraw_from_thread(py, crate::python::thread_ident(py));
         }
-    }
+        outcome
+    });
     let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
     let Some(mut st) = slot.close() else { return counts };
     match outcome {

@@ -175,7 +175,7 @@ pub fn preload(py: Python<'_>, rt: &Runtime, script: &str, callable: Option<&str
     match result {
         Ok(()) => {}
         Err(LoadError::Failed(text)) => {
-            for line in format!("mod_rwsgi: preloading {script} failed (requests will try again): {text}").lines() {
+            for line in format!("mod_rwsgi: preloading {script} failed: {text}").lines() {
                 log::server(Level::Error, line);
             }
         }

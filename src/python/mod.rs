@@ -353,7 +353,7 @@ pub fn thread_ident(_py: Python<'_>) -> u64 {
 
 /// Runs `f` attached to Python on a helper thread, giving up after `secs` (a thread stuck holding the GIL
 /// must not block the caller, e.g. the daemon monitor).
-fn with_python_timeout<R: Send + 'static>(
+pub fn with_python_timeout<R: Send + 'static>(
     secs: u64,
     f: impl for<'py> FnOnce(Python<'py>, &Runtime) -> R + Send + 'static,
 ) -> Option<R> {
@@ -369,12 +369,32 @@ fn with_python_timeout<R: Send + 'static>(
 
 /// The Python stack of the thread with identifier `ident`, formatted like a traceback.
 pub fn thread_stack(ident: u64) -> Option<String> {
-    with_python_timeout(3, move |py, _| {
-        let code = c"import sys, traceback\ndef _stack(i):\n    f = sys._current_frames().get(i)\n    return ''.join(traceback.format_stack(f)) if f else '(thread not running Python)'\n";
-        let m = PyModule::from_code(py, code, c"<rwsgi-stack>", c"_rwsgi_stack").ok()?;
-        m.getattr("_stack").ok()?.call1((ident,)).ok()?.extract::<String>().ok()
-    })
-    .flatten()
+    with_python_timeout(3, move |py, _| stack_of(py, ident))
+}
+
+/// The Python stack of thread `ident`, formatted like a traceback (the caller holds the GIL).
+pub fn stack_of(py: Python<'_>, ident: u64) -> String {
+    let code = c"import sys, traceback\ndef _stack(i):\n    f = sys._current_frames().get(i)\n    return ''.join(traceback.format_stack(f)) if f else '(thread not running Python)'\n";
+    PyModule::from_code(py, code, c"<rwsgi-stack>", c"_rwsgi_stack")
+        .and_then(|m| m.getattr("_stack")?.call1((ident,))?.extract::<String>())
+        .unwrap_or_else(|e| format!("(stack not available: {e})"))
+}
+
+/// Raises mod_wsgi.RequestTimeout in thread `ident` at its next bytecode (interrupt-timeout). False when no
+/// such thread runs Python.
+pub fn raise_in_thread(py: Python<'_>, rt: &Runtime, ident: u64) -> bool {
+    let Ok(exc) = rt.bootstrap.bind(py).getattr("RequestTimeout") else {
+        return false;
+    };
+    // SAFETY: the GIL is held; the exception type stays alive (a module global), the call takes a new reference.
+    let n = unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as std::os::raw::c_long, exc.as_ptr()) };
+    n == 1
+}
+
+/// Withdraws a RequestTimeout raised in thread `ident` that was not delivered before its request ended.
+pub fn withdraw_from_thread(_py: Python<'_>, ident: u64) {
+    // SAFETY: the GIL is held; a null exception clears the pending one.
+    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as std::os::raw::c_long, std::ptr::null_mut()) };
 }
 
 /// Tells mod_wsgi.subscribe_shutdown / subscribe_events subscribers that the process stops, and why (mod_wsgi's

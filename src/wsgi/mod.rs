@@ -104,6 +104,7 @@ fn call_app(
     };
     let result = match app.call1((environ, start_response)) {
         Ok(r) => r,
+        Err(e) if is_request_timeout(py, rt, &e) => return interrupted(py, slot),
         Err(e) => {
             request.exception(py, rt, &e);
             return fail(
@@ -130,6 +131,8 @@ fn call_app(
             Err(e) => Err(e),
         }
     };
+    // A RequestTimeout arriving in close() is the end of a request that ended anyway (mod_wsgi drops it too).
+    let closed = closed.or_else(|e| if is_request_timeout(py, rt, &e) { Ok(()) } else { Err(e) });
     if let Err(e) = closed {
         request.exception(py, rt, &e);
         let text = format!(
@@ -153,6 +156,34 @@ fn call_app(
             Outcome::Done
         }
     }
+}
+
+fn is_request_timeout(py: Python<'_>, rt: &Runtime, e: &PyErr) -> bool {
+    rt.bootstrap
+        .bind(py)
+        .getattr(pyo3::intern!(py, "RequestTimeout"))
+        .is_ok_and(|t| e.is_instance(py, &t))
+}
+
+/// The request ended on mod_wsgi.RequestTimeout (raised by interrupt-timeout, or by the app): 504 when nothing
+/// was sent, else the response is cut short. Not an application error: no traceback, and the thread serves on.
+fn interrupted(py: Python<'_>, slot: &Arc<Slot>) -> Outcome {
+    let sent = slot.with(|st| st.resp.headers_sent).unwrap_or(false);
+    if sent {
+        log(
+            slot,
+            Level::Info,
+            "Request interrupted by RequestTimeout after headers sent; response truncated.",
+        );
+        let _ = slot.with(|st| py.detach(|| st.abort()));
+        return Outcome::Done;
+    }
+    log(
+        slot,
+        Level::Info,
+        "Request interrupted by RequestTimeout; thread recovered.",
+    );
+    Outcome::Status(504)
 }
 
 /// The app failed (the message says how). Before any output: log and answer 500 (or the status httpd answered
@@ -233,6 +264,9 @@ fn stream(
                 ),
             );
             return Outcome::Done;
+        }
+        if is_request_timeout(py, rt, &e) {
+            return interrupted(py, slot);
         }
         request.exception(py, rt, &e);
         return fail(

@@ -32,6 +32,32 @@ def application(environ, start_response):
             while True:
                 time.sleep(0.05)
         wedged_forever()
+    if path == '/spin':
+        # Pure Python, never sleeping: RequestTimeout arrives at its next bytecode.
+        while True:
+            pass
+    if path == '/catch':
+        import mod_wsgi
+        try:
+            while True:
+                pass
+        except mod_wsgi.RequestTimeout:
+            sys.stderr.write('daemon.wsgi: caught RequestTimeout, cleaning up\n')
+            raise
+    if path == '/ignore-timeout':
+        import mod_wsgi
+        while True:
+            try:
+                while True:
+                    time.sleep(0.05)
+            except mod_wsgi.RequestTimeout:
+                sys.stderr.write('daemon.wsgi: ignoring RequestTimeout\n')
+    if path == '/raise-timeout':
+        import mod_wsgi
+        raise mod_wsgi.RequestTimeout('raised by the app')
+    if path == '/pid':
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [str(os.getpid()).encode()]
     if path == '/queued':
         sys.stderr.write('queued request reached the app: %s\n' % q)
         start_response('200 OK', [('Content-Type', 'text/plain')])

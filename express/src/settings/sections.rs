@@ -56,6 +56,7 @@ fn passed_through(p: &Parsed) -> Result<Vec<(&'static str, String)>> {
         "eviction-timeout",
         "response-socket-timeout",
         "response-buffer-size",
+        "interrupt-timeout",
     ] {
         let Some(v) = p.last(option).filter(|v| *v != "0") else {
             continue;
