@@ -279,3 +279,37 @@ fn signal_handlers_from_the_app_are_ignored_with_a_warning() {
         s.error_log()
     );
 }
+
+/// A list whose later item is not bytes: what came before it is sent, then the response is cut short (as
+/// mod_wsgi ends it). A repeated header: separate lines in embedded mode, one joined line in daemon mode (as
+/// httpd takes CGI-style headers), Set-Cookie always separate. Both modes.
+#[test]
+fn later_non_bytes_item_and_repeated_headers_as_mod_wsgi() {
+    let s = ServerBuilder::new("output-modes")
+        .conf("WSGIDaemonProcess out processes=1 threads=2\nWSGIScriptAlias /emb {apps}/output.wsgi\nWSGIScriptAlias /dmn {apps}/output.wsgi process-group=out")
+        .start();
+    for mode in ["/emb", "/dmn"] {
+        let r = s.get(&format!("{mode}/later-not-bytes"));
+        assert_eq!((r.status, r.text().as_str()), (200, "bytes-ok"), "{mode}");
+        assert!(!r.complete, "{mode}: the response must look incomplete");
+        let r = s.get(&format!("{mode}/repeated-header"));
+        let values = |name: &str| -> Vec<String> {
+            r.headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        if mode == "/emb" {
+            assert_eq!(values("X-Rep"), vec!["first", "second"], "{mode}");
+        } else {
+            assert_eq!(values("X-Rep"), vec!["first, second"], "{mode}");
+        }
+        assert_eq!(values("Set-Cookie"), vec!["a=1", "b=2"], "{mode}");
+    }
+    assert!(
+        s.wait_log("TypeError: response iterable must yield bytes, not int", 5),
+        "{}",
+        s.error_log()
+    );
+}

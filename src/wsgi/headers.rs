@@ -126,6 +126,35 @@ pub fn check_header(name: &str, val: &str) -> Result<(Vec<u8>, Vec<u8>), Invalid
     Ok((n, v))
 }
 
+/// Response headers as httpd takes a CGI-style response (mod_wsgi's daemon mode): a header repeated by the
+/// app is sent once, its values joined with ", ", except Set-Cookie and WWW-Authenticate (never joinable),
+/// and Location / Content-Range, where the last one wins.
+pub fn merge_repeated(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let repeated = headers
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| headers[..i].iter().any(|(p, _)| p.eq_ignore_ascii_case(k)));
+    if !repeated {
+        return headers;
+    }
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        let separate = k.eq_ignore_ascii_case(b"set-cookie") || k.eq_ignore_ascii_case(b"www-authenticate");
+        match out.iter_mut().find(|(p, _)| p.eq_ignore_ascii_case(&k)) {
+            Some(_) if separate => out.push((k, v)),
+            Some((_, old)) if k.eq_ignore_ascii_case(b"location") || k.eq_ignore_ascii_case(b"content-range") => {
+                *old = v
+            }
+            Some((_, old)) => {
+                old.extend_from_slice(b", ");
+                old.extend_from_slice(&v);
+            }
+            None => out.push((k, v)),
+        }
+    }
+    out
+}
+
 /// Hop-by-hop headers an app must not send (PEP 3333); the server owns the connection's framing.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
     const HOP: [&[u8]; 8] = [
@@ -222,6 +251,37 @@ mod tests {
         assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
         assert_eq!(bytes_repr(b"a'\"b\\"), "b'a\\'\"b\\\\'");
         assert_eq!(bytes_repr(&[0xe9, 0x01]), "b'\\xe9\\x01'");
+    }
+
+    #[test]
+    fn repeated_headers_merge_as_httpd_takes_cgi_headers() {
+        let h = |v: &[(&str, &str)]| -> Vec<(Vec<u8>, Vec<u8>)> {
+            v.iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let once = h(&[("A", "1"), ("B", "2")]);
+        assert_eq!(merge_repeated(once.clone()), once);
+        assert_eq!(
+            merge_repeated(h(&[
+                ("X-R", "first-value"),
+                ("Set-Cookie", "a=1"),
+                ("x-r", "second-value"),
+                ("Set-Cookie", "b=2"),
+                ("Location", "/one"),
+                ("WWW-Authenticate", "Basic"),
+                ("Location", "/two"),
+                ("WWW-Authenticate", "Digest"),
+            ])),
+            h(&[
+                ("X-R", "first-value, second-value"),
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie", "b=2"),
+                ("Location", "/two"),
+                ("WWW-Authenticate", "Basic"),
+                ("WWW-Authenticate", "Digest"),
+            ])
+        );
     }
 
     #[test]

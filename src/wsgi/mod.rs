@@ -207,7 +207,7 @@ fn fail(py: Python<'_>, slot: &Arc<Slot>, msg: &str) -> Outcome {
 fn item_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
     item.cast::<PyBytes>().map_err(|_| {
         let t = item.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("the application's iterable must yield bytes, not {t}"))
+        PyTypeError::new_err(format!("response iterable must yield bytes, not {t}"))
     })
 }
 
@@ -296,7 +296,18 @@ const SMALL_BODY: usize = 16 * 1024;
 fn write_sequence(py: Python<'_>, slot: &Slot, items: &[Bound<'_, PyAny>]) -> Result<(), PyErr> {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(items.len());
     for item in items {
-        parts.push(item_bytes(item)?.as_bytes());
+        match item_bytes(item) {
+            Ok(b) => parts.push(b.as_bytes()),
+            Err(e) => {
+                // As mod_wsgi, which sends item by item: what came before the bad item goes out first.
+                for p in parts {
+                    if !p.is_empty() {
+                        response::write_bytes(py, slot, p, true)?;
+                    }
+                }
+                return Err(e);
+            }
+        }
     }
     let total: usize = parts.iter().map(|p| p.len()).sum();
     if total == 0 && slot.with(|st| st.resp.status.is_none()).unwrap_or(false) {

@@ -107,6 +107,13 @@ def application(environ, start_response):
         return gen()
     if path == '/no-start-response':
         return [b'nothing']
+    if path == '/later-not-bytes':
+        start_response('200 OK', text)
+        return [b'bytes-ok', 12345]
+    if path == '/repeated-header':
+        start_response('200 OK', text + [('X-Rep', 'first'), ('Set-Cookie', 'a=1'), ('X-Rep', 'second'),
+                                         ('Set-Cookie', 'b=2')])
+        return [b'rep']
     if path == '/str-body':
         start_response('200 OK', text)
         return ['a str, not bytes']
