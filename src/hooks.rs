@@ -65,6 +65,7 @@ const fn override_for(scope: Scope) -> i32 {
     match scope {
         Scope::Global | Scope::Server => ffi::RSRC_CONF,
         Scope::Dir => ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_FILEINFO,
+        Scope::Auth => ffi::OR_AUTHCFG,
     }
 }
 
@@ -228,12 +229,14 @@ struct HookNames<const K: usize>([*const c_char; K]);
 // SAFETY: immutable pointers to static strings.
 unsafe impl<const K: usize> Sync for HookNames<K> {}
 
-unsafe extern "C" fn register_as_rwsgi(_p: *mut ffi::apr_pool_t) {
+unsafe extern "C" fn register_as_rwsgi(p: *mut ffi::apr_pool_t) {
     register_hooks(&rwsgi_module);
+    register_auth_providers(p);
 }
 
-unsafe extern "C" fn register_as_wsgi(_p: *mut ffi::apr_pool_t) {
+unsafe extern "C" fn register_as_wsgi(p: *mut ffi::apr_pool_t) {
     register_hooks(&wsgi_module);
+    register_auth_providers(p);
 }
 
 /// Another module with our name: a real mod_wsgi, or this file loaded under both symbols. Either would split
@@ -272,7 +275,139 @@ fn register_hooks(me: &'static ModuleRec) {
             ffi::APR_HOOK_MIDDLE,
         );
         ffi::ap_hook_handler(Some(handler), none, none, ffi::APR_HOOK_MIDDLE);
+        ffi::ap_hook_access_checker(Some(access_checker), none, none, ffi::APR_HOOK_MIDDLE);
     }
+}
+
+/// The "wsgi" authentication provider (AuthBasicProvider / AuthDigestProvider wsgi) and the "wsgi-group"
+/// authorisation provider (`Require wsgi-group`), registered with httpd's auth provider registry.
+fn register_auth_providers(pool: *mut ffi::apr_pool_t) {
+    static AUTHN: ffi::authn_provider = ffi::authn_provider {
+        check_password: Some(authn_check_password),
+        get_realm_hash: Some(authn_realm_hash),
+    };
+    static AUTHZ: ffi::authz_provider = ffi::authz_provider {
+        check_authorization: Some(authz_check_groups),
+        parse_require_line: None,
+    };
+    // SAFETY: static provider structs outlive the registry; names and versions are static strings.
+    unsafe {
+        ffi::ap_register_auth_provider(
+            pool,
+            c"authn".as_ptr(),
+            c"wsgi".as_ptr(),
+            c"0".as_ptr(),
+            (&raw const AUTHN).cast(),
+            ffi::AP_AUTH_INTERNAL_PER_CONF as c_int,
+        );
+        ffi::ap_register_auth_provider(
+            pool,
+            c"authz".as_ptr(),
+            c"wsgi-group".as_ptr(),
+            c"0".as_ptr(),
+            (&raw const AUTHZ).cast(),
+            ffi::AP_AUTH_INTERNAL_PER_CONF as c_int,
+        );
+    }
+}
+
+/// Runs an auth phase with panics caught: a panic answers `on_panic` with one log line.
+fn auth_phase<T>(r: *mut ffi::request_rec, what: &str, on_panic: T, f: impl FnOnce(Request<'_>) -> T) -> T {
+    // SAFETY: httpd passes a live request for the duration of the call.
+    let Some(req) = (unsafe { Request::from_raw(r) }) else {
+        return on_panic;
+    };
+    match catch_unwind(AssertUnwindSafe(|| f(req))) {
+        Ok(v) => v,
+        Err(e) => {
+            req.log(
+                Level::Crit,
+                &format!("mod_rwsgi: internal error (panic) in {what}: {}", panic_text(&*e)),
+            );
+            on_panic
+        }
+    }
+}
+
+fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return b"";
+    }
+    // SAFETY: httpd passes NUL-terminated strings that live for the call.
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes()
+}
+
+fn authn_code(a: &crate::auth::Authn) -> ffi::authn_status {
+    use crate::auth::Authn;
+    match a {
+        Authn::Granted => ffi::authn_status_AUTH_GRANTED,
+        Authn::Denied => ffi::authn_status_AUTH_DENIED,
+        Authn::UserNotFound => ffi::authn_status_AUTH_USER_NOT_FOUND,
+        Authn::Found(_) => ffi::authn_status_AUTH_USER_FOUND,
+        Authn::Error => ffi::authn_status_AUTH_GENERAL_ERROR,
+    }
+}
+
+unsafe extern "C" fn authn_check_password(
+    r: *mut ffi::request_rec,
+    user: *const c_char,
+    password: *const c_char,
+) -> ffi::authn_status {
+    auth_phase(r, "check_password", ffi::authn_status_AUTH_GENERAL_ERROR, |req| {
+        authn_code(&crate::auth::check_password(req, c_bytes(user), c_bytes(password)))
+    })
+}
+
+unsafe extern "C" fn authn_realm_hash(
+    r: *mut ffi::request_rec,
+    user: *const c_char,
+    realm: *const c_char,
+    rethash: *mut *mut c_char,
+) -> ffi::authn_status {
+    auth_phase(r, "get_realm_hash", ffi::authn_status_AUTH_GENERAL_ERROR, |req| {
+        let answer = crate::auth::realm_hash(req, c_bytes(user), c_bytes(realm));
+        if let crate::auth::Authn::Found(hash) = &answer {
+            if !rethash.is_null() {
+                // SAFETY: httpd passes where to store the hash; the copy lives in r->pool.
+                unsafe { *rethash = req.pool_string(hash) };
+            }
+        }
+        authn_code(&answer)
+    })
+}
+
+unsafe extern "C" fn authz_check_groups(
+    r: *mut ffi::request_rec,
+    require_line: *const c_char,
+    _parsed: *const c_void,
+) -> ffi::authz_status {
+    use crate::auth::Authz;
+    auth_phase(
+        r,
+        "Require wsgi-group",
+        ffi::authz_status_AUTHZ_GENERAL_ERROR,
+        |req| match crate::auth::check_groups(req, c_bytes(require_line)) {
+            Authz::Granted => ffi::authz_status_AUTHZ_GRANTED,
+            Authz::Denied => ffi::authz_status_AUTHZ_DENIED,
+            Authz::Neutral => ffi::authz_status_AUTHZ_NEUTRAL,
+            Authz::NoUser => ffi::authz_status_AUTHZ_DENIED_NO_USER,
+            Authz::Error => ffi::authz_status_AUTHZ_GENERAL_ERROR,
+        },
+    )
+}
+
+unsafe extern "C" fn access_checker(r: *mut ffi::request_rec) -> c_int {
+    use crate::auth::Access;
+    auth_phase(
+        r,
+        "WSGIAccessScript",
+        ffi::HTTP_FORBIDDEN as c_int,
+        |req| match crate::auth::check_access(req) {
+            Access::Allow => ffi::OK,
+            Access::Forbid => ffi::HTTP_FORBIDDEN as c_int,
+            Access::NoOpinion => ffi::DECLINED,
+        },
+    )
 }
 
 unsafe extern "C" fn pre_config(

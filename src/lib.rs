@@ -17,6 +17,8 @@
 #[cfg(not(test))]
 mod apache;
 #[cfg(not(test))]
+mod auth;
+#[cfg(not(test))]
 mod checks;
 mod config;
 #[cfg(not(test))]

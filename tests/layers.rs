@@ -13,7 +13,7 @@ const FLOORS: &[&[&str]] = &[
     &["python"],
     &["wsgi"],
     &["connection", "daemon"],
-    &["handler", "checks", "hooks"],
+    &["handler", "checks", "auth", "hooks"],
 ];
 
 fn floor(module: &str) -> Option<usize> {

@@ -232,6 +232,23 @@ impl<'r> Request<'r> {
         usize::try_from(n).unwrap_or(0)
     }
 
+    /// The authenticated user (r->user), if any.
+    pub fn user(&self) -> Option<&'r [u8]> {
+        self.field(self.rec().user)
+    }
+
+    /// Replaces r->user (an authentication provider naming the user differently, as mod_wsgi allows).
+    pub fn set_user(&self, user: &[u8]) {
+        // SAFETY: the copy lives in r->pool, as long as the request.
+        unsafe { (*self.raw()).user = pstrdup(self.pool(), user) };
+    }
+
+    /// A copy of `bytes` in the request's pool, as a C string (for values httpd keeps, e.g. a realm hash).
+    pub fn pool_string(&self, bytes: &[u8]) -> *mut std::ffi::c_char {
+        // SAFETY: the copy lives in r->pool, as long as the request.
+        unsafe { pstrdup(self.pool(), bytes) }
+    }
+
     pub fn set_filename(&self, f: &[u8]) {
         // SAFETY: the copy lives in r->pool, as long as the request.
         unsafe { (*self.raw()).filename = pstrdup(self.pool(), f) };

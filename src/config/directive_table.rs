@@ -424,6 +424,46 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGIAccessScript",
+        syntax: "WSGIAccessScript PATH [application-group=G]",
+        scope: Scope::Auth,
+        help: c"Script whose allow_access(environ, host) decides access: True allows, False answers 403, None has no say",
+        parse: |ctx, args| {
+            ctx.dir.access_script = Some(parse::hook_script(args)?);
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGIAuthUserScript",
+        syntax: "WSGIAuthUserScript PATH [application-group=G]",
+        scope: Scope::Auth,
+        help: c"Script behind the \"wsgi\" authentication provider (AuthBasicProvider / AuthDigestProvider wsgi): check_password(environ, user, password), get_realm_hash(environ, user, realm)",
+        parse: |ctx, args| {
+            ctx.dir.auth_user_script = Some(parse::hook_script(args)?);
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGIAuthGroupScript",
+        syntax: "WSGIAuthGroupScript PATH [application-group=G]",
+        scope: Scope::Auth,
+        help: c"Script behind `Require wsgi-group NAME...`: groups_for_user(environ, user) returns the user's groups",
+        parse: |ctx, args| {
+            ctx.dir.auth_group_script = Some(parse::hook_script(args)?);
+            Ok(())
+        },
+    },
+    Directive {
+        name: c"WSGIGroupAuthoritative",
+        syntax: "WSGIGroupAuthoritative On|Off",
+        scope: Scope::Auth,
+        help: c"Off: `Require wsgi-group` is neutral (not a denial) for a user in none of its groups, so other Require lines decide; default On",
+        parse: |ctx, args| {
+            ctx.dir.group_authoritative = Some(parse::flag(args)?);
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGIPassApacheRequest",
         syntax: "WSGIPassApacheRequest On|Off",
         scope: Scope::Dir,

@@ -17,6 +17,9 @@ pub enum Scope {
     Server,
     /// Server, virtual host, <Directory>/<Location>, and .htaccess with AllowOverride FileInfo.
     Dir,
+    /// <Directory>/<Location>/<Files> and .htaccess with AllowOverride AuthConfig (not server or virtual host
+    /// level), as Apache's own authentication directives.
+    Auth,
 }
 
 #[cfg_attr(not(test), allow(dead_code))]
@@ -26,6 +29,7 @@ impl Scope {
             Scope::Global => "server config (not in a virtual host)",
             Scope::Server => "server config, virtual host",
             Scope::Dir => "server config, virtual host, directory, .htaccess (FileInfo)",
+            Scope::Auth => "directory, location, files, .htaccess (AuthConfig)",
         }
     }
 }

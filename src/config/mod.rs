@@ -146,6 +146,23 @@ pub struct DirConfig {
     pub trusted_proxy_headers: Option<Vec<proxy::ProxyHeader>>,
     /// WSGITrustedProxies: the peers whose proxy headers are applied (None: every peer).
     pub trusted_proxies: Option<Vec<proxy::ProxyNet>>,
+    /// WSGIAccessScript: allow_access(environ, host) decides access.
+    pub access_script: Option<HookScript>,
+    /// WSGIAuthUserScript: check_password() / get_realm_hash() behind the "wsgi" authn provider.
+    pub auth_user_script: Option<HookScript>,
+    /// WSGIAuthGroupScript: groups_for_user() behind `Require wsgi-group`.
+    pub auth_group_script: Option<HookScript>,
+    /// WSGIGroupAuthoritative Off: a user in none of the groups is not denied by `Require wsgi-group`
+    /// (neutral: other Require lines decide).
+    pub group_authoritative: Option<bool>,
+}
+
+/// A Python script run for an Apache phase (access, authentication, group authorisation) in the httpd child.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookScript {
+    pub script: String,
+    /// Reported as mod_wsgi.application_group to the script (one interpreter per process).
+    pub application_group: AppGroup,
 }
 
 /// WSGIMapHEADToGET: whether the application sees a HEAD request as GET.
@@ -201,6 +218,16 @@ impl Merge for DirConfig {
                 .clone()
                 .or_else(|| parent.trusted_proxy_headers.clone()),
             trusted_proxies: child.trusted_proxies.clone().or_else(|| parent.trusted_proxies.clone()),
+            access_script: child.access_script.clone().or_else(|| parent.access_script.clone()),
+            auth_user_script: child
+                .auth_user_script
+                .clone()
+                .or_else(|| parent.auth_user_script.clone()),
+            auth_group_script: child
+                .auth_group_script
+                .clone()
+                .or_else(|| parent.auth_group_script.clone()),
+            group_authoritative: child.group_authoritative.or(parent.group_authoritative),
         }
     }
 }

@@ -93,6 +93,37 @@ pub fn app_group(v: &str) -> Result<AppGroup, String> {
     }
 }
 
+/// `PATH [application-group=G]` of WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript /
+/// WSGIDispatchScript. The group may be %{GLOBAL}, %{SERVER}, %{HOST} or a name (as mod_wsgi).
+pub fn hook_script(args: &[String]) -> Result<super::HookScript, String> {
+    let [script, opts @ ..] = args else {
+        return Err("takes a script path, then optionally application-group=".to_string());
+    };
+    if !script.starts_with('/') {
+        return Err(format!("the script path {script:?} must be absolute"));
+    }
+    let mut application_group = AppGroup::Global;
+    for o in opts {
+        match o.split_once('=') {
+            Some(("application-group", v)) => {
+                application_group = match app_group(v)? {
+                    AppGroup::Resource | AppGroup::Env(_) => {
+                        return Err(format!(
+                            "application-group={v} does not apply here: use %{{GLOBAL}}, %{{SERVER}}, %{{HOST}} or a name"
+                        ));
+                    }
+                    g => g,
+                }
+            }
+            _ => return Err(format!("unknown option {o:?}: the only option is application-group=")),
+        }
+    }
+    Ok(super::HookScript {
+        script: script.clone(),
+        application_group,
+    })
+}
+
 pub fn callable(v: &str) -> Result<CallableName, String> {
     if let Some(name) = env_var(v) {
         return Ok(CallableName::Env(name?));

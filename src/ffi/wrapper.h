@@ -18,4 +18,5 @@
 #include "apr_file_io.h"
 #include "apr_thread_proc.h"
 #include "ap_listen.h"
+#include "mod_auth.h"
 #include "shim.h"

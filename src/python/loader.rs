@@ -82,7 +82,7 @@ pub fn application<'py>(
 }
 
 /// The script's module: cached while its modification time is unchanged (or always, without reloading).
-fn script_module<'py>(
+pub fn script_module<'py>(
     py: Python<'py>,
     rt: &Runtime,
     path: &[u8],

@@ -5,6 +5,7 @@
 pub mod current;
 pub mod file_wrapper;
 pub mod home;
+pub mod hooks;
 mod init;
 pub mod loader;
 pub mod modwsgi;

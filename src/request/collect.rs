@@ -15,25 +15,8 @@ fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
 pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) -> RequestHead {
     req.add_common_vars();
     let vars = req.subprocess_env();
-    let uri = req.uri().unwrap_or(b"/");
-    let split = req.path_info_start().min(uri.len());
-    let script_name = uri[..split].strip_suffix(b"/").unwrap_or(&uri[..split]);
-    // Repeated slashes collapsed, as mod_wsgi's SCRIPT_NAME (the mount matched them as one); with
-    // WSGICaseSensitivity Off, lower-cased (case-insensitive files).
-    let normalised;
-    let script_name = if eff.case_sensitive && !script_name.windows(2).any(|w| w == b"//") {
-        script_name
-    } else {
-        let mut v = Vec::with_capacity(script_name.len());
-        for &b in script_name {
-            if !(b == b'/' && v.last() == Some(&b'/')) {
-                v.push(if eff.case_sensitive { b } else { b.to_ascii_lowercase() });
-            }
-        }
-        normalised = v;
-        &normalised
-    };
-    let path_info = req.path_info().unwrap_or_default();
+    let (script_name, path_info) = mount_split(req, eff.case_sensitive);
+    let script_name: &[u8] = &script_name;
 
     let server = || {
         let mut v = find(&vars, b"SERVER_NAME").unwrap_or_default().to_vec();
@@ -111,7 +94,7 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     set(b"SERVER_PROTOCOL", req.protocol().unwrap_or(b"HTTP/1.0"));
     set(b"GATEWAY_INTERFACE", b"CGI/1.1");
     set(b"QUERY_STRING", req.args().unwrap_or_default());
-    set(b"REQUEST_URI", req.unparsed_uri().unwrap_or(uri));
+    set(b"REQUEST_URI", req.unparsed_uri().or(req.uri()).unwrap_or(b"/"));
     match proxy.script_name() {
         Some(mount) => {
             set(b"SCRIPT_NAME", mount);
@@ -165,6 +148,59 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
         daemon_start_us: 0,
         environ: env,
     }
+}
+
+/// SCRIPT_NAME and PATH_INFO of the request: the mount the URL matched (repeated slashes collapsed, as mod_wsgi's
+/// SCRIPT_NAME: the mount matched them as one; lower-cased with WSGICaseSensitivity Off) and the rest.
+fn mount_split<'r>(req: Request<'r>, case_sensitive: bool) -> (std::borrow::Cow<'r, [u8]>, &'r [u8]) {
+    let uri = req.uri().unwrap_or(b"/");
+    let split = req.path_info_start().min(uri.len());
+    let script_name = uri[..split].strip_suffix(b"/").unwrap_or(&uri[..split]);
+    let path_info = req.path_info().unwrap_or_default();
+    if case_sensitive && !script_name.windows(2).any(|w| w == b"//") {
+        return (std::borrow::Cow::Borrowed(script_name), path_info);
+    }
+    let mut v = Vec::with_capacity(script_name.len());
+    for &b in script_name {
+        if !(b == b'/' && v.last() == Some(&b'/')) {
+            v.push(if case_sensitive { b } else { b.to_ascii_lowercase() });
+        }
+    }
+    (std::borrow::Cow::Owned(v), path_info)
+}
+
+/// The variables a hook script's environ is made of (WSGIAccessScript, WSGIAuthUserScript, WSGIAuthGroupScript):
+/// httpd's CGI variables without the credentials, the request line's keys, SCRIPT_NAME / PATH_INFO, and
+/// mod_wsgi.process_group / application_group (hooks run in the httpd child).
+pub fn hook_vars(req: Request<'_>, application_group: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    req.add_common_vars();
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = req
+        .subprocess_env()
+        .into_iter()
+        .filter(|(k, _)| {
+            !matches!(
+                *k,
+                b"PATH" | b"HTTP_PROXY" | b"HTTP_AUTHORIZATION" | b"HTTP_PROXY_AUTHORIZATION" | b"PATH_TRANSLATED"
+            )
+        })
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    let (script_name, path_info) = mount_split(req, true);
+    let uri = req.uri().unwrap_or(b"/");
+    for (k, v) in [
+        (&b"SERVER_PROTOCOL"[..], req.protocol().unwrap_or(b"HTTP/1.0")),
+        (b"REQUEST_METHOD", req.method().unwrap_or(b"GET")),
+        (b"QUERY_STRING", req.args().unwrap_or_default()),
+        (b"REQUEST_URI", req.unparsed_uri().unwrap_or(uri)),
+        (b"SCRIPT_NAME", &script_name),
+        (b"PATH_INFO", path_info),
+        (b"mod_wsgi.process_group", b""),
+        (b"mod_wsgi.application_group", application_group),
+    ] {
+        out.retain(|(n, _)| n != k);
+        out.push((k.to_vec(), v.to_vec()));
+    }
+    out
 }
 
 /// Modification time in microseconds since the epoch (0 when the file cannot be read: loading then reports it).
