@@ -50,6 +50,11 @@ pub enum HandlerError {
         group: String,
         why: String,
     },
+    /// A WSGIDispatchScript could not decide (it failed, or answered something unusable).
+    Dispatch {
+        script: String,
+        why: String,
+    },
     /// WSGIRestrictProcess does not allow the group.
     Restricted {
         group: String,
@@ -88,6 +93,7 @@ impl std::fmt::Display for HandlerError {
                     "chunked request body refused for {s}: enable it with WSGIChunkedRequest On"
                 )
             }
+            HandlerError::Dispatch { script, why } => write!(f, "WSGIDispatchScript {script}: {why}"),
             HandlerError::NoDaemons { script, group } => write!(
                 f,
                 "{script} is configured for daemon process group {group:?}, but no WSGIDaemonProcess groups are running"
@@ -267,6 +273,36 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
         )),
         _ => None,
     };
+    let handler_script = target.handler.map(|_| script.as_str());
+    let mut info = crate::request::collect(req, &eff, handler_script);
+    let mut origin = origin;
+    if let Some(hook) = &dir.dispatch_script {
+        let chosen = crate::dispatch::choose(req, hook, &info).map_err(|why| HandlerError::Dispatch {
+            script: hook.script.clone(),
+            why,
+        })?;
+        if let Some(group) = chosen.process_group {
+            eff.process_group = match group {
+                ProcessGroup::Env(_) => resolve_group(req, dir, alias, &group)?,
+                g => g,
+            };
+            origin = Some(format!(
+                "WSGIDispatchScript {} process_group() = {:?}",
+                hook.script,
+                eff.process_group.environ_value()
+            ));
+            info.process_group = eff.process_group.environ_value().as_bytes().to_vec();
+            info.environ.set(b"mod_wsgi.process_group", &info.process_group.clone());
+        }
+        if let Some(group) = chosen.application_group {
+            info.environ.set(b"mod_wsgi.application_group", &group);
+            info.application_group = group;
+        }
+        if let Some(callable) = chosen.callable_object {
+            info.environ.set(b"mod_wsgi.callable_object", &callable);
+            info.callable = callable;
+        }
+    }
     if let Some(allowed) = &dir.restrict_process {
         if !allowed.iter().any(|g| g == eff.process_group.environ_value()) {
             return Err(HandlerError::Restricted {
@@ -275,8 +311,6 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
             });
         }
     }
-    let handler_script = target.handler.map(|_| script.as_str());
-    let info = crate::request::collect(req, &eff, handler_script);
     let started = std::time::Instant::now();
     let result = run(req, &eff, &info, &script, origin);
     slow_request(req, started);

@@ -66,6 +66,7 @@ const fn override_for(scope: Scope) -> i32 {
         Scope::Global | Scope::Server => ffi::RSRC_CONF,
         Scope::Dir => ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_FILEINFO,
         Scope::Auth => ffi::OR_AUTHCFG,
+        Scope::Section => ffi::RSRC_CONF | ffi::ACCESS_CONF,
     }
 }
 

@@ -26,6 +26,8 @@ mod connection;
 #[cfg(not(test))]
 mod daemon;
 #[cfg(not(test))]
+mod dispatch;
+#[cfg(not(test))]
 mod ffi;
 #[cfg(not(test))]
 mod handler;

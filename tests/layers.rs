@@ -13,7 +13,7 @@ const FLOORS: &[&[&str]] = &[
     &["python"],
     &["wsgi"],
     &["connection", "daemon"],
-    &["handler", "checks", "auth", "hooks"],
+    &["handler", "checks", "auth", "dispatch", "hooks"],
 ];
 
 fn floor(module: &str) -> Option<usize> {

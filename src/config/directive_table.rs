@@ -424,6 +424,16 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGIDispatchScript",
+        syntax: "WSGIDispatchScript PATH [application-group=G]",
+        scope: Scope::Section,
+        help: c"Script whose process_group(environ), application_group(environ), callable_object(environ) choose per request where and what runs (None keeps the configured value)",
+        parse: |ctx, args| {
+            ctx.dir.dispatch_script = Some(parse::hook_script(args)?);
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGIAccessScript",
         syntax: "WSGIAccessScript PATH [application-group=G]",
         scope: Scope::Auth,

@@ -17,6 +17,8 @@ pub enum Scope {
     Server,
     /// Server, virtual host, <Directory>/<Location>, and .htaccess with AllowOverride FileInfo.
     Dir,
+    /// Server, virtual host, <Directory>/<Location>; not .htaccess (it names code the server runs).
+    Section,
     /// <Directory>/<Location>/<Files> and .htaccess with AllowOverride AuthConfig (not server or virtual host
     /// level), as Apache's own authentication directives.
     Auth,
@@ -30,6 +32,7 @@ impl Scope {
             Scope::Server => "server config, virtual host",
             Scope::Dir => "server config, virtual host, directory, .htaccess (FileInfo)",
             Scope::Auth => "directory, location, files, .htaccess (AuthConfig)",
+            Scope::Section => "server config, virtual host, directory (not .htaccess)",
         }
     }
 }

@@ -152,6 +152,8 @@ pub struct DirConfig {
     pub auth_user_script: Option<HookScript>,
     /// WSGIAuthGroupScript: groups_for_user() behind `Require wsgi-group`.
     pub auth_group_script: Option<HookScript>,
+    /// WSGIDispatchScript: chooses process group, application group and callable per request.
+    pub dispatch_script: Option<HookScript>,
     /// WSGIGroupAuthoritative Off: a user in none of the groups is not denied by `Require wsgi-group`
     /// (neutral: other Require lines decide).
     pub group_authoritative: Option<bool>,
@@ -228,6 +230,7 @@ impl Merge for DirConfig {
                 .clone()
                 .or_else(|| parent.auth_group_script.clone()),
             group_authoritative: child.group_authoritative.or(parent.group_authoritative),
+            dispatch_script: child.dispatch_script.clone().or_else(|| parent.dispatch_script.clone()),
         }
     }
 }

@@ -18,28 +18,7 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     let (script_name, path_info) = mount_split(req, eff.case_sensitive);
     let script_name: &[u8] = &script_name;
 
-    let server = || {
-        let mut v = find(&vars, b"SERVER_NAME").unwrap_or_default().to_vec();
-        let port = find(&vars, b"SERVER_PORT").unwrap_or(b"80");
-        if port != b"80" && port != b"443" {
-            v.push(b':');
-            v.extend_from_slice(port);
-        }
-        v
-    };
-    let application_group = match &eff.application_group {
-        AppGroup::Global => Vec::new(),
-        AppGroup::Named(n) => n.as_bytes().to_vec(),
-        AppGroup::Host => req.header_in(c"Host").unwrap_or_default().to_vec(),
-        AppGroup::Server => server(),
-        AppGroup::Resource => {
-            let mut v = server();
-            v.push(b'|');
-            v.extend_from_slice(script_name);
-            v
-        }
-        AppGroup::Env(var) => find(&vars, var.as_bytes()).unwrap_or_default().to_vec(),
-    };
+    let application_group = application_group(req, &vars, &eff.application_group, script_name);
     let callable = match &eff.callable_object {
         CallableName::Named(n) => n.as_bytes().to_vec(),
         CallableName::Env(var) => find(&vars, var.as_bytes())
@@ -147,6 +126,33 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
         queue_start_us: 0,
         daemon_start_us: 0,
         environ: env,
+    }
+}
+
+/// The value of an application group for this request (WSGIApplicationGroup, application-group=, or what a
+/// WSGIDispatchScript returned).
+pub fn application_group(req: Request<'_>, vars: &[(&[u8], &[u8])], group: &AppGroup, script_name: &[u8]) -> Vec<u8> {
+    let server = || {
+        let mut v = find(vars, b"SERVER_NAME").unwrap_or_default().to_vec();
+        let port = find(vars, b"SERVER_PORT").unwrap_or(b"80");
+        if port != b"80" && port != b"443" {
+            v.push(b':');
+            v.extend_from_slice(port);
+        }
+        v
+    };
+    match group {
+        AppGroup::Global => Vec::new(),
+        AppGroup::Named(n) => n.as_bytes().to_vec(),
+        AppGroup::Host => req.header_in(c"Host").unwrap_or_default().to_vec(),
+        AppGroup::Server => server(),
+        AppGroup::Resource => {
+            let mut v = server();
+            v.push(b'|');
+            v.extend_from_slice(script_name);
+            v
+        }
+        AppGroup::Env(var) => find(vars, var.as_bytes()).unwrap_or_default().to_vec(),
     }
 }
 

@@ -9,7 +9,7 @@ pub use model::{Environ, RequestHead};
 #[cfg(not(test))]
 mod collect;
 #[cfg(not(test))]
-pub use collect::{collect, hook_vars};
+pub use collect::{application_group, collect, hook_vars};
 
 /// Now, in microseconds since the epoch (the unit of the request's timestamps).
 pub fn epoch_us() -> i64 {

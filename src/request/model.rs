@@ -45,6 +45,18 @@ impl Environ {
         self.spans.is_empty()
     }
 
+    /// Replaces the value of `k` (or adds it).
+    pub fn set(&mut self, k: &[u8], v: &[u8]) {
+        self.remove(k);
+        self.push(k, v);
+    }
+
+    /// Drops `k` (its bytes stay in the buffer until the environ is dropped).
+    pub fn remove(&mut self, k: &[u8]) {
+        let data = &self.data;
+        self.spans.retain(|[a, b, _]| &data[*a as usize..*b as usize] != k);
+    }
+
     pub fn get(&self, k: &[u8]) -> Option<&[u8]> {
         self.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
     }

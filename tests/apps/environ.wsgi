@@ -19,3 +19,9 @@ def application(environ, start_response):
     body = ('\n'.join(lines) + '\n').encode('ascii')
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [body]
+
+
+def alternate(environ, start_response):
+    # A second callable (callable-object=alternate, or chosen by a WSGIDispatchScript).
+    environ['x.callable'] = 'alternate'
+    return application(environ, start_response)
