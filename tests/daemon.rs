@@ -561,32 +561,66 @@ fn stopping_httpd_stops_every_daemon_process() {
     });
 }
 
+/// WSGIScriptReloading in daemon mode, as mod_wsgi: a changed script (or a module whose `__mtime__` was
+/// removed, or whose reload_required() says so) is loaded by a fresh process, and the request that noticed it is
+/// sent again to that process: the edit is served at once, imported once.
 #[test]
 fn changed_script_restarts_the_daemon_process() {
     let b = ServerBuilder::new("d-reload");
     let script = b.apps().join("live.wsgi");
+    // Writable by the daemon's user: reload_required() removes the trigger.
+    let scratch = kit::TempDir::new("d-reload-trigger");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&scratch.0, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let trigger = scratch.path("trigger").display().to_string();
     let app = |v: &str| {
         format!(
-            "import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v} %d' % os.getpid()]\n"
+            "import os, time\nLOADED = time.time_ns()\n\
+             def reload_required(path):\n    t = {trigger:?}\n    return os.path.exists(t) and not os.remove(t)\n\
+             def application(environ, start_response):\n    if environ['PATH_INFO'] == '/forget':\n        del globals()['__mtime__']\n\
+             \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{v} %d %d' % (os.getpid(), LOADED)]\n"
         )
     };
     std::fs::write(&script, app("v1")).expect("script");
     let s = b
         .conf("WSGIDaemonProcess site processes=1 threads=2\nWSGIScriptAlias /live {apps}/live.wsgi process-group=site")
         .start();
-    let first = s.get("/live").text();
-    assert!(first.starts_with("v1 "), "{first}");
+    let get = |p: &str| {
+        let r = s.get(p);
+        assert_eq!(r.status, 200, "{p}: {}", r.text());
+        r.text().split(' ').map(str::to_string).collect::<Vec<_>>()
+    };
+    let first = get("/live");
+    assert_eq!(first[0], "v1");
+    assert_eq!(get("/live"), first, "unchanged: the same process and module");
     std::fs::write(&script, app("v2")).expect("edit");
     let f = std::fs::File::options().write(true).open(&script).expect("open");
     f.set_modified(std::time::SystemTime::now() + Duration::from_secs(2))
         .expect("mtime");
-    assert!(s.get("/live").text().starts_with("v2 "), "the edit is served at once");
-    assert!(s.wait_log("changed (WSGIScriptReloading)", 5), "{}", s.error_log());
-    let old_pid = first.split(' ').nth(1).unwrap_or_default().to_string();
-    wait_for("a fresh daemon process serving v2", 10, || {
-        let t = s.get("/live").text();
-        t.starts_with("v2 ") && !t.ends_with(&format!(" {old_pid}"))
-    });
+    let second = get("/live");
+    assert_eq!(second[0], "v2", "the edit is served at once");
+    assert_ne!(second[1], first[1], "by a fresh process");
+    assert_eq!(get("/live"), second, "imported once");
+    let log = s.error_log();
+    assert!(
+        log.contains("Forcing restart of daemon process 'site' due to modification of script"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Reconnecting after WSGI daemon process 'site' restart, attempt #1."),
+        "{log}"
+    );
+
+    // reload_required() true once: a fresh process once, then stable.
+    std::fs::write(&trigger, "").expect("trigger");
+    let third = get("/live");
+    assert_ne!(third[1], second[1]);
+    assert_eq!(get("/live"), third);
+    // A module whose __mtime__ is gone is loaded again by a fresh process.
+    let before = get("/live/forget");
+    let after = get("/live");
+    assert_ne!(after[2], before[2], "loaded again");
+    assert_eq!(get("/live"), after);
 }
 
 #[test]

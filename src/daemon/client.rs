@@ -67,6 +67,8 @@ enum RelayError {
     Protocol(String),
     /// The client went away while the response was sent (logged at info: nothing is wrong on our side).
     Client(String),
+    /// The daemon process restarts to load a changed script: the request is sent again (nothing was read).
+    Restarted,
 }
 
 impl RelayError {
@@ -80,7 +82,7 @@ impl RelayError {
     /// The status when nothing was sent to the client yet.
     fn status(&self) -> Status {
         match self {
-            RelayError::Connect { .. } => Status::SERVICE_UNAVAILABLE,
+            RelayError::Connect { .. } | RelayError::Restarted => Status::SERVICE_UNAVAILABLE,
             RelayError::Timeout(_) => Status::GATEWAY_TIME_OUT,
             RelayError::HeadersTooLarge(_) => Status::INTERNAL_SERVER_ERROR,
             RelayError::Client(_) => Status::OK,
@@ -108,6 +110,9 @@ impl RelayError {
             RelayError::FileWithoutDescriptor => format!("daemon group {group} sent a file without its descriptor"),
             RelayError::Protocol(what) => format!("protocol error from daemon group {group}: unexpected {what}"),
             RelayError::Client(e) => e.clone(),
+            RelayError::Restarted => format!(
+                "daemon processes of group {group} kept restarting for changed scripts; the request was sent to each in turn"
+            ),
         }
     }
 }
@@ -220,6 +225,7 @@ impl Relay<'_, '_> {
                 self.t.abort();
                 Ok(Flow::Done(Status::OK))
             }
+            Frame::Restart if !self.started => Err(RelayError::Restarted),
             Frame::Error { status } => Ok(Flow::Done(match (status, self.rejected) {
                 (0, Some(r)) => Status::http(r),
                 (0, None) => Status::INTERNAL_SERVER_ERROR,
@@ -245,14 +251,35 @@ impl Relay<'_, '_> {
     }
 }
 
+/// How many more times a request is sent to a group whose processes restart to load changed scripts: each
+/// process of the group may send it back once (a restarting process accepts nothing more).
+fn resend_attempts(g: &GroupRuntime) -> u32 {
+    g.cfg.processes + 1
+}
+
 /// Serves `req` through daemon group `g`. Returns the httpd status for the handler.
 /// `error_override` (WSGIErrorOverride): a 4xx/5xx response is answered by httpd's error document instead.
 pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead, error_override: bool) -> Status {
-    match exchange(req, g, table, head, error_override) {
-        Ok(status) => status,
-        Err((e, status)) => {
-            req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
-            status
+    let mut attempt = 0;
+    loop {
+        match exchange(req, g, table, head, error_override) {
+            Ok(status) => return status,
+            // The process restarts to load a changed script (WSGIScriptReloading), as mod_wsgi's daemons do:
+            // the replacement gets the request, with nothing of it consumed yet.
+            Err((RelayError::Restarted, _)) if attempt < resend_attempts(g) => {
+                attempt += 1;
+                req.log(
+                    Level::Info,
+                    &format!(
+                        "Reconnecting after WSGI daemon process '{}' restart, attempt #{attempt}.",
+                        g.cfg.name
+                    ),
+                );
+            }
+            Err((e, status)) => {
+                req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
+                return status;
+            }
         }
     }
 }

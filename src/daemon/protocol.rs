@@ -56,6 +56,9 @@ pub enum Frame {
     Error {
         status: u16,
     },
+    /// Daemon -> child, instead of a response: this process restarts to load a changed script; send the request
+    /// again (no body was read).
+    Restart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +90,7 @@ mod kind {
     pub const END: u8 = 9;
     pub const ABORT: u8 = 10;
     pub const ERROR: u8 = 11;
+    pub const RESTART: u8 = 12;
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -176,6 +180,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         }
         Frame::End => kind::END,
         Frame::Abort => kind::ABORT,
+        Frame::Restart => kind::RESTART,
         Frame::Error { status } => {
             out.extend_from_slice(&status.to_be_bytes());
             kind::ERROR
@@ -355,6 +360,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
         kind::END => Frame::End,
         kind::ABORT => Frame::Abort,
         kind::ERROR => Frame::Error { status: r.u16()? },
+        kind::RESTART => Frame::Restart,
         other => return Err(DecodeError::UnknownKind(other)),
     };
     r.done()?;
@@ -431,6 +437,7 @@ mod tests {
         });
         roundtrip(Frame::End);
         roundtrip(Frame::Abort);
+        roundtrip(Frame::Restart);
         roundtrip(Frame::Error { status: 504 });
     }
 

@@ -146,6 +146,13 @@ impl Transport for DaemonTransport {
         }
     }
 
+    fn restart(&mut self) {
+        if !self.started && !self.ended {
+            self.ended = true;
+            let _child_may_be_gone = self.conn.send(&Frame::Restart);
+        }
+    }
+
     fn log(&self, level: Level, msg: &str) {
         log::server(level, &format!("{}{msg}", self.tag));
     }

@@ -49,6 +49,10 @@ struct State {
     destroy_interpreter: bool,
     /// Why this process asked to be recycled (mod_wsgi's shutdown_reason names, for process_stopping).
     recycle_reason: Mutex<&'static str>,
+    /// The supervisor was asked for a replacement (once per process).
+    recycle_asked: AtomicBool,
+    /// Restarting for changed code: accept nothing more (a request accepted here would only be sent back).
+    restarting: AtomicBool,
 }
 
 use crate::request::epoch_us as now_us;
@@ -164,6 +168,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
         started: Instant::now(),
         destroy_interpreter: table.python.destroy_interpreter != Some(false),
         recycle_reason: Mutex::new("graceful_signal"),
+        recycle_asked: AtomicBool::new(false),
+        restarting: AtomicBool::new(false),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
     let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
@@ -203,7 +209,6 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
 
 fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bool) -> ! {
     let cfg = &g.cfg;
-    let mut recycle_requested = false;
     loop {
         if !python_ok && state.started.elapsed() > Duration::from_secs(30) && state.active.load(Ordering::SeqCst) == 0 {
             // The supervisor starts a new process, which retries Python.
@@ -230,7 +235,7 @@ fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bo
             ),
             _ => {}
         }
-        if recycle_requested {
+        if state.recycle_asked.load(Ordering::SeqCst) {
             continue;
         }
         if python_ok && cfg.deadlock_timeout > 0 {
@@ -251,7 +256,6 @@ fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bo
         }
         let reason = recycle_reason(g, state);
         if let Some((tag, why)) = reason {
-            *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner()) = tag;
             log::server(
                 Level::Info,
                 &format!(
@@ -260,11 +264,18 @@ fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bo
                     cfg.name
                 ),
             );
-            recycle_requested = true;
-            // Asks our supervisor (parent) to start a replacement; it then sends us SIGUSR1.
-            crate::sys::process::signal(crate::sys::process::parent(), SIGUSR2);
+            request_recycle(state, tag);
         }
     }
+}
+
+/// Asks our supervisor (parent) once to start a replacement; it then sends us SIGUSR1.
+fn request_recycle(state: &State, reason: &'static str) {
+    if state.recycle_asked.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner()) = reason;
+    crate::sys::process::signal(crate::sys::process::parent(), SIGUSR2);
 }
 
 fn recycle_reason(g: &GroupRuntime, state: &Arc<State>) -> Option<(&'static str, String)> {
@@ -438,11 +449,12 @@ fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: 
     // process of the group); the timeout lets a stop request be noticed.
     let ready = Readiness::new(listener.as_raw_fd());
     while !state.stopping.load(Ordering::SeqCst) {
-        if !ready.wait(200) {
+        if !ready.wait(200) || state.restarting.load(Ordering::SeqCst) {
             continue;
         }
         // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other thread
-        // was woken for it).
+        // was woken for it). Not when restarting for changed code: the connection waits for the replacement
+        // (another waiter's next wait, at most 200 ms later, sees it again).
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -568,7 +580,16 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
     let slot = Arc::new(Slot::new(ReqState::new(Box::new(transport))));
     let script = String::from_utf8_lossy(&head.script).into_owned();
     let _ctx = log::CurrentRequest::enter_tag(format!("{tag}[script {script}] "));
+    let mut head = head;
     let outcome = crate::python::with_python(|py, rt| {
+        // WSGIScriptReloading in daemon mode, as mod_wsgi: changed code is loaded by a fresh process (which
+        // re-imports everything the script imports), and this request goes to it.
+        if head.script_reloading {
+            if crate::python::loader::needs_reload(py, rt, &head.script, head.mtime) {
+                return None;
+            }
+            head.script_reloading = false;
+        }
         if let Ok(mut busy) = state.busy.lock() {
             if let Some(b) = busy.get_mut(index) {
                 *b = Some(Busy {
@@ -592,13 +613,28 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
         if injected {
             crate::python::withdraw_from_thread(py, crate::python::thread_ident(py));
         }
-        outcome
+        Some(outcome)
     });
     let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
     let Some(mut st) = slot.close() else { return counts };
     match outcome {
-        Ok(Outcome::Done) => {}
-        Ok(Outcome::Status(s)) => st.transport.respond_error(s),
+        Ok(None) => {
+            log::server(
+                Level::Info,
+                &format!(
+                    "Forcing restart of daemon process '{}' due to modification of script '{script}'.",
+                    g.cfg.name
+                ),
+            );
+            // No more requests here: the httpd child sends this one again, to the replacement.
+            state.restarting.store(true, Ordering::SeqCst);
+            state.stopping.store(true, Ordering::SeqCst);
+            request_recycle(state, "script_reload");
+            st.transport.restart();
+            return false;
+        }
+        Ok(Some(Outcome::Done)) => {}
+        Ok(Some(Outcome::Status(s))) => st.transport.respond_error(s),
         Err(why) => {
             log::server(
                 Level::Error,

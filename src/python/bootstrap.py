@@ -46,6 +46,9 @@ def load_script(path, mtime, reloading):
             else:
                 sys.modules.pop(name, None)
             raise
+        # As mod_wsgi: the modification time (microseconds) the module was loaded from. A module without it (an
+        # app may delete it to force a reload) is reloaded.
+        module.__mtime__ = mtime
         _loaded[path] = (mtime, module)
         return module, True
 

@@ -94,29 +94,13 @@ pub fn script_module<'py>(
     let shown = Path::new(path_os).display();
     let mut module = cached(py, path, mtime, reloading).map(|m| m.into_bound(py));
     if let Some(m) = &module {
-        if reloading {
-            // A lookup in the module's dict: getattr would build (and throw away) an AttributeError on every
-            // request for scripts without the hook.
-            if let Some(hook) = module_attr(m, pyo3::intern!(py, "reload_required")) {
-                match hook.call1((path_obj,)).and_then(|v| v.is_truthy()) {
-                    Ok(true) => {
-                        let _ = rt
-                            .bootstrap
-                            .bind(py)
-                            .getattr("forget_script")
-                            .and_then(|f| f.call1((path_obj,)));
-                        module = None;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        return Err(LoadError::Failed(format!(
-                            "reload_required() of {} raised:\n{}",
-                            shown,
-                            format_error(py, rt, &e)
-                        )));
-                    }
-                }
-            }
+        if reloading && stale(py, rt, m, path) {
+            let _ = rt
+                .bootstrap
+                .bind(py)
+                .getattr("forget_script")
+                .and_then(|f| f.call1((path_obj,)));
+            module = None;
         }
     }
     let module = match module {
@@ -157,6 +141,45 @@ pub fn script_module<'py>(
         }
     };
     Ok(module)
+}
+
+/// Whether a loaded module must be loaded again although its file did not change, as mod_wsgi decides: its
+/// `__mtime__` is gone or not a number (an app deletes it to force a reload), or its `reload_required(path)`
+/// says so. A reload_required that raises is logged and means no.
+fn stale(py: Python<'_>, rt: &Runtime, module: &Bound<'_, PyAny>, path: &[u8]) -> bool {
+    let mtime_ok = module_attr(module, pyo3::intern!(py, "__mtime__")).is_some_and(|v| v.extract::<i64>().is_ok());
+    if !mtime_ok {
+        return true;
+    }
+    // A lookup in the module's dict: getattr would build (and throw away) an AttributeError on every request
+    // for scripts without the hook.
+    let Some(hook) = module_attr(module, pyo3::intern!(py, "reload_required")) else {
+        return false;
+    };
+    match hook.call1((OsStr::from_bytes(path),)).and_then(|v| v.is_truthy()) {
+        Ok(answer) => answer,
+        Err(e) => {
+            let text = format!(
+                "mod_rwsgi: {} (in reload_required(); the loaded code is kept):\n{}",
+                super::exception_header(py, &e, path),
+                format_error(py, rt, &e)
+            );
+            for line in text.lines() {
+                crate::apache::log::current(crate::apache::log::Level::Error, line);
+            }
+            false
+        }
+    }
+}
+
+/// Daemon mode: whether the loaded code of `path` is out of date (changed file, `__mtime__` gone,
+/// `reload_required()` true). The process then restarts instead of reloading in place, as mod_wsgi's daemons do:
+/// a fresh process imports every module again. False when the script is not loaded yet.
+pub fn needs_reload(py: Python<'_>, rt: &Runtime, path: &[u8], mtime: i64) -> bool {
+    let Some(module) = cached(py, path, mtime, false).map(|m| m.into_bound(py)) else {
+        return false;
+    };
+    cached(py, path, mtime, true).is_none() || stale(py, rt, &module, path)
 }
 
 /// Imports `script` before any request (WSGIScriptAlias preloading, WSGIImportScript); with a callable, checks

@@ -36,4 +36,8 @@ pub trait Transport: Send {
     /// Nothing was sent and the request failed with `status`: answer it (daemon mode sends it to the httpd
     /// child; embedded mode returns the status to httpd instead, so the default does nothing).
     fn respond_error(&mut self, _status: i32) {}
+
+    /// Daemon mode: instead of a response, tell the httpd child to send the request again (this process restarts
+    /// to load changed code).
+    fn restart(&mut self) {}
 }
