@@ -686,3 +686,30 @@ fn root_daemon_user_is_refused_by_the_config_test() {
         .config_test();
     assert!(!ok && out.contains("must not run as root"), "{out}");
 }
+
+/// A daemon group defined in a virtual host writes the app's output (and its own lines) to that host's
+/// ErrorLog, as mod_wsgi does; a group of the main server to the main one.
+#[test]
+fn group_of_a_virtual_host_logs_to_its_error_log() {
+    let b = ServerBuilder::new("d-vhostlog");
+    let port = b.port;
+    let s = b
+        .conf(&format!(
+            "WSGIDaemonProcess maingroup processes=1 threads=2\nWSGIScriptAlias /m {{apps}}/logs.wsgi process-group=maingroup\n\
+             <VirtualHost 127.0.0.1:{port}>\nServerName v.test\nErrorLog {{root}}/logs/vhost_error_log\n\
+             WSGIDaemonProcess vhostgroup processes=1 threads=2\nWSGIScriptAlias /v {{apps}}/logs.wsgi process-group=vhostgroup\n</VirtualHost>"
+        ))
+        .start();
+    let r = s.request(format!("GET /v HTTP/1.1\r\nHost: v.test:{port}\r\nConnection: close\r\n\r\n").as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let vhost_log = s.root.join("logs/vhost_error_log");
+    wait_for("the app's output in the virtual host's ErrorLog", 5, || {
+        std::fs::read_to_string(&vhost_log)
+            .is_ok_and(|l| l.contains("via wsgi.errors") && l.contains("printed to stdout"))
+    });
+    assert!(!s.error_log().contains("via wsgi.errors"), "{}", s.error_log());
+    // The main server's group: the main log.
+    let r = s.request(format!("GET /m HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes());
+    assert_eq!(r.status, 200);
+    assert!(s.wait_log("via wsgi.errors", 5), "{}", s.error_log());
+}

@@ -34,18 +34,32 @@ fn c_message(msg: &str) -> CString {
     CString::new(msg.replace('\0', "\\0")).unwrap_or_default()
 }
 
-/// Logs against the main server (or `s` when given). Safe to call from any thread, with or without the GIL.
+/// The server whose ErrorLog this process writes to (null: the main server's). A daemon process of a group
+/// defined in a virtual host logs to that host's ErrorLog, as mod_wsgi's do.
+static PROCESS_SERVER: std::sync::atomic::AtomicPtr<ffi::server_rec> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// Sends this process's server-level log lines to the ErrorLog of `s` (a server_rec of this configuration).
+pub(crate) fn set_process_server(s: *mut ffi::server_rec) {
+    PROCESS_SERVER.store(s, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Logs against this process's server (the main server, or `s` when given). Safe to call from any thread, with
+/// or without the GIL.
 pub fn server(level: Level, msg: &str) {
     server_on(std::ptr::null(), level, msg);
 }
 
 pub(crate) fn server_on(s: *const ffi::server_rec, level: Level, msg: &str) {
     let m = c_message(msg);
-    let s = if s.is_null() {
+    let own = PROCESS_SERVER.load(std::sync::atomic::Ordering::Relaxed);
+    let s = if !s.is_null() {
+        s
+    } else if !own.is_null() {
+        own.cast_const()
+    } else {
         // SAFETY: ap_server_conf is set by httpd before any module code runs after config.
         unsafe { ffi::ap_server_conf }
-    } else {
-        s
     };
     // SAFETY: file is a static C string, m is a valid C string; a null server is accepted by ap_log_error.
     unsafe {

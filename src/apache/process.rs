@@ -72,6 +72,11 @@ impl Server {
         u64::try_from(us / 1_000_000).unwrap_or(60).max(1)
     }
 
+    /// An opaque handle on this server, to pass between threads (see [`log_here`]).
+    pub fn handle(self) -> usize {
+        self.0 as usize
+    }
+
     pub fn hostname(self) -> String {
         // SAFETY: server_hostname is null or a pool string.
         unsafe { cstr_bytes((*self.0).server_hostname) }
@@ -276,4 +281,10 @@ pub fn set_cmdline(title: &str) {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
         std::ptr::write_bytes(p.add(n), 0, end - start - n);
     }
+}
+
+/// Makes this process log to the ErrorLog of the server `handle` came from ([`Server::handle`] of this
+/// configuration; 0: the main server).
+pub fn log_here(handle: usize) {
+    super::log::set_process_server(handle as *mut ffi::server_rec);
 }

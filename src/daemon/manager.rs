@@ -24,6 +24,9 @@ pub struct GroupRuntime {
     pub listen_fd: i32,
     /// ServerName of the virtual host that defined it (None: the main server): usable only from there.
     pub server_name: Option<String>,
+    /// That server ([`crate::apache::process::Server::handle`]; 0: the main server): its processes log to its
+    /// ErrorLog.
+    pub log_server: usize,
     pub uid: u32,
     pub gid: u32,
     pub identity: Identity,
@@ -293,6 +296,10 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
     let dir = socket_dir(&prefix, apache_uid, apache_gid, shared)?;
     let mut groups = Vec::new();
     for (cfg, server_name) in defs {
+        let log_server = server_name
+            .as_deref()
+            .and_then(|host| servers.iter().skip(1).find(|(_, h)| h == host))
+            .map_or(0, |(s, _)| s.handle());
         let ident = identity(&cfg, apache_uid, apache_gid)?;
         let (uid, gid) = (ident.uid, ident.gid);
         let socket_path = format!("{dir}/{}.sock", cfg.name);
@@ -320,6 +327,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
             socket_path,
             listen_fd,
             server_name,
+            log_server,
             uid,
             gid,
             identity: ident,

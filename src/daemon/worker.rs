@@ -127,6 +127,8 @@ fn prepare_environment(g: &GroupRuntime) {
 
 /// Runs a worker process (forked by the supervisor). Never returns.
 pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
+    // A group defined in a virtual host writes to that host's ErrorLog (the app's output included).
+    crate::apache::process::log_here(g.log_server);
     set_title(g);
     prepare_environment(g);
     let mut path = Vec::new();
