@@ -375,6 +375,13 @@ fn run(
         }
         return Ok(crate::daemon::client::handle(req, g, &table, info, eff.error_override));
     }
+    if req.server_config().and_then(|c| c.restrict_embedded) == Some(true) {
+        // Python may run in this child for hook scripts; WSGI applications may not.
+        return Err(HandlerError::Embedded {
+            script: script.to_string(),
+            why: "embedded mode is disabled by WSGIRestrictEmbedded On".to_string(),
+        });
+    }
     let _current = CurrentRequest::enter(req);
     let outcome = embedded_scope(req, |slot| {
         crate::python::with_python(|py, rt| wsgi::run(py, rt, info, slot))

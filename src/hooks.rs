@@ -481,7 +481,8 @@ unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_re
     // SAFETY: s is the main server passed to child_init.
     let main = unsafe { Server::from_raw(s) };
     guard("child_init", (), || {
-        crate::python::child_init(main.config(), &embedded_preloads(main))
+        let hooks = main.configs().iter().any(|(c, _)| c.hook_scripts);
+        crate::python::child_init(main.config(), &embedded_preloads(main), hooks)
     });
 }
 

@@ -152,3 +152,26 @@ fn hook_directives_are_checked_at_config_time() {
         assert!(out.contains(needle), "{line}: {out}");
     }
 }
+
+/// WSGIRestrictEmbedded On keeps WSGI apps out of the httpd children, not the hook scripts (as mod_wsgi).
+#[test]
+fn hooks_run_under_restrict_embedded() {
+    let s = ServerBuilder::new("auth-restricted")
+        .global(&modules())
+        .conf(
+            "WSGIRestrictEmbedded On\nWSGIDaemonProcess authd processes=1 threads=2\n\
+             WSGIScriptAlias /dmn {apps}/environ.wsgi process-group=authd\nWSGIScriptAlias /emb {apps}/environ.wsgi\n\
+             <Location /dmn/basic>\nAuthType Basic\nAuthName \"Basic Area\"\nAuthBasicProvider wsgi\nWSGIAuthUserScript {apps}/authnz.wsgi\nRequire valid-user\n</Location>",
+        )
+        .start();
+    let (code, body) = curl(&s, "/dmn/basic/x", &["-u", "spy:secret"]);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(env_value(&body, "REMOTE_USER").as_deref(), Some("spy"));
+    assert_eq!(curl(&s, "/dmn/basic/x", &["-u", "spy:wrong"]).0, 401);
+    assert_eq!(s.get("/emb").status, 500);
+    assert!(
+        s.wait_log("embedded mode is disabled by WSGIRestrictEmbedded On", 5),
+        "{}",
+        s.error_log()
+    );
+}

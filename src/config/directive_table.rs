@@ -430,6 +430,7 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Script whose process_group(environ), application_group(environ), callable_object(environ) choose per request where and what runs (None keeps the configured value)",
         parse: |ctx, args| {
             ctx.dir.dispatch_script = Some(parse::hook_script(args)?);
+            ctx.server.hook_scripts = true;
             Ok(())
         },
     },
@@ -440,6 +441,7 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Script whose allow_access(environ, host) decides access: True allows, False answers 403, None has no say",
         parse: |ctx, args| {
             ctx.dir.access_script = Some(parse::hook_script(args)?);
+            ctx.server.hook_scripts = true;
             Ok(())
         },
     },
@@ -450,6 +452,7 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Script behind the \"wsgi\" authentication provider (AuthBasicProvider / AuthDigestProvider wsgi): check_password(environ, user, password), get_realm_hash(environ, user, realm)",
         parse: |ctx, args| {
             ctx.dir.auth_user_script = Some(parse::hook_script(args)?);
+            ctx.server.hook_scripts = true;
             Ok(())
         },
     },
@@ -460,6 +463,7 @@ pub const DIRECTIVES: &[Directive] = &[
         help: c"Script behind `Require wsgi-group NAME...`: groups_for_user(environ, user) returns the user's groups",
         parse: |ctx, args| {
             ctx.dir.auth_group_script = Some(parse::hook_script(args)?);
+            ctx.server.hook_scripts = true;
             Ok(())
         },
     },

@@ -63,6 +63,9 @@ pub struct ServerConfig {
     pub python: PythonOptions,
     /// WSGISlowRequests: log requests that took longer than this many seconds.
     pub slow_requests: Option<f64>,
+    /// A hook script (WSGIDispatchScript, WSGIAccessScript, WSGIAuth*Script) is configured in this server's
+    /// sections: the httpd children need Python even under WSGIRestrictEmbedded On (as mod_wsgi).
+    pub hook_scripts: bool,
 }
 
 impl ServerConfig {
@@ -253,6 +256,7 @@ impl Merge for ServerConfig {
             group_refs: child.group_refs.clone(),
             python: parent.python.clone(),
             slow_requests: parent.slow_requests,
+            hook_scripts: child.hook_scripts || parent.hook_scripts,
         }
     }
 }

@@ -205,14 +205,17 @@ pub struct Settings {
     pub processes: i32,
 }
 
-/// Called once in each httpd child after privileges were dropped (embedded mode).
-pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, Option<String>)]) {
+/// Called once in each httpd child after privileges were dropped (embedded mode). `hooks`: hook scripts are
+/// configured, which run in the httpd child even when WSGIRestrictEmbedded On keeps WSGI apps out of it.
+pub fn child_init(cfg: Option<&ServerConfig>, preload: &[(String, Option<String>)], hooks: bool) {
     let default = ServerConfig::default();
     let cfg = cfg.unwrap_or(&default);
-    if cfg.restrict_embedded == Some(true) {
+    let restricted = cfg.restrict_embedded == Some(true);
+    if restricted && !hooks {
         let _ = RUNTIME.set(Err("embedded mode is disabled by WSGIRestrictEmbedded On".to_string()));
         return;
     }
+    let preload = if restricted { &[][..] } else { preload };
     let (multithread, multiprocess) = crate::apache::mpm_concurrency();
     let (threads, processes) = crate::apache::mpm_limits();
     let settings = Settings {
