@@ -184,8 +184,6 @@ impl Relay<'_, '_> {
                     headers.remove(i);
                     self.t.close_connection();
                 }
-                // As httpd takes the response of a CGI-style backend (what mod_wsgi's daemon mode is).
-                let headers = crate::wsgi::headers::merge_repeated(headers);
                 self.t
                     .start(&ResponseStatus { code: status, line }, &headers, content_length);
                 self.started = true;

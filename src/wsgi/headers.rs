@@ -126,9 +126,9 @@ pub fn check_header(name: &str, val: &str) -> Result<(Vec<u8>, Vec<u8>), Invalid
     Ok((n, v))
 }
 
-/// Response headers as httpd takes a CGI-style response (mod_wsgi's daemon mode): a header repeated by the
-/// app is sent once, its values joined with ", ", except Set-Cookie and WWW-Authenticate (never joinable),
-/// and Location / Content-Range, where the last one wins.
+/// Response headers as httpd takes a CGI-style response (mod_wsgi's daemon mode, and mod_rwsgi's both modes): a
+/// header repeated by the app is sent once, its values joined with ", ", except Set-Cookie and WWW-Authenticate
+/// (never joinable), and Location / Content-Range, where the last one wins.
 pub fn merge_repeated(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let repeated = headers
         .iter()

@@ -102,6 +102,9 @@ impl ReqState {
             }
         }
         self.resp.content_length = content_length;
+        // A repeated header goes out as one line, as httpd takes the response of mod_wsgi's daemon mode (both
+        // modes send the same bytes).
+        let kept = headers::merge_repeated(kept);
         self.transport.start(&status, &kept, content_length);
         self.resp.headers_sent = true;
         Ok(())
