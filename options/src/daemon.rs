@@ -341,7 +341,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         count_or_off(),
         "0 (off)",
         Supported,
-        "Recycle a process after this many requests: the supervisor starts the replacement first, then the old process stops accepting and drains for graceful-timeout.",
+        "A limit: a process stops accepting the moment it has taken this many requests (threads already woken may take one more each) while its replacement starts in parallel; it then drains for graceful-timeout. No request fails.",
         |g, v| g.maximum_requests = v.num(),
     ),
     row(
@@ -365,7 +365,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         secs(0),
         "300",
         Supported,
-        "A watchdog thread takes the GIL every second; when it cannot for this long the process logs it and exits, and the supervisor replaces it.",
+        "A watchdog thread takes the GIL every second; a process where it could not for 2 s takes no new requests (the group's other processes get them) until it can again; after this long the process logs it and exits, and the supervisor replaces it.",
         |g, v| g.deadlock_timeout = v.num().unwrap_or(0),
     ),
     row(
@@ -428,8 +428,8 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "startup-timeout",
         secs_or_off(),
         "0 (off)",
-        State::Ignored("the time a process may take to load its application is not limited yet"),
-        "Recycle a process that did not load its application in time.",
+        Supported,
+        "A process whose WSGI script keeps failing to load (at preloading or for requests) for this long since the first failure is replaced (graceful, logged), as mod_wsgi.",
         |g, v| g.startup_timeout = v.num(),
     ),
     row(
@@ -459,8 +459,10 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
             zero_off: true,
         },
         "0 (off)",
-        State::Partial("a resident-set limit with a graceful recycle (mod_wsgi sets an address-space rlimit)"),
-        "Recycle a process whose resident memory exceeds this many bytes (checked every second; drained like maximum-requests).",
+        State::Partial(
+            "a resident-set limit (mod_wsgi sets an address-space rlimit): checked every 100 ms; past it the process stops accepting and is replaced; 25% past it MemoryError is raised in its running requests",
+        ),
+        "Replace a process whose resident memory exceeds this many bytes: it stops accepting at once; if it grows 25% past the limit, MemoryError is raised in the requests still running on it (500, logged).",
         |g, v| g.memory_limit = v.num(),
     ),
     row(

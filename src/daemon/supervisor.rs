@@ -1,7 +1,8 @@
 //! The supervisor of one daemon process group: a small process forked by the httpd parent that never runs
 //! Python. It drops privileges, forks the group's worker processes, restarts a worker that dies (logging its exit
-//! code or signal, with a growing delay if it keeps dying at start-up), starts a replacement before a worker
-//! recycles, and on SIGTERM lets every worker drain and exit.
+//! code or signal): at once when it had finished starting (a crash during a request), with a growing delay only
+//! when it keeps dying before it could serve; starts a replacement before a worker recycles, and on SIGTERM lets
+//! every worker drain and exit.
 #![deny(unsafe_code)]
 
 use std::sync::Arc;
@@ -14,41 +15,66 @@ use crate::sys::signals::{SIGCHLD, SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1, SI
 
 struct Slot {
     pid: i32,
-    started: Instant,
-    /// Consecutive deaths soon after start (drives the restart delay).
+    /// Signals when the worker finished starting (Python up, scripts preloaded, accepting).
+    ready: Option<process::Ready>,
+    /// The worker said it was ready: its death is a crash, not a start-up failure.
+    was_ready: bool,
+    /// Consecutive deaths before being ready, or failed forks (drive the restart delay).
     failures: u32,
     restart_at: Option<Instant>,
 }
 
-/// Forks worker `index`; None when fork failed (logged; the slot is retried).
-fn spawn_worker(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> Option<i32> {
-    let me = std::process::id() as i32;
-    match process::fork() {
-        Ok(Fork::Child) => {
-            process::detach_from_parent(me);
-            super::worker::run(g, table, index)
-        }
-        Ok(Fork::Parent(pid)) => Some(pid),
-        Err(e) => {
-            log::server(
-                Level::Error,
-                &format!(
-                    "mod_rwsgi: daemon group {}: fork failed: {e}; retrying in 1 s",
-                    g.cfg.name
-                ),
-            );
-            None
-        }
+/// The delay before the next start after `failures` consecutive start-up failures: none for the first, then
+/// 2, 4, 8 ... 64 s.
+fn backoff(failures: u32) -> Duration {
+    if failures > 1 {
+        Duration::from_secs(1u64 << failures.min(6))
+    } else {
+        Duration::ZERO
     }
 }
 
-/// A slot whose worker runs (or, when fork failed, is retried in a second).
-fn started(pid: Option<i32>) -> Slot {
-    Slot {
-        pid: pid.unwrap_or(0),
-        started: Instant::now(),
-        failures: 0,
-        restart_at: pid.is_none().then(|| Instant::now() + Duration::from_secs(1)),
+/// Forks worker `index` into a slot. When fork fails (logged), the slot is retried after a growing delay; a
+/// slot is never lost.
+fn spawn(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, failures: u32) -> Slot {
+    let me = std::process::id() as i32;
+    let pipe = process::ready_pipe();
+    let (ready, tell) = match pipe {
+        Ok((r, w)) => (Some(r), Some(w)),
+        Err(_) => (None, None),
+    };
+    match process::fork() {
+        Ok(Fork::Child) => {
+            drop(ready);
+            process::detach_from_parent(me);
+            super::worker::run(g, table, index, tell)
+        }
+        Ok(Fork::Parent(pid)) => Slot {
+            pid,
+            ready,
+            was_ready: false,
+            failures,
+            restart_at: None,
+        },
+        Err(e) => {
+            let failures = failures + 1;
+            let delay = backoff(failures).max(Duration::from_secs(1));
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: fork failed: {e}; retrying in {} s",
+                    g.cfg.name,
+                    delay.as_secs()
+                ),
+            );
+            Slot {
+                pid: 0,
+                ready: None,
+                was_ready: false,
+                failures,
+                restart_at: Some(Instant::now() + delay),
+            }
+        }
     }
 }
 
@@ -85,7 +111,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
     let handled = SigSet::new(&[SIGTERM, SIGCHLD, SIGUSR2, SIGHUP, SIGINT]);
     handled.block();
     let n = g.cfg.processes as usize;
-    let mut slots: Vec<Slot> = (0..n).map(|i| started(spawn_worker(g, table, i))).collect();
+    let mut slots: Vec<Slot> = (0..n).map(|i| spawn(g, table, i, 0)).collect();
     // Workers being replaced (recycled): their exit is expected.
     let mut retiring: Vec<i32> = Vec::new();
     log::server(
@@ -102,7 +128,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
                 // A worker asks to be recycled: start its replacement first, then let it drain.
                 if let Some(i) = slots.iter().position(|s| s.pid == sender && sender > 0) {
                     retiring.push(sender);
-                    slots[i] = started(spawn_worker(g, table, i));
+                    slots[i] = spawn(g, table, i, 0);
                     process::signal(sender, SIGUSR1);
                 }
             }
@@ -114,19 +140,17 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
                 continue;
             }
             if let Some(i) = slots.iter().position(|s| s.pid == pid) {
-                let quick = slots[i].started.elapsed() < Duration::from_secs(5);
-                let failures = if quick { slots[i].failures + 1 } else { 0 };
-                let delay = if failures > 1 {
-                    Duration::from_secs(1u64 << failures.min(6))
-                } else {
-                    Duration::ZERO
-                };
+                let ready = slots[i].was_ready || slots[i].ready.as_ref().is_some_and(process::Ready::signalled);
+                // A worker that was serving is replaced at once, every time; one that died before it could
+                // serve is retried with a growing delay.
+                let failures = if ready { 0 } else { slots[i].failures + 1 };
+                let delay = backoff(failures);
                 let mut msg = format!(
                     "mod_rwsgi: daemon process {pid} of group {} {}",
                     g.cfg.name,
                     status.describe()
                 );
-                if delay > Duration::ZERO {
+                if !ready && delay > Duration::ZERO {
                     msg.push_str(&format!(
                         "; it keeps failing at start-up, restarting in {} s",
                         delay.as_secs()
@@ -137,7 +161,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
                 log::server(Level::Error, &msg);
                 slots[i] = Slot {
                     pid: 0,
-                    started: Instant::now(),
+                    ready: None,
+                    was_ready: false,
                     failures,
                     restart_at: Some(Instant::now() + delay),
                 };
@@ -145,9 +170,11 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
         }
         for (i, s) in slots.iter_mut().enumerate() {
             if s.pid == 0 && s.restart_at.is_some_and(|t| Instant::now() >= t) {
-                let failures = s.failures;
-                *s = started(spawn_worker(g, table, i));
-                s.failures = failures;
+                *s = spawn(g, table, i, s.failures);
+            } else if s.pid > 0 && !s.was_ready && s.ready.as_ref().is_some_and(process::Ready::signalled) {
+                s.was_ready = true;
+                s.failures = 0;
+                s.ready = None;
             }
         }
     }

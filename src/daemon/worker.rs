@@ -53,6 +53,10 @@ struct State {
     recycle_asked: AtomicBool,
     /// Restarting for changed code: accept nothing more (a request accepted here would only be sent back).
     restarting: AtomicBool,
+    /// Python started (the GIL watchdog runs).
+    python_ok: bool,
+    /// memory-limit: MemoryError was raised in the running requests (once per process).
+    memory_interrupted: AtomicBool,
 }
 
 use crate::request::epoch_us as now_us;
@@ -126,7 +130,9 @@ fn prepare_environment(g: &GroupRuntime) {
 }
 
 /// Runs a worker process (forked by the supervisor). Never returns.
-pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
+/// `ready`: written once the process serves (its supervisor then treats a death as a crash, not a start-up
+/// failure).
+pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Option<std::os::fd::OwnedFd>) -> ! {
     // A group defined in a virtual host writes to that host's ErrorLog (the app's output included).
     crate::apache::process::log_here(g.log_server);
     set_title(g);
@@ -172,6 +178,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
         recycle_reason: Mutex::new("graceful_signal"),
         recycle_asked: AtomicBool::new(false),
         restarting: AtomicBool::new(false),
+        python_ok,
+        memory_interrupted: AtomicBool::new(false),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
     let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
@@ -205,7 +213,18 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize) -> ! {
                 }
             });
     }
+    if let (Some(limit), true) = (g.cfg.memory_limit, python_ok) {
+        let (st, gr) = (state.clone(), g.clone());
+        let _ = std::thread::Builder::new()
+            .name("rwsgi-memory".to_string())
+            .spawn(move || watch_memory(&gr, &st, limit));
+    }
     let _ = index;
+    if python_ok {
+        if let Some(fd) = ready {
+            crate::sys::process::signal_ready(fd);
+        }
+    }
     monitor(g, &state, &handled, python_ok)
 }
 
@@ -290,12 +309,6 @@ fn recycle_reason(g: &GroupRuntime, state: &Arc<State>) -> Option<(&'static str,
             format!("{} changed (WSGIScriptReloading)", String::from_utf8_lossy(&script)),
         ));
     }
-    if let Some(max) = cfg.maximum_requests {
-        let n = state.requests.load(Ordering::SeqCst);
-        if n >= max {
-            return Some(("maximum_requests", format!("maximum-requests={max} reached")));
-        }
-    }
     if let Some(secs) = cfg.restart_interval {
         if state.started.elapsed() >= Duration::from_secs(secs) {
             return Some(("restart_interval", format!("restart-interval={secs} elapsed")));
@@ -317,6 +330,21 @@ fn recycle_reason(g: &GroupRuntime, state: &Arc<State>) -> Option<(&'static str,
                 "memory_limit",
                 format!("memory-limit={limit}: resident set size is {rss} bytes"),
             ));
+        }
+    }
+    // startup-timeout, as mod_wsgi: counted from the first failed load of a WSGI script (at preloading or for a
+    // request) until one loads; a process that cannot load its application in that time is replaced.
+    if let Some(secs) = cfg.startup_timeout.filter(|s| *s > 0) {
+        if let Some(failing) = crate::python::loader::failing_since() {
+            if failing >= Duration::from_secs(secs) {
+                return Some((
+                    "startup_timeout",
+                    format!(
+                        "startup-timeout={secs}: no WSGI script could be loaded in the {} s since the first failed attempt",
+                        failing.as_secs()
+                    ),
+                ));
+            }
         }
     }
     if let Some(fire) = cfg.request_timeout_fire() {
@@ -408,6 +436,57 @@ fn interrupt_one(g: &GroupRuntime, state: Arc<State>, fire: Duration) {
     });
 }
 
+/// How far past memory-limit a process may grow before the requests running on it are interrupted.
+const MEMORY_MARGIN_PERCENT: u64 = 25;
+
+/// memory-limit, checked every 100 ms: past the limit the process stops accepting and asks for its replacement
+/// (its running requests may finish); past the limit by MEMORY_MARGIN_PERCENT, MemoryError is raised in the
+/// requests still running, so the one allocating fails (answered 500 with the cause) and the process can go.
+fn watch_memory(g: &GroupRuntime, state: &Arc<State>, limit: u64) {
+    let hard = limit.saturating_add(limit / 100 * MEMORY_MARGIN_PERCENT);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let rss = resident_bytes();
+        if rss <= limit {
+            continue;
+        }
+        if !state.stopping.swap(true, Ordering::SeqCst) {
+            log::server(
+                Level::Warning,
+                &format!(
+                    "mod_rwsgi: daemon process {} of group {} is recycling: memory-limit={limit}: resident set size is {rss} bytes; it accepts no more requests",
+                    std::process::id(),
+                    g.cfg.name
+                ),
+            );
+            request_recycle(state, "memory_limit");
+        }
+        if rss > hard && !state.memory_interrupted.swap(true, Ordering::SeqCst) {
+            let threads: Vec<(u64, String)> = {
+                let busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
+                busy.iter().flatten().map(|b| (b.py_thread, b.uri.clone())).collect()
+            };
+            let uris: Vec<&str> = threads.iter().map(|(_, u)| u.as_str()).collect();
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon process {} of group {}: resident set size {rss} bytes is more than {MEMORY_MARGIN_PERCENT}% past memory-limit={limit}: MemoryError raised in the {} request(s) still running ({})",
+                    std::process::id(),
+                    g.cfg.name,
+                    threads.len(),
+                    uris.join(", ")
+                ),
+            );
+            let ids: Vec<u64> = threads.iter().map(|(t, _)| *t).collect();
+            let _ = crate::python::with_python_timeout(5, move |py, _| {
+                for t in ids {
+                    crate::python::raise_memory_error(py, t);
+                }
+            });
+        }
+    }
+}
+
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
@@ -451,12 +530,18 @@ fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: 
     // process of the group); the timeout lets a stop request be noticed.
     let ready = Readiness::new(listener.as_raw_fd());
     while !state.stopping.load(Ordering::SeqCst) {
-        if !ready.wait(200) || state.restarting.load(Ordering::SeqCst) {
+        let woken = ready.wait(200);
+        if state.restarting.load(Ordering::SeqCst) || gil_stuck(state) {
+            // Declined: the connection stays queued for the group's other processes (see below). Not a busy
+            // loop while it is (a level-triggered wait returns at once).
+            std::thread::sleep(Duration::from_millis(50));
             continue;
         }
         // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other thread
-        // was woken for it). Not when restarting for changed code: the connection waits for the replacement
-        // (another waiter's next wait, at most 200 ms later, sees it again).
+        // was woken for it). Not woken (the 200 ms timeout): try anyway, without blocking. A connection whose
+        // wake-up went to a thread that declined it (its process restarting, or its GIL stuck) wakes nobody
+        // else, so every idle thread looks for such a connection five times a second.
+        let _ = woken;
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -471,15 +556,36 @@ fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: 
         };
         let _ = stream.set_nonblocking(false);
         state.active.fetch_add(1, Ordering::SeqCst);
+        // maximum-requests is a limit: the process stops accepting the moment it took its last request (the
+        // threads already woken may take one more each), and its replacement starts in parallel.
+        let taken = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if g.cfg.maximum_requests.is_some_and(|max| taken >= max) && !state.stopping.swap(true, Ordering::SeqCst) {
+            log::server(
+                Level::Info,
+                &format!(
+                    "mod_rwsgi: daemon process {} of group {} is recycling: maximum-requests={} reached",
+                    std::process::id(),
+                    g.cfg.name,
+                    g.cfg.maximum_requests.unwrap_or(0)
+                ),
+            );
+            request_recycle(state, "maximum_requests");
+        }
         // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while
         // any request runs, the process is not idle anyway.
         if serve(stream, g, table, state, index) {
             state.last_activity.store(now_us(), Ordering::SeqCst);
         }
-        state.requests.fetch_add(1, Ordering::SeqCst);
         state.active.fetch_sub(1, Ordering::SeqCst);
     }
     state.loops.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// No thread got the GIL for 2 s (the watchdog takes it every second): new connections are left to the group's
+/// healthy processes (a woken waiter of another process sees them within 200 ms); deadlock-timeout replaces this
+/// one if it stays stuck.
+fn gil_stuck(state: &State) -> bool {
+    state.python_ok && now_us() - state.gil_tick.load(Ordering::SeqCst) > 2_000_000
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

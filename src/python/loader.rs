@@ -31,6 +31,22 @@ fn cached(py: Python<'_>, path: &[u8], mtime: i64, reloading: bool) -> Option<Py
         .map(|(_, _, module)| module.clone_ref(py))
 }
 
+/// When the first load of a script failed while none has loaded yet (startup-timeout counts from there).
+static FIRST_FAILURE: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+static LOADED_ONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long loading has been failing without any script having loaded in this process (None: one loaded, or
+/// none failed).
+pub fn failing_since() -> Option<std::time::Duration> {
+    if LOADED_ONE.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    FIRST_FAILURE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .map(|t| t.elapsed())
+}
+
 /// A script that was loaded before was imported again because it changed (or reload_required said so).
 static RELOADED: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
 
@@ -114,6 +130,7 @@ pub fn script_module<'py>(
                 .and_then(|t| Ok((t.get_item(0)?, t.get_item(1)?.is_truthy()?)));
             match loaded {
                 Ok((m, fresh)) => {
+                    LOADED_ONE.store(true, std::sync::atomic::Ordering::Relaxed);
                     if fresh {
                         // mod_wsgi's words: log monitors and its tests look for them.
                         let again = CACHE
@@ -131,6 +148,10 @@ pub fn script_module<'py>(
                     m
                 }
                 Err(e) => {
+                    FIRST_FAILURE
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert_with(std::time::Instant::now);
                     return Err(LoadError::Failed(format!(
                         "{}: the script failed to load (the next request tries again):\n{}",
                         super::exception_header(py, &e, path),

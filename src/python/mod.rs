@@ -395,6 +395,12 @@ pub fn raise_in_thread(py: Python<'_>, rt: &Runtime, ident: u64) -> bool {
     n == 1
 }
 
+/// Raises MemoryError in thread `ident` at its next bytecode (memory-limit).
+pub fn raise_memory_error(_py: Python<'_>, ident: u64) {
+    // SAFETY: the GIL is held; PyExc_MemoryError is a static type object, the call takes a new reference.
+    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as std::os::raw::c_long, pyo3::ffi::PyExc_MemoryError) };
+}
+
 /// Withdraws a RequestTimeout raised in thread `ident` that was not delivered before its request ended.
 pub fn withdraw_from_thread(_py: Python<'_>, ident: u64) {
     // SAFETY: the GIL is held; a null exception clears the pending one.

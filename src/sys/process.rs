@@ -305,3 +305,44 @@ pub fn thread_cpu() -> (f64, f64) {
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(u.ru_utime), secs(u.ru_stime))
 }
+
+/// A one-way signal from a child process to its parent ("I am ready"): the parent keeps `Ready`, the child
+/// gets the descriptor to pass to [`signal_ready`]. Both ends close on exec.
+pub struct Ready {
+    read: std::os::fd::OwnedFd,
+}
+
+/// Makes the pipe of a readiness signal: (the parent's end, the child's end).
+pub fn ready_pipe() -> std::io::Result<(Ready, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 fills both descriptors on success; they are owned from here on.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptors from pipe2, not owned elsewhere.
+    let (r, w) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    Ok((Ready { read: r }, w))
+}
+
+impl Ready {
+    /// Whether the child signalled readiness (never blocks).
+    pub fn signalled(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut b = [0u8; 1];
+        // SAFETY: reads at most one byte into a local buffer from a descriptor we own.
+        unsafe { libc::read(self.read.as_raw_fd(), b.as_mut_ptr().cast(), 1) == 1 }
+    }
+}
+
+/// The child side: tells the parent it is ready (the descriptor is consumed).
+pub fn signal_ready(fd: std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: writes one byte from a static buffer to a descriptor we own; failure only means the parent is gone.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), b"R".as_ptr().cast(), 1) };
+}

@@ -104,7 +104,27 @@ def _hold_gil_forever():
 _original = application
 
 
+def _allocate(mb, step_ms):
+    # Grows in 8 MiB steps (touched, so resident), like a request loading something too big.
+    import time
+    chunks = []
+    for _ in range(mb // 8):
+        chunks.append(bytearray(8 << 20))
+        time.sleep(step_ms / 1000.0)
+    return len(chunks) * 8
+
+
 def application(environ, start_response):
-    if environ['PATH_INFO'] == '/hold-gil':
+    path = environ['PATH_INFO']
+    if path == '/hold-gil':
         _hold_gil_forever()
+    if path == '/crash':
+        os._exit(1)
+    if path == '/segv':
+        import ctypes
+        ctypes.string_at(0)
+    if path == '/alloc':
+        got = _allocate(int(environ.get('QUERY_STRING') or '600'), 20)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'allocated %d MiB' % got]
     return _original(environ, start_response)
