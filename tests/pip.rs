@@ -18,6 +18,24 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The first 200 of the server `child` started on `port` (its stderr in `err`, shown when it never answers).
+fn first_answer(child: &mut std::process::Child, port: u16, err: &std::path::Path) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some((200, body)) = kit::http::http_get(port, "/") {
+            return body;
+        }
+        if started.elapsed() > Duration::from_secs(60) || child.try_wait().ok().flatten().is_some() {
+            kit::signal(child.id() as i32, 15);
+            panic!(
+                "no answer on port {port}:\n{}",
+                std::fs::read_to_string(err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn pip_install_from_the_checkout_serves_a_flask_app_from_its_venv() {
     let dir = kit::TempDir::new("pip");
@@ -84,20 +102,7 @@ fn pip_install_from_the_checkout_serves_a_flask_app_from_its_venv() {
         .stderr(std::fs::File::create(dir.path("express.err")).expect("err"))
         .spawn()
         .expect("start rwsgi-express");
-    let started = Instant::now();
-    let answer = loop {
-        if let Some((200, body)) = kit::http::http_get(port, "/") {
-            break body;
-        }
-        if started.elapsed() > Duration::from_secs(60) || child.try_wait().ok().flatten().is_some() {
-            kit::signal(child.id() as i32, 15);
-            panic!(
-                "no answer from the pip-installed rwsgi-express:\n{}",
-                std::fs::read_to_string(dir.path("express.err")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let answer = first_answer(&mut child, port, &dir.path("express.err"));
     kit::signal(child.id() as i32, 15);
     let _ = child.wait();
     assert!(
@@ -138,20 +143,7 @@ fn pip_install_from_the_checkout_serves_a_flask_app_from_its_venv() {
         .stderr(std::fs::File::create(dir.path("django.err")).expect("err"))
         .spawn()
         .expect("manage.py runmodwsgi");
-    let started = Instant::now();
-    let page = loop {
-        if let Some((200, body)) = kit::http::http_get(port, "/") {
-            break body;
-        }
-        if started.elapsed() > Duration::from_secs(60) || child.try_wait().ok().flatten().is_some() {
-            kit::signal(child.id() as i32, 15);
-            panic!(
-                "no answer from manage.py runmodwsgi:\n{}",
-                std::fs::read_to_string(dir.path("django.err")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let page = first_answer(&mut child, port, &dir.path("django.err"));
     let static_file = kit::http::http_get(port, "/static/hello.txt");
     kit::signal(child.id() as i32, 15);
     let _ = child.wait();
