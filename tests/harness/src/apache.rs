@@ -50,6 +50,8 @@ pub struct ServerBuilder {
     threads: u32,
     servers: u32,
     without_module: bool,
+    /// Another build of mod_rwsgi.so than the one the tests use (e.g. for another Python).
+    module: Option<PathBuf>,
 }
 
 pub struct Server {
@@ -72,6 +74,7 @@ impl ServerBuilder {
             threads: 8,
             servers: 2,
             without_module: false,
+            module: None,
         }
     }
 
@@ -96,6 +99,12 @@ impl ServerBuilder {
     /// Starts httpd without mod_rwsgi (and without the `conf` lines) — to load it later with a graceful restart.
     pub fn without_module(mut self) -> Self {
         self.without_module = true;
+        self
+    }
+
+    /// Loads this mod_rwsgi.so instead of the tests' build.
+    pub fn module(mut self, path: &std::path::Path) -> Self {
+        self.module = Some(path.to_path_buf());
         self
     }
 
@@ -130,7 +139,8 @@ impl ServerBuilder {
         let module_line = if self.without_module {
             String::new()
         } else {
-            format!("LoadModule rwsgi_module {}\n", module_path().display())
+            let module = self.module.clone().unwrap_or_else(module_path);
+            format!("LoadModule rwsgi_module {}\n", module.display())
         };
         let extra = if self.without_module { "" } else { self.extra.as_str() };
         format!(
@@ -148,7 +158,7 @@ impl ServerBuilder {
 
     /// The full configuration (with mod_rwsgi and every `conf` line), e.g. to write before a graceful restart.
     pub fn full_config_text(&self) -> String {
-        let mut b = ServerBuilder {
+        let b = ServerBuilder {
             root: self.root.clone(),
             port: self.port,
             extra: self.extra.clone(),
@@ -157,8 +167,8 @@ impl ServerBuilder {
             threads: self.threads,
             servers: self.servers,
             without_module: false,
+            module: self.module.clone(),
         };
-        b.without_module = false;
         b.config_text()
     }
 
