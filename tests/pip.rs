@@ -175,3 +175,89 @@ fn pip_install_without_cargo_names_what_to_install() {
         "{text}"
     );
 }
+
+/// `pip wheel` builds a wheel once; it installs into another venv and serves where Rust, clang and the httpd/APR
+/// headers are not there (hidden in a mount namespace: empty directories over them, /dev/null over apxs).
+#[test]
+fn a_wheel_installs_and_serves_without_rust_clang_or_headers() {
+    let dir = kit::TempDir::new("pip-wheel");
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_string());
+    let builder = dir.path("build-venv");
+    run(Command::new(&python).args(["-m", "venv"]).arg(&builder));
+    run(Command::new(builder.join("bin/pip"))
+        .args(["wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "-w"])
+        .arg(dir.path("dist"))
+        .arg(kit::repo_dir())
+        .env("CARGO_TARGET_DIR", kit::repo_dir().join("target/pip-test")));
+    let wheel = std::fs::read_dir(dir.path("dist"))
+        .expect("dist")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .expect("a wheel");
+    let name = wheel.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let tag = run(Command::new(&python).args(["-c", "import sys; print('cp%d%d' % sys.version_info[:2])"]));
+    assert!(
+        name.contains(&format!("-{0}-{0}-linux_x86_64.whl", tag.trim())),
+        "honest tag: {name}"
+    );
+    let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
+
+    let venv = dir.path("venv");
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv));
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", "flask"]));
+    let app = dir.write(
+        "app.py",
+        "import flask\napp = flask.Flask(__name__)\n\n@app.route('/')\ndef index():\n    return 'wheel served ' + flask.__file__\n",
+    );
+    run(Command::new("chmod").arg("-R").arg("a+rX").arg(&dir.0));
+    let hide: Vec<String> = [
+        "/root/.cargo",
+        "/root/.rustup",
+        "/usr/include/apache2",
+        "/usr/include/apr-1.0",
+        "/usr/lib/llvm-14",
+    ]
+    .iter()
+    .filter(|d| std::path::Path::new(d).is_dir())
+    .map(|d| format!("mount -t tmpfs none {d}"))
+    .chain(
+        ["/usr/bin/apxs", "/usr/bin/apxs2"]
+            .iter()
+            .filter(|f| std::path::Path::new(f).exists())
+            .map(|f| format!("mount --bind /dev/null {f}")),
+    )
+    .collect();
+    let port = kit::free_port();
+    let script = format!(
+        "set -e; {mounts}; if command -v cargo || command -v clang || [ -s /usr/bin/apxs ] || ls /usr/include/apache2/httpd.h 2>/dev/null; then echo 'build tools still visible' >&2; exit 3; fi; \
+         {venv}/bin/pip install --quiet --disable-pip-version-check {wheel}; chmod -R a+rX {venv}; \
+         exec {venv}/bin/rwsgi-express start-server {app} --callable-object app --host 127.0.0.1 --port {port} --server-root {root}",
+        mounts = hide.join("; "),
+        venv = venv.display(),
+        wheel = wheel.display(),
+        app = app.display(),
+        root = dir.path("sr").display(),
+    );
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("RWSGI_MODULE")
+        .env("PATH", format!("{}/bin:/usr/sbin:/usr/bin:/sbin:/bin", venv.display()))
+        .current_dir(&dir.0)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path("wheel.err")).expect("err"))
+        .spawn()
+        .expect("unshare (util-linux)");
+    let answer = first_answer(&mut child, port, &dir.path("wheel.err"));
+    kit::signal(child.id() as i32, 15);
+    let _ = child.wait();
+    assert!(
+        answer.starts_with(&format!("wheel served {}", venv.display())),
+        "{answer}"
+    );
+    eprintln!("FIGURE wheel: {name}, {} KiB", size / 1024);
+}
