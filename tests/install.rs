@@ -36,6 +36,12 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
     // Loaded as mod_wsgi's symbol, so mod_wsgi-era <IfModule> sections apply (the site below uses both forms).
     assert!(load.contains("LoadModule wsgi_module "), "{load}");
 
+    enable_and_serve(&root, &etc);
+}
+
+/// `a2enmod rwsgi` on the scratch tree `etc` (a copy of /etc/apache2 holding rwsgi.load), then httpd started
+/// from that tree serves a site through the module (mod_wsgi-era <IfModule> sections included).
+fn enable_and_serve(root: &std::path::Path, etc: &std::path::Path) {
     // a2enmod works on the scratch tree.
     let out = Command::new("a2enmod")
         .arg("rwsgi")
@@ -104,7 +110,7 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start httpd");
-    let s = kit::Server::adopt(root.clone(), port, conf, child);
+    let s = kit::Server::adopt(root.to_path_buf(), port, conf, child);
     let r = s.get("/");
     assert_eq!(
         (r.status, r.text().as_str()),
@@ -117,4 +123,77 @@ fn debian_install_into_a_scratch_tree_serves_an_app() {
         "the installed module is loaded: {}",
         s.error_log()
     );
+}
+
+/// The Debian package: `./dev deb` builds libapache2-mod-rwsgi; `dpkg -i` installs it (module and
+/// mods-available), `a2enmod` enables it in a scratch copy of the configuration (never the machine's live
+/// apache2), httpd from that tree serves; the package is purged whatever happens.
+#[test]
+fn debian_package_installs_enables_and_serves() {
+    if !std::path::Path::new("/etc/apache2/mods-available").is_dir()
+        || Command::new("dpkg-deb").arg("--version").output().is_err()
+    {
+        panic!("this test needs Debian's apache2 and dpkg");
+    }
+    struct Purge;
+    impl Drop for Purge {
+        fn drop(&mut self) {
+            let _ = Command::new("dpkg").args(["--purge", "libapache2-mod-rwsgi"]).output();
+        }
+    }
+    let root = kit::temp_root("deb");
+    kit::copy_apps(&root);
+    let out = Command::new(kit::repo_dir().join("dev"))
+        .arg("deb")
+        .arg(root.join("deb"))
+        .output()
+        .expect("./dev deb");
+    assert!(
+        out.status.success(),
+        "./dev deb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let info = String::from_utf8_lossy(
+        &Command::new("dpkg-deb")
+            .args(["-I", &deb])
+            .output()
+            .expect("dpkg-deb -I")
+            .stdout,
+    )
+    .to_string();
+    for field in [
+        "Package: libapache2-mod-rwsgi",
+        "Depends: apache2-api-",
+        "libpython3",
+        "Conflicts: libapache2-mod-wsgi-py3",
+    ] {
+        assert!(info.contains(field), "{field} in:\n{info}");
+    }
+    let size = std::fs::metadata(&deb).map(|m| m.len()).unwrap_or(0);
+    eprintln!("FIGURE deb: {deb}, {} KiB", size / 1024);
+
+    let _purge = Purge;
+    let out = Command::new("dpkg").args(["-i", &deb]).output().expect("dpkg -i");
+    assert!(
+        out.status.success(),
+        "dpkg -i: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let module = format!("{}/mod_rwsgi.so", kit::modules_dir());
+    assert!(std::path::Path::new(&module).is_file(), "{module} installed");
+    let load = std::fs::read_to_string("/etc/apache2/mods-available/rwsgi.load").expect("rwsgi.load installed");
+    assert!(load.contains(&module), "{load}");
+
+    let etc = root.join("etc/apache2");
+    std::fs::create_dir_all(root.join("etc")).expect("etc");
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg("/etc/apache2")
+        .arg(&etc)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+    enable_and_serve(&root, &etc);
 }
