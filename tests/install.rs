@@ -197,3 +197,66 @@ fn debian_package_installs_enables_and_serves() {
     assert!(st.success());
     enable_and_serve(&root, &etc);
 }
+
+/// The RPM spec (apache/rhel/mod_rwsgi.spec) builds with rpmbuild (Debian's rpm package; --nodeps: no RPM database
+/// here) and the package holds the module and the drop-in where RHEL's httpd reads them.
+#[test]
+fn rpm_spec_builds_with_the_rhel_file_list() {
+    if Command::new("rpmbuild").arg("--version").output().is_err() {
+        panic!("rpmbuild is needed (apt-get install rpm; ./dev test installs it)");
+    }
+    let top = kit::temp_root("rpm");
+    let repo = kit::repo_dir();
+    let out = Command::new("rpmbuild")
+        .args(["-bb", "--build-in-place", "--nodeps", "--define"])
+        .arg(format!("_topdir {}", top.display()))
+        .arg("--define")
+        .arg(format!("cargo_target_dir {}", repo.join("target/rpm-test").display()))
+        .arg(repo.join("apache/rhel/mod_rwsgi.spec"))
+        .current_dir(&repo)
+        .output()
+        .expect("rpmbuild");
+    assert!(
+        out.status.success(),
+        "rpmbuild: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rpm = std::fs::read_dir(top.join("RPMS/x86_64"))
+        .expect("RPMS")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "rpm"))
+        .expect("an rpm");
+    let list = String::from_utf8_lossy(
+        &Command::new("rpm")
+            .args(["-qlp"])
+            .arg(&rpm)
+            .output()
+            .expect("rpm -qlp")
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        list.lines().any(|l| l == "/usr/lib64/httpd/modules/mod_rwsgi.so"),
+        "{list}"
+    );
+    assert!(
+        list.lines().any(|l| l == "/etc/httpd/conf.modules.d/10-rwsgi.conf"),
+        "{list}"
+    );
+    let info = String::from_utf8_lossy(
+        &Command::new("rpm")
+            .args(["-qip", "--requires", "--conflicts"])
+            .arg(&rpm)
+            .output()
+            .expect("rpm -qip")
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        info.contains("httpd-mmn") && info.contains("python3-mod_wsgi"),
+        "{info}"
+    );
+    let size = std::fs::metadata(&rpm).map(|m| m.len()).unwrap_or(0);
+    eprintln!("FIGURE rpm: {}, {} KiB", rpm.display(), size / 1024);
+}
