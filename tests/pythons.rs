@@ -1,8 +1,9 @@
 //! Every CPython on the machine that mod_rwsgi supports (3.9 and later): the distribution's /usr/bin/python3 and
 //! pyenv's, each copied to a world-readable place first (httpd children, running as Apache's user, cannot read
-//! root's 0700 home). For each: build the module against it, then serve hello and a Flask app (Flask from PyPI in
-//! a venv of that Python) in embedded and in daemon mode. A CPython found in the supported range that does not
-//! build and serve fails the test; the ones below it are listed as outside the range.
+//! root's 0700 home). For each: a fresh venv with Flask from PyPI, `pip install` of the checkout into it, then
+//! hello and the Flask app served by that module in embedded and in daemon mode (hand-written httpd.conf), and by
+//! the venv's `rwsgi-express start-server`. A CPython found in the supported range that fails fails the test; the
+//! ones below it are listed as outside the range.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,29 +68,8 @@ fn readable_copy(python: &Path, v: (u32, u32, u32)) -> PathBuf {
     copy.join("bin/python3")
 }
 
-/// mod_rwsgi.so built against `python` (its own cargo target directory; the tests' build is untouched).
-fn build_for(python: &Path, v: (u32, u32, u32)) -> PathBuf {
-    let target = kit::repo_dir().join(format!("target/py-{}.{}.{}", v.0, v.1, v.2));
-    let out = Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "mod_rwsgi"])
-        .current_dir(kit::repo_dir())
-        .env("PYO3_PYTHON", python)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .expect("cargo");
-    assert!(
-        out.status.success(),
-        "build for {}: {}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let so = target.join("release/mod_rwsgi.so");
-    let _ = std::fs::remove_file(&so);
-    std::fs::copy(target.join("release/libmod_rwsgi.so"), &so).expect("copy module");
-    so
-}
-
-/// A venv of `python` with Flask from PyPI (reused while it exists).
+/// A venv of `python` with Flask from PyPI (reused while it exists) and mod_rwsgi pip-installed from the checkout
+/// (each run: the checkout may have changed; cargo's target directory per Python keeps it quick).
 fn flask_venv(python: &Path, v: (u32, u32, u32)) -> PathBuf {
     let venv = kit::scratch_base().join(format!("rwsgi-venv-py{}.{}.{}-flask", v.0, v.1, v.2));
     if !venv.join(".rwsgi-ready").exists() {
@@ -114,7 +94,74 @@ fn flask_venv(python: &Path, v: (u32, u32, u32)) -> PathBuf {
         assert!(st.success());
         std::fs::write(venv.join(".rwsgi-ready"), b"ok").expect("marker");
     }
+    let out = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--force-reinstall",
+            "--no-deps",
+        ])
+        .arg(kit::repo_dir())
+        .env(
+            "CARGO_TARGET_DIR",
+            kit::repo_dir().join(format!("target/py-{}.{}.{}", v.0, v.1, v.2)),
+        )
+        .output()
+        .expect("pip");
+    assert!(
+        out.status.success(),
+        "pip install of the checkout for {}: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let st = Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(&venv)
+        .status()
+        .expect("chmod");
+    assert!(st.success());
     venv
+}
+
+/// `rwsgi-express start-server` of the venv serves the Flask app (its daemon mode, the venv's Flask); the answer.
+fn express_answer(venv: &Path, tag: &str) -> String {
+    let dir = kit::TempDir::new(tag);
+    let port = kit::free_port();
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(venv.join("bin/rwsgi-express"))
+        .arg("start-server")
+        .arg(kit::apps_dir().join("pyversion.wsgi"))
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .arg("--server-root")
+        .arg(dir.path("sr"))
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("RWSGI_MODULE")
+        .current_dir(&dir.0)
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path("err")).expect("err"))
+        .spawn()
+        .expect("rwsgi-express");
+    let started = std::time::Instant::now();
+    let answer = loop {
+        if let Some((200, body)) = kit::http::http_get(port, "/") {
+            break body;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) || child.try_wait().ok().flatten().is_some() {
+            kit::signal(child.id() as i32, 15);
+            panic!(
+                "{tag}: no answer:\n{}",
+                std::fs::read_to_string(dir.path("err")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    kit::signal(child.id() as i32, 15);
+    let _ = child.wait();
+    answer
 }
 
 #[test]
@@ -134,12 +181,17 @@ fn every_supported_cpython_on_the_machine_builds_and_serves() {
         } else {
             readable_copy(&python, v)
         };
-        let module = if system && kit::find_module().is_some() {
-            kit::module_path()
-        } else {
-            build_for(&readable, v)
-        };
         let venv = flask_venv(&readable, v);
+        let module = PathBuf::from(
+            String::from_utf8_lossy(
+                &Command::new(venv.join("bin/python"))
+                    .args(["-c", "import mod_rwsgi; print(mod_rwsgi.module_path())"])
+                    .output()
+                    .expect("python")
+                    .stdout,
+            )
+            .trim(),
+        );
         let venv_s = venv.display().to_string();
         let s = ServerBuilder::new(&format!("py{}{}", v.0, v.1))
             .module(&module)
@@ -157,6 +209,9 @@ fn every_supported_cpython_on_the_machine_builds_and_serves() {
             assert_eq!(r.status, 200, "{v:?} {mode}: {}", r.text());
             assert!(r.text().starts_with(&want), "{v:?} {mode}: {} (want {want})", r.text());
         }
+        drop(s);
+        let answer = express_answer(&venv, &format!("py{}{}-express", v.0, v.1));
+        assert!(answer.starts_with(&want), "{v:?} rwsgi-express: {answer} (want {want})");
         covered.push(format!("{}.{}.{}", v.0, v.1, v.2));
     }
     eprintln!("FIGURE pythons: covered {covered:?}; outside the supported range (3.9+): {outside:?}");
