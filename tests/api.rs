@@ -20,6 +20,10 @@ fn start(tag: &str, daemon: bool) -> kit::Server {
 }
 
 fn text(s: &kit::Server, path: &str) -> String {
+    if path.ends_with("/metrics") || path.ends_with("/process") {
+        // A request's figures are recorded just after its response went out: let the previous one's land.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let r = s.get(path);
     assert_eq!(r.status, 200, "{path}: {}", r.text());
     r.text()
@@ -88,7 +92,7 @@ fn check(daemon: bool) {
 
     // Events of the previous request, in order, and the measured values of request_finished.
     s.post("/api/post", "text/plain", b"abc");
-    let e = text(&s, "/api/events");
+    let e = text(&s, "/api/events?len=3");
     let events = field(&e, "events").expect("events");
     assert!(
         events.contains(r#""request_started", "response_started", "request_finished""#),
@@ -198,4 +202,26 @@ fn shutdown_subscribers_hear_why_the_process_stops() {
         "{}",
         s.error_log()
     );
+}
+
+/// subscribe_signals: SIGHUP / SIGUSR2 sent to a daemon process reach the callbacks (process_signal), and the
+/// process keeps serving.
+#[test]
+fn signal_subscribers_hear_sighup_and_sigusr2() {
+    let s = ServerBuilder::new("api-signals")
+        .conf("WSGIDaemonProcess signals processes=1 threads=2\nWSGIScriptAlias /api {apps}/api.wsgi process-group=signals application-group=%{GLOBAL}")
+        .start();
+    text(&s, "/api/warm");
+    let pids = s.daemon_pids("(wsgi:signals)");
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    kit::signal(pids[0] as i32, libc::SIGUSR2);
+    assert!(
+        s.wait_log("api.wsgi: process_signal SIGUSR2 12", 10),
+        "{}",
+        s.error_log()
+    );
+    kit::signal(pids[0] as i32, libc::SIGHUP);
+    assert!(s.wait_log("api.wsgi: process_signal SIGHUP 1", 10), "{}", s.error_log());
+    text(&s, "/api/warm");
+    assert_eq!(s.daemon_pids("(wsgi:signals)"), pids, "the same process serves on");
 }

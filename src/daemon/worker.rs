@@ -17,7 +17,7 @@ use super::transport::DaemonTransport;
 use crate::apache::log::{self, Level};
 use crate::sys::epoll::Readiness;
 use crate::sys::process::{exit_now, page_size, set_name};
-use crate::sys::signals::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
+use crate::sys::signals::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use crate::wsgi::state::ReqState;
 use crate::wsgi::{self, Outcome, Slot};
 
@@ -182,7 +182,8 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
         memory_interrupted: AtomicBool::new(false),
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
-    let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT]);
+    // SIGHUP and SIGUSR2 are the application's (mod_wsgi.subscribe_signals), as in mod_wsgi's daemon processes.
+    let handled = SigSet::new(&[SIGTERM, SIGUSR1, SIGINT, SIGHUP, SIGUSR2]);
     handled.block();
     let listener = Arc::new(listener);
     for t in 0..g.cfg.threads as usize {
@@ -254,6 +255,20 @@ fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bo
                 Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
                 "eviction_signal",
             ),
+            Some((sig @ (SIGHUP | SIGUSR2), sender)) => {
+                let name = if sig == SIGHUP { "SIGHUP" } else { "SIGUSR2" };
+                log::server(
+                    Level::Info,
+                    &format!(
+                        "mod_rwsgi: daemon process {} of group {} received {name} from pid {sender}: passed to mod_wsgi.subscribe_signals() callbacks",
+                        std::process::id(),
+                        cfg.name
+                    ),
+                );
+                if python_ok {
+                    crate::python::publish_signal(name, sig);
+                }
+            }
             _ => {}
         }
         if state.recycle_asked.load(Ordering::SeqCst) {

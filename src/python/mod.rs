@@ -415,6 +415,14 @@ pub fn publish_stopping(reason: &'static str) {
     });
 }
 
+/// Tells mod_wsgi.subscribe_signals / subscribe_events subscribers about a signal the process received
+/// (process_signal, daemon processes only).
+pub fn publish_signal(name: &'static str, signum: i32) {
+    let _ = with_python_timeout(5, move |py, rt| {
+        let _ = rt.call_api(py, "publish_signal", (name, signum));
+    });
+}
+
 /// Runs atexit handlers before a daemon process exits (bounded in time).
 pub fn run_atexit() {
     let _ = with_python_timeout(5, |py, _| {

@@ -9,6 +9,11 @@ import sys
 mod_wsgi.start_recording_metrics()
 
 
+@mod_wsgi.subscribe_signals
+def on_signal(name, **event):
+    print('api.wsgi: %s %s %d' % (name, event['signame'], event['signum']), file=sys.stderr)
+
+
 @mod_wsgi.subscribe_shutdown
 def on_shutdown(name, **event):
     print('api.wsgi: %s shutdown_reason=%s' % (name, event['shutdown_reason']), file=sys.stderr)
@@ -22,13 +27,15 @@ def on_event(name, **event):
     EVENTS.append(name)
     if name == 'request_started':
         event['request_data']['started_by'] = threading.current_thread().name
+        event['request_data']['path'] = event['request_environ'].get('PATH_INFO')
         if event['request_environ'].get('PATH_INFO') == '/replaced':
             def replacement(environ, start_response):
                 start_response('200 OK', [('Content-Type', 'text/plain')])
                 return [b'replaced by a subscriber']
             return {'application_object': replacement}
     if name == 'request_finished':
-        FINISHED.append(dict((k, v) for k, v in event.items() if k != 'request_data'))
+        FINISHED.append((event['request_data'].get('path'),
+                         dict((k, v) for k, v in event.items() if k != 'request_data')))
     if name == 'request_exception':
         EVENTS.append('exception:%s' % event['exception_info'][0].__name__)
 
@@ -56,13 +63,23 @@ def application(environ, start_response):
     if path == '/raise':
         raise KeyError('from the app')
     if path == '/events':
+        # request_finished of the last /post with ?len=N bytes (it runs after that response was sent: wait for it
+        # a little).
+        import time
+        want = int((environ.get('QUERY_STRING') or 'len=-1').split('=')[-1])
+        for _ in range(100):
+            posted = [e for p, e in FINISHED if p == '/post' and e['input_length'] == want]
+            if posted:
+                break
+            time.sleep(0.02)
         names, EVENTS[:] = list(EVENTS), []
-        return answer(start_response, {'events': names, 'finished': FINISHED[-1] if FINISHED else None})
+        FINISHED[:] = []
+        return answer(start_response, {'events': names, 'finished': posted[-1] if posted else None})
     if path == '/data':
         data = mod_wsgi.request_data()
         data['mine'] = 1
         return answer(start_response, {
-            'data': sorted(data), 'same': data is mod_wsgi.request_data(),
+            'data': sorted(k for k in data if k != 'path'), 'same': data is mod_wsgi.request_data(),
             'active': environ['mod_wsgi.request_id'] in mod_wsgi.active_requests,
             'active_is_data': mod_wsgi.active_requests.get(environ['mod_wsgi.request_id']) is data})
     if path == '/outside':
