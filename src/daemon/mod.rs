@@ -4,7 +4,8 @@
 //! - `protocol`: the framed wire format (pure, fuzzed); `conn`: framed I/O over a socket; descriptors travel with `crate::sys::fdpass`.
 //! - `manager` (httpd parent): sockets kept across restarts, one supervisor per group per generation.
 //! - `supervisor`: forks, restarts and recycles the group's worker processes; never runs Python.
-//! - `worker`: a daemon process running the apps (`transport` is its side of a request).
+//! - `worker`: a daemon process running the apps (`transport` is its side of a request); `watch`: its health
+//!   (signals, timeouts, limits, recycling, the orderly stop).
 //! - `client` (httpd child): relays one request to a daemon and maps failures to statuses.
 #![deny(unsafe_code)]
 
@@ -14,4 +15,5 @@ pub mod manager;
 pub mod protocol;
 pub mod supervisor;
 pub mod transport;
+mod watch;
 pub mod worker;

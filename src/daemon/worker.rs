@@ -16,50 +16,51 @@ use super::protocol::{Frame, VERSION};
 use super::transport::DaemonTransport;
 use crate::apache::log::{self, Level};
 use crate::sys::epoll::Readiness;
-use crate::sys::process::{exit_now, page_size, set_name};
+use crate::sys::process::{exit_now, set_name};
 use crate::sys::signals::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use crate::wsgi::state::ReqState;
 use crate::wsgi::{self, Outcome, Slot};
 
 /// Exit status when Python cannot start (the supervisor backs off).
-const EXIT_PYTHON: i32 = 65;
+pub(super) const EXIT_PYTHON: i32 = 65;
 
-struct Busy {
-    since: Instant,
-    uri: String,
+pub(super) struct Busy {
+    pub(super) since: Instant,
+    pub(super) uri: String,
     /// Python's thread identifier of the worker thread, for the stack dump.
-    py_thread: u64,
-    reported: bool,
+    pub(super) py_thread: u64,
+    pub(super) reported: bool,
     /// When mod_wsgi.RequestTimeout was raised in the request's thread (interrupt-timeout).
-    injected_at: Option<Instant>,
+    pub(super) injected_at: Option<Instant>,
 }
 
-struct State {
+pub(super) struct State {
     /// Accept loops still running (a stop waits for them: a woken loop always serves what it accepted).
-    loops: AtomicUsize,
+    pub(super) loops: AtomicUsize,
     /// Last time the GIL watchdog thread got the GIL (microseconds since the epoch).
-    gil_tick: AtomicI64,
-    stopping: AtomicBool,
-    active: AtomicUsize,
-    requests: AtomicU64,
-    last_activity: AtomicI64,
-    busy: Mutex<Vec<Option<Busy>>>,
-    started: Instant,
+    pub(super) gil_tick: AtomicI64,
+    pub(super) stopping: AtomicBool,
+    pub(super) active: AtomicUsize,
+    pub(super) requests: AtomicU64,
+    pub(super) last_activity: AtomicI64,
+    pub(super) busy: Mutex<Vec<Option<Busy>>>,
+    pub(super) started: Instant,
     /// WSGIDestroyInterpreter (default On): run atexit handlers when the process stops.
-    destroy_interpreter: bool,
+    pub(super) destroy_interpreter: bool,
     /// Why this process asked to be recycled (mod_wsgi's shutdown_reason names, for process_stopping).
-    recycle_reason: Mutex<&'static str>,
+    pub(super) recycle_reason: Mutex<&'static str>,
     /// The supervisor was asked for a replacement (once per process).
-    recycle_asked: AtomicBool,
+    pub(super) recycle_asked: AtomicBool,
     /// Restarting for changed code: accept nothing more (a request accepted here would only be sent back).
-    restarting: AtomicBool,
+    pub(super) restarting: AtomicBool,
     /// Python started (the GIL watchdog runs).
-    python_ok: bool,
+    pub(super) python_ok: bool,
     /// memory-limit: MemoryError was raised in the running requests (once per process).
-    memory_interrupted: AtomicBool,
+    pub(super) memory_interrupted: AtomicBool,
 }
 
-use crate::request::epoch_us as now_us;
+use super::watch::{monitor, request_recycle, watch_memory};
+pub(super) use crate::request::epoch_us as now_us;
 
 fn set_title(g: &GroupRuntime) {
     let title = g.cfg.title().unwrap_or_else(|| format!("(wsgi:{})", g.cfg.name));
@@ -229,317 +230,6 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
     monitor(g, &state, &handled, python_ok)
 }
 
-fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, python_ok: bool) -> ! {
-    let cfg = &g.cfg;
-    loop {
-        if !python_ok && state.started.elapsed() > Duration::from_secs(30) && state.active.load(Ordering::SeqCst) == 0 {
-            // The supervisor starts a new process, which retries Python.
-            exit_now(EXIT_PYTHON);
-        }
-        match handled.wait(Duration::from_secs(1)) {
-            Some((SIGTERM | SIGINT, _)) => stop(
-                g,
-                state,
-                Duration::from_secs(cfg.shutdown_timeout.max(cfg.graceful_timeout)),
-                "shutdown_signal",
-            ),
-            // From the supervisor: a recycle (its replacement already runs). From anyone else (an admin's
-            // `kill -USR1`): an eviction, drained for eviction-timeout (default graceful-timeout).
-            Some((SIGUSR1, sender)) if sender == crate::sys::process::parent() => {
-                let reason = *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner());
-                stop(g, state, Duration::from_secs(cfg.graceful_timeout), reason)
-            }
-            Some((SIGUSR1, _)) => stop(
-                g,
-                state,
-                Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
-                "eviction_signal",
-            ),
-            Some((sig @ (SIGHUP | SIGUSR2), sender)) => {
-                let name = if sig == SIGHUP { "SIGHUP" } else { "SIGUSR2" };
-                log::server(
-                    Level::Info,
-                    &format!(
-                        "mod_rwsgi: daemon process {} of group {} received {name} from pid {sender}: passed to mod_wsgi.subscribe_signals() callbacks",
-                        std::process::id(),
-                        cfg.name
-                    ),
-                );
-                if python_ok {
-                    crate::python::publish_signal(name, sig);
-                }
-            }
-            _ => {}
-        }
-        if state.recycle_asked.load(Ordering::SeqCst) {
-            continue;
-        }
-        if python_ok && cfg.deadlock_timeout > 0 {
-            let stalled = (now_us() - state.gil_tick.load(Ordering::SeqCst)) / 1_000_000;
-            if stalled >= cfg.deadlock_timeout as i64 {
-                log::server(
-                    Level::Crit,
-                    &format!(
-                        "mod_rwsgi: deadlock-timeout={}: no thread of daemon process {} (group {}) could take the Python GIL for {stalled} s; the process exits and is replaced",
-                        cfg.deadlock_timeout,
-                        std::process::id(),
-                        cfg.name
-                    ),
-                );
-                // A process whose GIL is stuck cannot drain; end it (the supervisor restarts it).
-                exit_now(70);
-            }
-        }
-        let reason = recycle_reason(g, state);
-        if let Some((tag, why)) = reason {
-            log::server(
-                Level::Info,
-                &format!(
-                    "mod_rwsgi: daemon process {} of group {} is recycling: {why}",
-                    std::process::id(),
-                    cfg.name
-                ),
-            );
-            request_recycle(state, tag);
-        }
-    }
-}
-
-/// Asks our supervisor (parent) once to start a replacement; it then sends us SIGUSR1.
-fn request_recycle(state: &State, reason: &'static str) {
-    if state.recycle_asked.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner()) = reason;
-    crate::sys::process::signal(crate::sys::process::parent(), SIGUSR2);
-}
-
-fn recycle_reason(g: &GroupRuntime, state: &Arc<State>) -> Option<(&'static str, String)> {
-    let cfg = &g.cfg;
-    if let Some(script) = crate::python::loader::take_reloaded() {
-        // The script was re-imported for the request that noticed the change; a fresh process also picks up
-        // every module the script imports.
-        return Some((
-            "script_reload",
-            format!("{} changed (WSGIScriptReloading)", String::from_utf8_lossy(&script)),
-        ));
-    }
-    if let Some(secs) = cfg.restart_interval {
-        if state.started.elapsed() >= Duration::from_secs(secs) {
-            return Some(("restart_interval", format!("restart-interval={secs} elapsed")));
-        }
-    }
-    if let Some(secs) = cfg.inactivity_timeout {
-        let idle = (now_us() - state.last_activity.load(Ordering::SeqCst)) / 1_000_000;
-        if state.active.load(Ordering::SeqCst) == 0 && idle >= secs as i64 {
-            return Some((
-                "inactivity_timeout",
-                format!("inactivity-timeout={secs}: idle for {idle} s"),
-            ));
-        }
-    }
-    if let Some(limit) = cfg.memory_limit {
-        let rss = resident_bytes();
-        if rss > limit {
-            return Some((
-                "memory_limit",
-                format!("memory-limit={limit}: resident set size is {rss} bytes"),
-            ));
-        }
-    }
-    // startup-timeout, as mod_wsgi: counted from the first failed load of a WSGI script (at preloading or for a
-    // request) until one loads; a process that cannot load its application in that time is replaced.
-    if let Some(secs) = cfg.startup_timeout.filter(|s| *s > 0) {
-        if let Some(failing) = crate::python::loader::failing_since() {
-            if failing >= Duration::from_secs(secs) {
-                return Some((
-                    "startup_timeout",
-                    format!(
-                        "startup-timeout={secs}: no WSGI script could be loaded in the {} s since the first failed attempt",
-                        failing.as_secs()
-                    ),
-                ));
-            }
-        }
-    }
-    if let Some(fire) = cfg.request_timeout_fire() {
-        let secs = cfg.request_timeout.unwrap_or(0);
-        let interrupt = cfg.interrupt_timeout.filter(|s| *s > 0).map(Duration::from_secs);
-        if interrupt.is_some() {
-            interrupt_one(g, state.clone(), fire);
-        }
-        let stuck: Vec<(String, u64, u64)> = {
-            let mut busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
-            busy.iter_mut()
-                .flatten()
-                .filter(|b| {
-                    !b.reported
-                        && b.since.elapsed() >= fire
-                        && match (interrupt, b.injected_at) {
-                            // Still running interrupt-timeout after RequestTimeout was raised in it.
-                            (Some(it), Some(at)) => at.elapsed() >= it,
-                            (Some(_), None) => false,
-                            (None, _) => true,
-                        }
-                })
-                .map(|b| {
-                    b.reported = true;
-                    (b.uri.clone(), b.py_thread, b.since.elapsed().as_secs())
-                })
-                .collect()
-        };
-        if !stuck.is_empty() {
-            for (uri, thread, age) in &stuck {
-                let stack = crate::python::thread_stack(*thread)
-                    .unwrap_or_else(|| "(stack not available: the GIL is held)".to_string());
-                log::server(
-                    Level::Error,
-                    &format!(
-                        "mod_rwsgi: request-timeout={secs}: request {uri} in daemon group {} has run for {age} s{}; Python stack of its thread:",
-                        cfg.name,
-                        if interrupt.is_some() {
-                            " and did not end on RequestTimeout within interrupt-timeout"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-                for line in stack.lines() {
-                    log::server(Level::Error, line);
-                }
-            }
-            return Some((
-                "request_timeout",
-                format!("request-timeout={secs} exceeded by {} request(s)", stuck.len()),
-            ));
-        }
-    }
-    None
-}
-
-/// interrupt-timeout: raises mod_wsgi.RequestTimeout in (at most) one request thread over its limit per pass,
-/// as mod_wsgi does, after logging its stack. Done holding the GIL, and the busy table is only changed with the
-/// GIL held, so the exception can only land in the request that was found over its limit.
-fn interrupt_one(g: &GroupRuntime, state: Arc<State>, fire: Duration) {
-    let name = g.cfg.name.clone();
-    let secs = g.cfg.request_timeout.unwrap_or(0);
-    let _ = crate::python::with_python_timeout(5, move |py, rt| {
-        let mut busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((n, b)) = busy.iter_mut().enumerate().find_map(|(i, b)| {
-            b.as_mut()
-                .filter(|b| b.injected_at.is_none() && b.since.elapsed() >= fire)
-                .map(|b| (i + 1, b))
-        }) else {
-            return;
-        };
-        log::server(
-            Level::Info,
-            &format!(
-                "Dumping stack trace for thread {n} of daemon process '{name}' which has exceeded request-timeout of {secs} seconds, before injecting RequestTimeout to unwind it."
-            ),
-        );
-        for line in crate::python::stack_of(py, b.py_thread).lines() {
-            log::server(Level::Info, line);
-        }
-        b.injected_at = Some(Instant::now());
-        if crate::python::raise_in_thread(py, rt, b.py_thread) {
-            log::server(
-                Level::Info,
-                &format!("Injected RequestTimeout into thread {n} of daemon process '{name}'."),
-            );
-        }
-    });
-}
-
-/// How far past memory-limit a process may grow before the requests running on it are interrupted.
-const MEMORY_MARGIN_PERCENT: u64 = 25;
-
-/// memory-limit, checked every 100 ms: past the limit the process stops accepting and asks for its replacement
-/// (its running requests may finish); past the limit by MEMORY_MARGIN_PERCENT, MemoryError is raised in the
-/// requests still running, so the one allocating fails (answered 500 with the cause) and the process can go.
-fn watch_memory(g: &GroupRuntime, state: &Arc<State>, limit: u64) {
-    let hard = limit.saturating_add(limit / 100 * MEMORY_MARGIN_PERCENT);
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let rss = resident_bytes();
-        if rss <= limit {
-            continue;
-        }
-        if !state.stopping.swap(true, Ordering::SeqCst) {
-            log::server(
-                Level::Warning,
-                &format!(
-                    "mod_rwsgi: daemon process {} of group {} is recycling: memory-limit={limit}: resident set size is {rss} bytes; it accepts no more requests",
-                    std::process::id(),
-                    g.cfg.name
-                ),
-            );
-            request_recycle(state, "memory_limit");
-        }
-        if rss > hard && !state.memory_interrupted.swap(true, Ordering::SeqCst) {
-            let threads: Vec<(u64, String)> = {
-                let busy = state.busy.lock().unwrap_or_else(|p| p.into_inner());
-                busy.iter().flatten().map(|b| (b.py_thread, b.uri.clone())).collect()
-            };
-            let uris: Vec<&str> = threads.iter().map(|(_, u)| u.as_str()).collect();
-            log::server(
-                Level::Error,
-                &format!(
-                    "mod_rwsgi: daemon process {} of group {}: resident set size {rss} bytes is more than {MEMORY_MARGIN_PERCENT}% past memory-limit={limit}: MemoryError raised in the {} request(s) still running ({})",
-                    std::process::id(),
-                    g.cfg.name,
-                    threads.len(),
-                    uris.join(", ")
-                ),
-            );
-            let ids: Vec<u64> = threads.iter().map(|(t, _)| *t).collect();
-            let _ = crate::python::with_python_timeout(5, move |py, _| {
-                for t in ids {
-                    crate::python::raise_memory_error(py, t);
-                }
-            });
-        }
-    }
-}
-
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * page_size()
-}
-
-fn stop(g: &GroupRuntime, state: &State, grace: Duration, reason: &'static str) -> ! {
-    state.stopping.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + grace;
-    while (state.active.load(Ordering::SeqCst) > 0 || state.loops.load(Ordering::SeqCst) > 0)
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let left = state.active.load(Ordering::SeqCst);
-    if left > 0 {
-        log::server(
-            Level::Warning,
-            &format!(
-                "mod_rwsgi: daemon process {} of group {} exits with {left} request(s) still running after {} s",
-                std::process::id(),
-                g.cfg.name,
-                grace.as_secs()
-            ),
-        );
-    }
-    crate::python::publish_stopping(reason);
-    if state.destroy_interpreter {
-        crate::python::run_atexit();
-    }
-    // Without running httpd's inherited exit handlers.
-    exit_now(0)
-}
-
 fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
     // One waiter per thread (EPOLLEXCLUSIVE: a new connection wakes one waiting thread, not every thread of every
     // process of the group); the timeout lets a stop request be noticed.
@@ -599,7 +289,7 @@ fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: 
 /// No thread got the GIL for 2 s (the watchdog takes it every second): new connections are left to the group's
 /// healthy processes (a woken waiter of another process sees them within 200 ms); deadlock-timeout replaces this
 /// one if it stays stuck.
-fn gil_stuck(state: &State) -> bool {
+pub(super) fn gil_stuck(state: &State) -> bool {
     state.python_ok && now_us() - state.gil_tick.load(Ordering::SeqCst) > 2_000_000
 }
 
