@@ -82,7 +82,7 @@ def summarise(stacks, root_symbol, depth):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--server', default='rwsgi', choices=['static', 'rwsgi', 'mod_wsgi', 'gunicorn'])
+    ap.add_argument('--server', default='rwsgi', choices=[c.kind for c in bench.SERVERS if 'daemon' not in c.kind])
     ap.add_argument('--workload', default='hello@16', choices=[w['name'] for w in bench.WORKLOADS])
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--freq', type=int, default=999)
@@ -104,7 +104,7 @@ def main():
     ctx = {'root': root, 'venv': venv, 'rwsgi_so': so, 'mods': bench.apxs_q('LIBEXECDIR'),
            'httpd': str(Path(bench.apxs_q('SBINDIR')) / bench.apxs_q('PROGNAME')),
            'mod_wsgi_config': bench.run([str(venv / 'bin/mod_wsgi-express'), 'module-config']),
-           'max_keepalive': 100, 'rwsgi_daemon_reason': bench.NOT_BUILT}
+           'max_keepalive': 100, 'rwsgi_daemon_reason': bench.NOT_BUILT, 'threads_per_child': 4}
     server = {c.kind: c for c in bench.SERVERS}[args.server](ctx)
     w = next(x for x in bench.WORKLOADS if x['name'] == args.workload)
     try:

@@ -378,7 +378,7 @@ fn socket_refuses_strangers() {
     let mut c = std::os::unix::net::UnixStream::connect(&sock).expect("connect as root");
     let mut frame = vec![1u8, 0, 0, 0, 37];
     frame.extend_from_slice(b"RWSG");
-    frame.push(1);
+    frame.push(2); // the protocol version
     frame.extend_from_slice(&[0u8; 32]);
     c.write_all(&frame).expect("send hello");
     let mut buf = Vec::new();

@@ -3,7 +3,8 @@
 Mounted at / everywhere, so the URLs are the same for each server:
   /hello       12 bytes, 'Hello World!'
   /64k         65536 bytes built once at import
-  /file        the 8 MiB data file through wsgi.file_wrapper (sendfile where the server has it)
+  /file        the 8 MiB data file through wsgi.file_wrapper (sendfile where the server has it); a server without
+               wsgi.file_wrapper (granian: it is optional in PEP 3333) gets the file in 64 KiB reads
   /post        reads the whole request body in 64 KiB reads and answers its SHA-256 (hex)
   /flask/json  a small Flask view returning JSON (the Flask app sees PATH_INFO /flask/json)
   /_probe      the process group name (mod_wsgi.process_group) the request ran in
@@ -34,6 +35,16 @@ def _plain(start_response, body):
     return [body]
 
 
+def _file_blocks(f, size):
+    # PEP 3333's fallback when the server has no wsgi.file_wrapper: the file in blocks, closed at the end.
+    with f:
+        while True:
+            block = f.read(size)
+            if not block:
+                return
+            yield block
+
+
 def application(environ, start_response):
     path = environ.get('PATH_INFO', '')
     if path == '/hello':
@@ -44,7 +55,10 @@ def application(environ, start_response):
         f = open(FILE, 'rb')
         size = os.fstat(f.fileno()).st_size
         start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(size))])
-        return environ['wsgi.file_wrapper'](f, 65536)
+        wrapper = environ.get('wsgi.file_wrapper')
+        if wrapper is None:
+            return _file_blocks(f, 65536)
+        return wrapper(f, 65536)
     if path == '/post':
         h = hashlib.sha256()
         stream = environ['wsgi.input']

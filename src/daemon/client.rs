@@ -1,5 +1,7 @@
-//! The httpd-child side of daemon mode: connect to the group's socket (retrying until connect-timeout), send
-//! the request head, then relay: body bytes when the daemon asks for them, response frames to the client. Every
+//! The httpd-child side of daemon mode: take an idle connection to the group from this child's pool (or connect
+//! to the group's socket, retrying until connect-timeout), send the request head, then relay: body bytes when the
+//! daemon asks for them, response frames to the client; a connection whose exchange ended cleanly goes back to
+//! the pool. A request that meets a daemon's `Goodbye` was not read and is sent again on a new connection. Every
 //! failure ends as one log line naming the cause and the right status: 503 cannot connect, 502 the daemon went
 //! away before answering, 504 timeout, 500 response headers over header-buffer-size. The relay is a function of
 //! (frame) -> flow; every way it can fail is a `RelayError`, logged once by `handle`.
@@ -8,6 +10,8 @@
 use std::io::ErrorKind;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
+
+use std::os::fd::AsRawFd;
 
 use super::conn::Conn;
 use super::manager::{GroupRuntime, Table};
@@ -69,6 +73,9 @@ enum RelayError {
     Client(String),
     /// The daemon process restarts to load a changed script: the request is sent again (nothing was read).
     Restarted,
+    /// A pooled connection was closed by its daemon process before it read the request (`Goodbye`, or the send
+    /// failed): the request is sent again on a new connection.
+    NotTaken,
 }
 
 impl RelayError {
@@ -82,7 +89,7 @@ impl RelayError {
     /// The status when nothing was sent to the client yet.
     fn status(&self) -> Status {
         match self {
-            RelayError::Connect { .. } | RelayError::Restarted => Status::SERVICE_UNAVAILABLE,
+            RelayError::Connect { .. } | RelayError::Restarted | RelayError::NotTaken => Status::SERVICE_UNAVAILABLE,
             RelayError::Timeout(_) => Status::GATEWAY_TIME_OUT,
             RelayError::HeadersTooLarge(_) => Status::INTERNAL_SERVER_ERROR,
             RelayError::Client(_) => Status::OK,
@@ -113,6 +120,9 @@ impl RelayError {
             RelayError::Restarted => format!(
                 "daemon processes of group {group} kept restarting for changed scripts; the request was sent to each in turn"
             ),
+            RelayError::NotTaken => format!(
+                "daemon processes of group {group} kept closing their connections (stopping); the request was sent to each in turn"
+            ),
         }
     }
 }
@@ -137,6 +147,11 @@ struct Relay<'r, 'g> {
     /// Response bytes written since the last flush (response-buffer-size forces one).
     unflushed: u64,
     body: Vec<u8>,
+    /// The connection came from the pool and no daemon thread has taken the request yet: a `Goodbye` or a
+    /// close means it never ran (send it again).
+    untaken: bool,
+    /// The exchange ended with `End` or `Error`: the connection can carry another request.
+    clean: bool,
 }
 
 impl Relay<'_, '_> {
@@ -213,6 +228,7 @@ impl Relay<'_, '_> {
             Frame::End => {
                 // The client may be gone; the response is complete on our side either way.
                 let _ignored = self.t.finish();
+                self.clean = true;
                 Ok(Flow::Done(Status::OK))
             }
             Frame::Abort => {
@@ -224,11 +240,19 @@ impl Relay<'_, '_> {
                 Ok(Flow::Done(Status::OK))
             }
             Frame::Restart if !self.started => Err(RelayError::Restarted),
-            Frame::Error { status } => Ok(Flow::Done(match (status, self.rejected) {
-                (0, Some(r)) => Status::http(r),
-                (0, None) => Status::INTERNAL_SERVER_ERROR,
-                (s, _) => Status::http(i32::from(s)),
-            })),
+            Frame::Goodbye if self.untaken => Err(RelayError::NotTaken),
+            Frame::Taken if self.untaken => {
+                self.untaken = false;
+                Ok(Flow::Continue)
+            }
+            Frame::Error { status } => {
+                self.clean = true;
+                Ok(Flow::Done(match (status, self.rejected) {
+                    (0, Some(r)) => Status::http(r),
+                    (0, None) => Status::INTERNAL_SERVER_ERROR,
+                    (s, _) => Status::http(i32::from(s)),
+                }))
+            }
             other => Err(RelayError::Protocol(format!("{other:?}"))),
         }
     }
@@ -249,8 +273,9 @@ impl Relay<'_, '_> {
     }
 }
 
-/// How many more times a request is sent to a group whose processes restart to load changed scripts: each
-/// process of the group may send it back once (a restarting process accepts nothing more).
+/// How many more times a request is sent to a group whose processes restart to load changed scripts (each
+/// process of the group may send it back once: a restarting process accepts nothing more) or close their pooled
+/// connections.
 fn resend_attempts(g: &GroupRuntime) -> u32 {
     g.cfg.processes + 1
 }
@@ -259,8 +284,9 @@ fn resend_attempts(g: &GroupRuntime) -> u32 {
 /// `error_override` (WSGIErrorOverride): a 4xx/5xx response is answered by httpd's error document instead.
 pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestHead, error_override: bool) -> Status {
     let mut attempt = 0;
+    let mut pooled = true;
     loop {
-        match exchange(req, g, table, head, error_override) {
+        match exchange(req, g, table, head, error_override, pooled) {
             Ok(status) => return status,
             // The process restarts to load a changed script (WSGIScriptReloading), as mod_wsgi's daemons do:
             // the replacement gets the request, with nothing of it consumed yet.
@@ -274,6 +300,11 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
                     ),
                 );
             }
+            // A pooled connection's process stopped taking requests: a new connection reaches one that does.
+            Err((RelayError::NotTaken, _)) if attempt < resend_attempts(g) => {
+                attempt += 1;
+                pooled = false;
+            }
             Err((e, status)) => {
                 req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
                 return status;
@@ -282,47 +313,84 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
     }
 }
 
-fn exchange(
-    req: Request<'_>,
-    g: &GroupRuntime,
-    table: &Table,
-    head: &RequestHead,
-    error_override: bool,
-) -> Result<Status, (RelayError, Status)> {
-    let early = |e: RelayError| {
-        let s = e.status();
-        (e, s)
-    };
-    let sock = connect(g).map_err(|why| {
-        early(RelayError::Connect {
-            socket: g.socket_path.clone(),
-            timeout: g.cfg.connect_timeout,
-            why,
-        })
+/// An idle connection of this child to the group that its daemon process has not closed (a closed one, or one
+/// with a `Goodbye` waiting, is dropped).
+fn pooled_conn(g: &GroupRuntime) -> Option<Conn> {
+    let mut pool = g.pool.lock().unwrap_or_else(|p| p.into_inner());
+    while let Some(conn) = pool.pop() {
+        if crate::sys::epoll::quiet(conn.sock.as_raw_fd()) {
+            return Some(conn);
+        }
+    }
+    None
+}
+
+/// At most this many idle connections per group in one httpd child (each worker thread uses one at a time).
+const POOL_LIMIT: usize = 256;
+
+fn give_back(g: &GroupRuntime, conn: Conn) {
+    if conn.is_clean() {
+        let mut pool = g.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < POOL_LIMIT {
+            pool.push(conn);
+        }
+    }
+}
+
+fn new_conn(g: &GroupRuntime, table: &Table, socket_timeout: u64) -> Result<Conn, RelayError> {
+    let sock = connect(g).map_err(|why| RelayError::Connect {
+        socket: g.socket_path.clone(),
+        timeout: g.cfg.connect_timeout,
+        why,
     })?;
-    let socket_timeout = g.cfg.socket_timeout.unwrap_or(table.server_timeout);
-    let request_deadline = g.cfg.request_deadline().map(|d| Instant::now() + d);
-    // Timeouts on a connected UNIX socket cannot fail for a non-zero duration.
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(socket_timeout)));
+    // Cannot fail for a non-zero duration on a connected UNIX socket.
     let _ = sock.set_write_timeout(Some(Duration::from_secs(socket_timeout)));
     let mut conn = Conn::new(sock);
     conn.queue(&Frame::Hello {
         version: VERSION,
         secret: table.secret,
     })
-    .and_then(|_| {
-        let mut sent = head.clone();
-        sent.queue_start_us = crate::request::epoch_us();
-        conn.queue(&Frame::Request(sent))
-    })
-    .and_then(|_| conn.flush())
-    .map_err(|e| early(RelayError::Send(e.to_string())))?;
+    .map_err(|e| RelayError::Send(e.to_string()))?;
+    Ok(conn)
+}
+
+fn exchange(
+    req: Request<'_>,
+    g: &GroupRuntime,
+    table: &Table,
+    head: &RequestHead,
+    error_override: bool,
+    pooled: bool,
+) -> Result<Status, (RelayError, Status)> {
+    let early = |e: RelayError| {
+        let s = e.status();
+        (e, s)
+    };
+    let socket_timeout = g.cfg.socket_timeout.unwrap_or(table.server_timeout);
+    let (mut conn, reused) = match pooled.then(|| pooled_conn(g)).flatten() {
+        Some(c) => (c, true),
+        None => (new_conn(g, table, socket_timeout).map_err(early)?, false),
+    };
+    conn.requests += 1;
+    conn.set_read_timeout(Duration::from_secs(socket_timeout));
+    let request_deadline = g.cfg.request_deadline().map(|d| Instant::now() + d);
+    // The head (after the Hello of a new connection) in one write.
+    conn.queue_request(head, crate::request::epoch_us())
+        .and_then(|_| conn.flush())
+        .map_err(|e| {
+            // A pooled connection its process closed meanwhile: nothing was read, send it again.
+            early(if reused {
+                RelayError::NotTaken
+            } else {
+                RelayError::Send(e.to_string())
+            })
+        })?;
     // response-socket-timeout (default socket-timeout): each write of the response to the client, as mod_wsgi.
     let previous =
         g.cfg.response_socket_timeout.or(g.cfg.socket_timeout).and_then(|secs| {
             req.swap_client_timeout(i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX))
         });
-    let result = relay_all(req, g, conn, request_deadline, socket_timeout, error_override);
+    let result = relay_all(req, g, conn, reused, request_deadline, socket_timeout, error_override);
     if let Some(us) = previous {
         req.swap_client_timeout(us);
     }
@@ -333,6 +401,7 @@ fn relay_all(
     req: Request<'_>,
     g: &GroupRuntime,
     conn: Conn,
+    reused: bool,
     request_deadline: Option<Instant>,
     socket_timeout: u64,
     error_override: bool,
@@ -346,16 +415,17 @@ fn relay_all(
         started: false,
         rejected: None,
         body: Vec::new(),
+        untaken: reused,
+        clean: false,
     };
     loop {
         if let Some(d) = request_deadline {
             let left = d
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1));
-            let _ = relay
+            relay
                 .conn
-                .sock
-                .set_read_timeout(Some(left.min(Duration::from_secs(socket_timeout))));
+                .set_read_timeout(left.min(Duration::from_secs(socket_timeout)));
         }
         let step = match relay.conn.read_frame() {
             Ok(frame) => relay.on_frame(frame),
@@ -366,6 +436,8 @@ fn relay_all(
                     format!("socket-timeout={socket_timeout} s")
                 },
             )),
+            // The daemon process died before any thread read the request from its pooled connection.
+            Err(_) if relay.untaken => Err(RelayError::NotTaken),
             Err(e) => Err(RelayError::Closed {
                 started: relay.started,
                 why: e.to_string(),
@@ -373,7 +445,12 @@ fn relay_all(
         };
         match step {
             Ok(Flow::Continue) => {}
-            Ok(Flow::Done(status)) => return Ok(status),
+            Ok(Flow::Done(status)) => {
+                if relay.clean {
+                    give_back(g, relay.conn);
+                }
+                return Ok(status);
+            }
             Err(e) => {
                 let status = relay.fail(&e);
                 return Err((e, status));

@@ -1,12 +1,13 @@
 //! A framed connection over a UNIX stream socket: buffered frame reading (collecting any descriptors passed
-//! with SCM_RIGHTS) and frame writing. Used by both ends.
+//! with SCM_RIGHTS) and frame writing. Used by both ends, for one request after another (see `protocol`).
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
-use super::protocol::{self, Frame};
+use super::protocol::{self, Frame, RequestHead};
 use crate::sys::fdpass::recv_with_fd;
 
 pub struct Conn {
@@ -17,6 +18,9 @@ pub struct Conn {
     pos: usize,
     fds: VecDeque<OwnedFd>,
     out: Vec<u8>,
+    /// Requests this connection has carried (the one in progress included).
+    pub requests: u64,
+    read_timeout: Option<Duration>,
 }
 
 impl Conn {
@@ -28,7 +32,30 @@ impl Conn {
             pos: 0,
             fds: VecDeque::new(),
             out: Vec::with_capacity(65536),
+            requests: 0,
+            read_timeout: None,
         }
+    }
+
+    /// Nothing of an exchange is left over (no unread frames, descriptors or unsent bytes): the connection can
+    /// carry another request.
+    pub fn is_clean(&self) -> bool {
+        self.pos == self.buf.len() && self.fds.is_empty() && self.out.is_empty()
+    }
+
+    /// Sets the receive timeout (a system call only when it changes).
+    pub fn set_read_timeout(&mut self, t: Duration) {
+        if self.read_timeout != Some(t) {
+            // Cannot fail for a non-zero duration on a connected socket.
+            let _ = self.sock.set_read_timeout(Some(t));
+            self.read_timeout = Some(t);
+        }
+    }
+
+    /// Queues `Request(head)` stamped with `queue_start_us`.
+    pub fn queue_request(&mut self, head: &RequestHead, queue_start_us: i64) -> io::Result<()> {
+        protocol::encode_request(head, queue_start_us, &mut self.out)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
     }
 
     /// The next frame; an error for EOF, timeouts (WouldBlock/TimedOut) and protocol violations.

@@ -9,11 +9,12 @@ use std::os::fd::IntoRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::apache::log::{self, Level};
 use crate::apache::process::{ChildEvent, ConfigPool, Server, apache_identity, preliminary_config_pass};
 use crate::config::daemon::DaemonGroup;
+use crate::daemon::conn::Conn;
 use crate::daemon::protocol::SECRET_LEN;
 use crate::sys::process::{self, Fork};
 
@@ -36,6 +37,8 @@ pub struct GroupRuntime {
     pub preload: Vec<(String, Option<String>)>,
     supervisor: AtomicI32,
     stopping: AtomicBool,
+    /// In an httpd child: its idle connections to this group's processes, the most recently used last.
+    pub pool: Mutex<Vec<Conn>>,
 }
 
 pub struct Table {
@@ -333,6 +336,7 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
             identity: ident,
             supervisor: AtomicI32::new(0),
             stopping: AtomicBool::new(false),
+            pool: Mutex::new(Vec::new()),
         }));
     }
     let server_timeout = main.timeout_secs();

@@ -7,6 +7,14 @@
 //! buffers a whole body and a slow client slows only its own request. The response is `Start`, `Data`/`File`
 //! frames and exactly one of `End` (complete), `Abort` (cut short: the client must see it incomplete) or, before
 //! `Start`, `Error` (answer with this status). A connection that ends without one of them is a daemon failure.
+//!
+//! After `End` or `Error` a connection may carry the next request (`Request` again, no second `Hello`): the httpd
+//! child keeps it in its pool and the daemon parks it without a thread. A daemon that will not serve a parked
+//! connection any more (stopping, restarting, its GIL stuck) sends `Goodbye` and closes it; a request that meets
+//! a `Goodbye` was not read, and the httpd child sends it again on a new connection. On a parked connection the
+//! daemon answers `Taken` the moment a thread reads the request, before the application runs: a request whose
+//! connection closes before `Taken` (its process died while every thread was busy) never ran and is sent again;
+//! after `Taken` the close is a failure of that request (502), as on a new connection.
 #![deny(unsafe_code)]
 
 pub use crate::request::{Environ, RequestHead};
@@ -15,7 +23,7 @@ pub const MAGIC: [u8; 4] = *b"RWSG";
 /// Name/value pairs (response headers) as bytes.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const SECRET_LEN: usize = 32;
 /// Upper bound of one frame's payload (a body or response chunk, or the whole request head).
 pub const MAX_FRAME: usize = 1 << 20;
@@ -59,6 +67,11 @@ pub enum Frame {
     /// Daemon -> child, instead of a response: this process restarts to load a changed script; send the request
     /// again (no body was read).
     Restart,
+    /// Daemon -> child on a parked connection: this process takes no more requests on it (the connection closes
+    /// next); a request sent on it was not read.
+    Goodbye,
+    /// Daemon -> child on a parked connection: a thread read the request and runs it.
+    Taken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +104,8 @@ mod kind {
     pub const ABORT: u8 = 10;
     pub const ERROR: u8 = 11;
     pub const RESTART: u8 = 12;
+    pub const GOODBYE: u8 = 13;
+    pub const TAKEN: u8 = 14;
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -114,6 +129,43 @@ fn put_pairs(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
     }
 }
 
+fn put_request(out: &mut Vec<u8>, h: &RequestHead, queue_start_us: i64) {
+    put_bytes(out, &h.script);
+    out.extend_from_slice(&h.mtime.to_be_bytes());
+    put_bytes(out, &h.callable);
+    put_bytes(out, &h.application_group);
+    put_bytes(out, &h.process_group);
+    out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1));
+    out.extend_from_slice(&h.start_us.to_be_bytes());
+    out.extend_from_slice(&queue_start_us.to_be_bytes());
+    put_environ(out, &h.environ);
+}
+
+/// Appends `Request(head)` with `queue_start_us` in place of the head's own (stamped when it is sent), without
+/// copying the head.
+pub fn encode_request(head: &RequestHead, queue_start_us: i64, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    frame_around(out, kind::REQUEST, |out| put_request(out, head, queue_start_us))
+}
+
+fn frame_around(out: &mut Vec<u8>, k: u8, body: impl FnOnce(&mut Vec<u8>)) -> Result<(), DecodeError> {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0, 0]);
+    body(out);
+    seal(out, start, k)
+}
+
+/// Writes the kind and length of the frame that starts at `start`; drops it when too large.
+fn seal(out: &mut Vec<u8>, start: usize, k: u8) -> Result<(), DecodeError> {
+    let len = out.len() - start - 5;
+    if len > MAX_FRAME {
+        out.truncate(start);
+        return Err(DecodeError::TooLarge(len));
+    }
+    out[start] = k;
+    out[start + 1..start + 5].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(())
+}
+
 /// Appends the encoding of `frame` to `out`. Err when the payload would exceed MAX_FRAME.
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
     let start = out.len();
@@ -126,15 +178,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             kind::HELLO
         }
         Frame::Request(h) => {
-            put_bytes(out, &h.script);
-            out.extend_from_slice(&h.mtime.to_be_bytes());
-            put_bytes(out, &h.callable);
-            put_bytes(out, &h.application_group);
-            put_bytes(out, &h.process_group);
-            out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1));
-            out.extend_from_slice(&h.start_us.to_be_bytes());
-            out.extend_from_slice(&h.queue_start_us.to_be_bytes());
-            put_environ(out, &h.environ);
+            put_request(out, h, h.queue_start_us);
             kind::REQUEST
         }
         Frame::Read(n) => {
@@ -181,19 +225,14 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         Frame::End => kind::END,
         Frame::Abort => kind::ABORT,
         Frame::Restart => kind::RESTART,
+        Frame::Goodbye => kind::GOODBYE,
+        Frame::Taken => kind::TAKEN,
         Frame::Error { status } => {
             out.extend_from_slice(&status.to_be_bytes());
             kind::ERROR
         }
     };
-    let len = out.len() - start - 5;
-    if len > MAX_FRAME {
-        out.truncate(start);
-        return Err(DecodeError::TooLarge(len));
-    }
-    out[start] = k;
-    out[start + 1..start + 5].copy_from_slice(&(len as u32).to_be_bytes());
-    Ok(())
+    seal(out, start, k)
 }
 
 /// A cursor over one frame's payload; every read is bounds-checked.
@@ -361,6 +400,8 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
         kind::ABORT => Frame::Abort,
         kind::ERROR => Frame::Error { status: r.u16()? },
         kind::RESTART => Frame::Restart,
+        kind::GOODBYE => Frame::Goodbye,
+        kind::TAKEN => Frame::Taken,
         other => return Err(DecodeError::UnknownKind(other)),
     };
     r.done()?;
@@ -438,7 +479,26 @@ mod tests {
         roundtrip(Frame::End);
         roundtrip(Frame::Abort);
         roundtrip(Frame::Restart);
+        roundtrip(Frame::Goodbye);
+        roundtrip(Frame::Taken);
         roundtrip(Frame::Error { status: 504 });
+    }
+
+    #[test]
+    fn encode_request_stamps_queue_start_without_copying() {
+        let head = RequestHead {
+            script: b"/srv/app.wsgi".to_vec(),
+            queue_start_us: 5,
+            ..RequestHead::default()
+        };
+        let mut buf = Vec::new();
+        encode_request(&head, 77, &mut buf).expect("encode");
+        let Some((Frame::Request(got), n)) = decode(&buf).expect("decode") else {
+            panic!("not a request")
+        };
+        assert_eq!(n, buf.len());
+        assert_eq!(got.queue_start_us, 77);
+        assert_eq!(got.script, head.script);
     }
 
     #[test]

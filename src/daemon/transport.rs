@@ -1,5 +1,9 @@
 //! The daemon side of a request: the WSGI `Transport` over the socket to the httpd child. Response frames are
-//! queued and written in batches (at a flush, at 256 KiB, at the end); body bytes are pulled with `Read`.
+//! queued and written in batches (at a flush, at 256 KiB, at the end); body bytes are pulled with `Read`. When
+//! the exchange ends cleanly the connection goes back to the serving thread through a `Handoff`, to be parked
+//! for the httpd child's next request.
+
+use std::sync::{Arc, Mutex};
 
 use super::conn::Conn;
 use super::protocol::{Frame, MAX_FRAME};
@@ -7,8 +11,41 @@ use crate::apache::log::{self, Level};
 use crate::wsgi::headers::Status;
 use crate::wsgi::transport::{IoError, Transport};
 
+/// Where a transport leaves its connection after a clean exchange (`End` or `Error` sent). A connection nobody
+/// claims is told `Goodbye` before it closes, so that an httpd child that pooled it never mistakes the close
+/// for a crash.
+#[derive(Default)]
+pub struct Handoff(Mutex<Option<Conn>>);
+
+impl Handoff {
+    pub fn take(&self) -> Option<Conn> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    pub fn put(&self, conn: Conn) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+    }
+}
+
+impl Drop for Handoff {
+    fn drop(&mut self) {
+        if let Some(conn) = self.take() {
+            goodbye(conn);
+        }
+    }
+}
+
+/// Closes a connection the httpd child may have pooled, telling it first that nothing more is read from it.
+pub fn goodbye(mut conn: Conn) {
+    let _child_may_be_gone = conn.send(&Frame::Goodbye);
+}
+
 pub struct DaemonTransport {
-    conn: Conn,
+    /// Present until the transport is dropped (then handed back or closed).
+    conn: Option<Conn>,
+    back: Arc<Handoff>,
+    /// `End` or `Error` went out: the connection can carry another request.
+    clean: bool,
     header_only: bool,
     close: bool,
     started: bool,
@@ -18,9 +55,11 @@ pub struct DaemonTransport {
 }
 
 impl DaemonTransport {
-    pub fn new(conn: Conn, header_only: bool, tag: String) -> DaemonTransport {
+    pub fn new(conn: Conn, back: Arc<Handoff>, header_only: bool, tag: String) -> DaemonTransport {
         DaemonTransport {
-            conn,
+            conn: Some(conn),
+            back,
+            clean: false,
             header_only,
             close: false,
             started: false,
@@ -31,6 +70,30 @@ impl DaemonTransport {
 
     fn gone(e: std::io::Error) -> IoError {
         IoError::ClientGone(format!("the httpd child closed the connection: {e}"))
+    }
+
+    fn conn(&mut self) -> Result<&mut Conn, IoError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| IoError::ClientGone("the connection to the httpd child is closed".to_string()))
+    }
+
+    /// Sends the last frame of an exchange; `clean`: the connection may carry another request afterwards.
+    fn send_last(&mut self, frame: &Frame, clean: bool) -> Result<(), IoError> {
+        self.ended = true;
+        self.conn()?.send(frame).map_err(Self::gone)?;
+        self.clean = clean;
+        Ok(())
+    }
+}
+
+impl Drop for DaemonTransport {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.clean && conn.is_clean() {
+                self.back.put(conn);
+            }
+        }
     }
 }
 
@@ -46,7 +109,7 @@ impl Transport for DaemonTransport {
             headers,
             content_length,
         };
-        if let Err(e) = self.conn.queue(&frame) {
+        if let Err(e) = self.conn().and_then(|c| c.queue(&frame).map_err(Self::gone)) {
             self.log(
                 Level::Error,
                 &format!("mod_rwsgi: response headers too large for the daemon protocol: {e}"),
@@ -63,13 +126,14 @@ impl Transport for DaemonTransport {
                 flush: flush && i + 1 == n,
                 bytes: chunk.to_vec(),
             };
-            self.conn.queue(&frame).map_err(Self::gone)?;
-            if self.conn.queued() >= 256 * 1024 {
-                self.conn.flush().map_err(Self::gone)?;
+            let conn = self.conn()?;
+            conn.queue(&frame).map_err(Self::gone)?;
+            if conn.queued() >= 256 * 1024 {
+                conn.flush().map_err(Self::gone)?;
             }
         }
         if n == 0 && flush {
-            self.conn
+            self.conn()?
                 .queue(&Frame::Data {
                     flush: true,
                     bytes: Vec::new(),
@@ -77,7 +141,7 @@ impl Transport for DaemonTransport {
                 .map_err(Self::gone)?;
         }
         if flush {
-            self.conn.flush().map_err(Self::gone)?;
+            self.conn()?.flush().map_err(Self::gone)?;
         }
         Ok(())
     }
@@ -87,7 +151,7 @@ impl Transport for DaemonTransport {
             offset: u64::try_from(offset).unwrap_or(0),
             len: u64::try_from(len).unwrap_or(0),
         };
-        self.conn.send_with_fd(&frame, fd).map_err(Self::gone)
+        self.conn()?.send_with_fd(&frame, fd).map_err(Self::gone)
     }
 
     fn write_final(&mut self, parts: &[&[u8]]) -> Result<(), IoError> {
@@ -98,19 +162,18 @@ impl Transport for DaemonTransport {
     }
 
     fn finish(&mut self) -> Result<(), IoError> {
-        self.ended = true;
-        self.conn.send(&Frame::End).map_err(Self::gone)
+        self.send_last(&Frame::End, true)
     }
 
     fn abort(&mut self) {
-        self.ended = true;
-        let _client_may_be_gone = self.conn.send(&Frame::Abort);
+        let _client_may_be_gone = self.send_last(&Frame::Abort, false);
     }
 
     fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError> {
         let want = u32::try_from(max.min(MAX_FRAME - 16)).unwrap_or(65536);
-        self.conn.send(&Frame::Read(want)).map_err(Self::gone)?;
-        match self.conn.read_frame().map_err(Self::gone)? {
+        let conn = self.conn()?;
+        conn.send(&Frame::Read(want)).map_err(Self::gone)?;
+        match conn.read_frame().map_err(Self::gone)? {
             Frame::Body(b) => {
                 out.extend_from_slice(&b);
                 Ok(b.len())
@@ -141,15 +204,13 @@ impl Transport for DaemonTransport {
         if !self.started && !self.ended {
             // Statuses below 100 (httpd's "the filter already answered") travel as 0.
             let status = u16::try_from(status).ok().filter(|s| *s >= 100).unwrap_or(0);
-            self.ended = true;
-            let _child_may_be_gone = self.conn.send(&Frame::Error { status });
+            let _child_may_be_gone = self.send_last(&Frame::Error { status }, true);
         }
     }
 
     fn restart(&mut self) {
         if !self.started && !self.ended {
-            self.ended = true;
-            let _child_may_be_gone = self.conn.send(&Frame::Restart);
+            let _child_may_be_gone = self.send_last(&Frame::Restart, false);
         }
     }
 

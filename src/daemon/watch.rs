@@ -316,6 +316,7 @@ fn stop(g: &GroupRuntime, state: &State, grace: Duration, reason: &'static str) 
             ),
         );
     }
+    state.conns.close_all();
     crate::python::publish_stopping(reason);
     if state.destroy_interpreter {
         crate::python::run_atexit();

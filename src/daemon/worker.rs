@@ -4,6 +4,7 @@
 //! request-timeout) after the supervisor started its replacement.
 #![deny(unsafe_code)]
 
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -12,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use super::conn::{Conn, peer_cred};
 use super::manager::{GroupRuntime, Table};
-use super::protocol::{Frame, VERSION};
-use super::transport::DaemonTransport;
+use super::protocol::{Frame, RequestHead, VERSION};
+use super::transport::{DaemonTransport, Handoff, goodbye};
 use crate::apache::log::{self, Level};
-use crate::sys::epoll::Readiness;
+use crate::sys::epoll::Poller;
 use crate::sys::process::{exit_now, set_name};
 use crate::sys::signals::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use crate::wsgi::state::ReqState;
@@ -57,6 +58,7 @@ pub(super) struct State {
     pub(super) python_ok: bool,
     /// memory-limit: MemoryError was raised in the running requests (once per process).
     pub(super) memory_interrupted: AtomicBool,
+    pub(super) conns: Connections,
 }
 
 use super::watch::{monitor, request_recycle, watch_memory};
@@ -166,6 +168,19 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
     }
     let listener = super::manager::listener(g.listen_fd);
     let _ = listener.set_nonblocking(true);
+    let conns = match Connections::new(&listener) {
+        Ok(c) => c,
+        Err(e) => {
+            log::server(
+                Level::Crit,
+                &format!(
+                    "mod_rwsgi: daemon group {}: cannot create an epoll instance: {e}",
+                    g.cfg.name
+                ),
+            );
+            exit_now(1);
+        }
+    };
     let state = Arc::new(State {
         loops: AtomicUsize::new(g.cfg.threads as usize),
         gil_tick: AtomicI64::new(now_us()),
@@ -181,6 +196,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
         restarting: AtomicBool::new(false),
         python_ok,
         memory_interrupted: AtomicBool::new(false),
+        conns,
     });
     // Signals are taken synchronously by the main thread; worker threads inherit the mask.
     // SIGHUP and SIGUSR2 are the application's (mod_wsgi.subscribe_signals), as in mod_wsgi's daemon processes.
@@ -193,7 +209,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
         if let Some(size) = g.cfg.stack_size.and_then(|n| usize::try_from(n).ok()) {
             builder = builder.stack_size(size);
         }
-        let spawned = builder.spawn(move || accept_loop(&l, &gr, &tb, &st, t));
+        let spawned = builder.spawn(move || serve_loop(&l, &gr, &tb, &st, t));
         if let Err(e) = spawned {
             log::server(
                 Level::Crit,
@@ -230,60 +246,188 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
     monitor(g, &state, &handled, python_ok)
 }
 
-fn accept_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
-    // One waiter per thread (EPOLLEXCLUSIVE: a new connection wakes one waiting thread, not every thread of every
-    // process of the group); the timeout lets a stop request be noticed.
-    let ready = Readiness::new(listener.as_raw_fd());
+/// The token of the listening socket in the process's poller; parked connections have 1, 2, ...
+const LISTENER: u64 = 0;
+
+/// The connections of a process that no thread serves right now: the listener and the connections httpd
+/// children keep open between requests ("parked": watched by the poller, holding no thread). Every serving
+/// thread waits on the one poller; a parked connection that becomes readable is handed to exactly one of them.
+pub(super) struct Connections {
+    poller: Poller,
+    parked: Mutex<HashMap<u64, Parked>>,
+    next_token: AtomicU64,
+}
+
+struct Parked {
+    conn: Conn,
+    token: u64,
+}
+
+impl Connections {
+    pub(super) fn new(listener: &UnixListener) -> std::io::Result<Connections> {
+        let poller = Poller::new()?;
+        poller.add_listener(listener.as_raw_fd(), LISTENER)?;
+        Ok(Connections {
+            poller,
+            parked: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(LISTENER + 1),
+        })
+    }
+
+    fn parked(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Parked>> {
+        self.parked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `conn` for the httpd child's next request (token 0: never parked before). A process that stops
+    /// meanwhile says Goodbye instead (checked after parking, so that a concurrent `close_all` cannot miss it).
+    fn park(&self, conn: Conn, token: u64, state: &State) {
+        let (token, first) = if token == 0 {
+            (self.next_token.fetch_add(1, Ordering::Relaxed), true)
+        } else {
+            (token, false)
+        };
+        let fd = conn.sock.as_raw_fd();
+        self.parked().insert(token, Parked { conn, token });
+        if self.poller.arm_once(fd, token, first).is_err() {
+            if let Some(p) = self.parked().remove(&token) {
+                goodbye(p.conn);
+            }
+        }
+        if state.stopping.load(Ordering::SeqCst) || declining(state) {
+            self.close_all();
+        }
+    }
+
+    fn take(&self, token: u64) -> Option<Parked> {
+        self.parked().remove(&token)
+    }
+
+    /// Says Goodbye on every parked connection (the process stops, restarts or cannot serve): their next requests
+    /// go to the group's other processes.
+    pub(super) fn close_all(&self) {
+        let all: Vec<Parked> = self.parked().drain().map(|(_, p)| p).collect();
+        for p in all {
+            goodbye(p.conn);
+        }
+    }
+}
+
+/// This process takes no new work: it restarts for changed code, or its GIL is stuck.
+fn declining(state: &State) -> bool {
+    state.restarting.load(Ordering::SeqCst) || gil_stuck(state)
+}
+
+fn serve_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: &State, index: usize) {
+    let conns = &state.conns;
     while !state.stopping.load(Ordering::SeqCst) {
-        let woken = ready.wait(200);
-        if state.restarting.load(Ordering::SeqCst) || gil_stuck(state) {
-            // Declined: the connection stays queued for the group's other processes (see below). Not a busy
-            // loop while it is (a level-triggered wait returns at once).
+        // The timeout lets a stop request be noticed.
+        let woken = conns.poller.wait(200);
+        if declining(state) {
+            // Parked connections are told Goodbye (their requests go elsewhere); a new connection stays queued for
+            // the group's other processes (see below). Not a busy loop while declining (a level-triggered wait
+            // returns at once).
+            conns.close_all();
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }
-        // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other thread
-        // was woken for it). Not woken (the 200 ms timeout): try anyway, without blocking. A connection whose
-        // wake-up went to a thread that declined it (its process restarting, or its GIL stuck) wakes nobody
-        // else, so every idle thread looks for such a connection five times a second.
-        let _ = woken;
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => {
-                log::server(
-                    Level::Error,
-                    &format!("mod_rwsgi: daemon group {}: accept failed: {e}", g.cfg.name),
-                );
-                std::thread::sleep(Duration::from_millis(100));
-                continue;
+        match woken {
+            Some(token) if token != LISTENER => {
+                if let Some(p) = conns.take(token) {
+                    serve_conn(p.conn, p.token, g, state, index);
+                }
             }
-        };
-        let _ = stream.set_nonblocking(false);
-        state.active.fetch_add(1, Ordering::SeqCst);
-        // maximum-requests is a limit: the process stops accepting the moment it took its last request (the
-        // threads already woken may take one more each), and its replacement starts in parallel.
-        let taken = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        if g.cfg.maximum_requests.is_some_and(|max| taken >= max) && !state.stopping.swap(true, Ordering::SeqCst) {
+            // Woken for a connection: accept and serve it even when stopping (with EPOLLEXCLUSIVE no other
+            // process was woken for it). Not woken (the 200 ms timeout): try anyway, without blocking. A
+            // connection whose wake-up went to a process that declined it (restarting, or its GIL stuck) wakes
+            // nobody else, so every idle thread looks for such a connection five times a second.
+            _ => match listener.accept() {
+                Ok((stream, _)) => {
+                    if let Some(conn) = admit(stream, g, table) {
+                        serve_conn(conn, 0, g, state, index);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    log::server(
+                        Level::Error,
+                        &format!("mod_rwsgi: daemon group {}: accept failed: {e}", g.cfg.name),
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            },
+        }
+    }
+    conns.close_all();
+    state.loops.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Serves the next request of `conn` (a new connection, or a parked one that became readable), then parks the
+/// connection for the one after (unless the exchange did not end cleanly or the process stops).
+fn serve_conn(mut conn: Conn, token: u64, g: &GroupRuntime, state: &State, index: usize) {
+    let head = match conn.read_frame() {
+        Ok(Frame::Request(mut h)) => {
+            h.daemon_start_us = now_us();
+            h
+        }
+        // The httpd child closed a connection it kept (its process exits, or its pool had no room).
+        Err(e) if conn.requests > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => return,
+        Ok(other) => {
             log::server(
-                Level::Info,
+                Level::Error,
                 &format!(
-                    "mod_rwsgi: daemon process {} of group {} is recycling: maximum-requests={} reached",
-                    std::process::id(),
-                    g.cfg.name,
-                    g.cfg.maximum_requests.unwrap_or(0)
+                    "mod_rwsgi: daemon group {}: protocol error: expected a request, got {other:?}",
+                    g.cfg.name
                 ),
             );
-            request_recycle(state, "maximum_requests");
+            return;
         }
-        // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while
-        // any request runs, the process is not idle anyway.
-        if serve(stream, g, table, state, index) {
-            state.last_activity.store(now_us(), Ordering::SeqCst);
+        Err(e) => {
+            log::server(
+                Level::Error,
+                &format!(
+                    "mod_rwsgi: daemon group {}: reading the request failed: {e}",
+                    g.cfg.name
+                ),
+            );
+            return;
         }
-        state.active.fetch_sub(1, Ordering::SeqCst);
+    };
+    conn.requests += 1;
+    // A parked connection's httpd child learns that its request runs here (until this frame, a close of the
+    // connection means the request never ran, and it is sent elsewhere).
+    if token != 0 && conn.send(&Frame::Taken).is_err() {
+        return;
     }
-    state.loops.fetch_sub(1, Ordering::SeqCst);
+    state.active.fetch_add(1, Ordering::SeqCst);
+    // maximum-requests is a limit: the process stops taking requests the moment it took its last one (threads
+    // already woken may take one more each), and its replacement starts in parallel.
+    let taken = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    if g.cfg.maximum_requests.is_some_and(|max| taken >= max) && !state.stopping.swap(true, Ordering::SeqCst) {
+        log::server(
+            Level::Info,
+            &format!(
+                "mod_rwsgi: daemon process {} of group {} is recycling: maximum-requests={} reached",
+                std::process::id(),
+                g.cfg.name,
+                g.cfg.maximum_requests.unwrap_or(0)
+            ),
+        );
+        request_recycle(state, "maximum_requests");
+    }
+    let back = Arc::new(Handoff::default());
+    // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while any
+    // request runs, the process is not idle anyway.
+    if serve(conn, head, &back, g, state, index) {
+        state.last_activity.store(now_us(), Ordering::SeqCst);
+    }
+    state.active.fetch_sub(1, Ordering::SeqCst);
+    if let Some(conn) = back.take() {
+        if state.stopping.load(Ordering::SeqCst) {
+            goodbye(conn);
+        } else {
+            state.conns.park(conn, token, state);
+        }
+    }
 }
 
 /// No thread got the GIL for 2 s (the watchdog takes it every second): new connections are left to the group's
@@ -297,8 +441,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Serves one connection; true when it counts as activity (for inactivity-timeout).
-fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, index: usize) -> bool {
+/// A new connection from an httpd child: its peer and its secret are checked once, for every request it will
+/// carry. None (closed unread) for anything else.
+fn admit(stream: UnixStream, g: &GroupRuntime, table: &Table) -> Option<Conn> {
+    let _ = stream.set_nonblocking(false);
     // Only httpd children (Apache's user) or root may talk to us; anything else is closed unread.
     match peer_cred(&stream) {
         Some((_, uid)) if uid == table.apache_uid || uid == 0 || Some(uid) == g.identity.socket_uid => {}
@@ -310,9 +456,9 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return false;
+            return None;
         }
-        None => return false,
+        None => return None,
     }
     crate::sys::fs::set_buffers(stream.as_raw_fd(), g.cfg.send_buffer_size, g.cfg.receive_buffer_size);
     let timeout = Duration::from_secs(g.cfg.socket_timeout.unwrap_or(table.server_timeout));
@@ -320,7 +466,9 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
     let _ = stream.set_write_timeout(Some(timeout));
     let mut conn = Conn::new(stream);
     match conn.read_frame() {
-        Ok(Frame::Hello { version, secret }) if version == VERSION && constant_time_eq(&secret, &table.secret) => {}
+        Ok(Frame::Hello { version, secret }) if version == VERSION && constant_time_eq(&secret, &table.secret) => {
+            Some(conn)
+        }
         Ok(Frame::Hello { version, .. }) if version != VERSION => {
             log::server(
                 Level::Error,
@@ -329,7 +477,7 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return false;
+            None
         }
         _ => {
             log::server(
@@ -339,35 +487,21 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            return false;
+            None
         }
     }
-    let head = match conn.read_frame() {
-        Ok(Frame::Request(mut h)) => {
-            h.daemon_start_us = now_us();
-            h
-        }
-        Ok(other) => {
-            log::server(
-                Level::Error,
-                &format!(
-                    "mod_rwsgi: daemon group {}: protocol error: expected a request, got {other:?}",
-                    g.cfg.name
-                ),
-            );
-            return false;
-        }
-        Err(e) => {
-            log::server(
-                Level::Error,
-                &format!(
-                    "mod_rwsgi: daemon group {}: reading the request failed: {e}",
-                    g.cfg.name
-                ),
-            );
-            return false;
-        }
-    };
+}
+
+/// Runs one request read from `conn`; true when it counts as activity (for inactivity-timeout). A clean end
+/// leaves the connection in `back`.
+fn serve(
+    mut conn: Conn,
+    head: RequestHead,
+    back: &Arc<Handoff>,
+    g: &GroupRuntime,
+    state: &State,
+    index: usize,
+) -> bool {
     let find = |k: &[u8]| head.environ.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
     let tag = format!(
         "[client {}:{}] ",
@@ -385,15 +519,18 @@ fn serve(stream: UnixStream, g: &GroupRuntime, table: &Table, state: &State, ind
                     g.cfg.name
                 ),
             );
-            let _ = conn.send(&Frame::Error { status: 504 });
+            if conn.send(&Frame::Error { status: 504 }).is_ok() {
+                back.put(conn);
+            }
             return false;
         }
     }
-    let transport = DaemonTransport::new(conn, head.header_only, tag.clone());
+    let mut head = head;
+    let transport = DaemonTransport::new(conn, back.clone(), head.header_only, tag.clone());
     let slot = Arc::new(Slot::new(ReqState::new(Box::new(transport))));
     let script = String::from_utf8_lossy(&head.script).into_owned();
     let _ctx = log::CurrentRequest::enter_tag(format!("{tag}[script {script}] "));
-    let mut head = head;
+
     let outcome = crate::python::with_python(|py, rt| {
         // WSGIScriptReloading in daemon mode, as mod_wsgi: changed code is loaded by a fresh process (which
         // re-imports everything the script imports), and this request goes to it.

@@ -62,7 +62,7 @@ impl Environ {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 /// One request: the script to run, how, and the environ's string pairs.
 pub struct RequestHead {
     pub script: Vec<u8>,

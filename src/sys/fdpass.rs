@@ -16,6 +16,10 @@ pub fn regular_file_size(fd: i32) -> Option<i64> {
     ((st.st_mode & libc::S_IFMT) == libc::S_IFREG).then_some(st.st_size)
 }
 
+/// A control-message buffer on the stack (aligned as cmsghdr needs), so a receive allocates nothing.
+#[repr(C, align(8))]
+struct ControlBuf([u8; 64]);
+
 /// Room for one descriptor in a control message.
 fn control_space() -> usize {
     // SAFETY: CMSG_SPACE is a pure size computation.
@@ -77,8 +81,8 @@ pub fn recv_with_fd(sock: &UnixStream, buf: &mut [u8]) -> io::Result<(usize, Opt
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
-    let mut cbuf = vec![0u8; control_space()];
-    let mut msg = message(&mut iov, &mut cbuf);
+    let mut cbuf = ControlBuf([0; 64]);
+    let mut msg = message(&mut iov, &mut cbuf.0[..control_space()]);
     let n = loop {
         // SAFETY: msg points at live buffers; MSG_CMSG_CLOEXEC keeps received descriptors out of children.
         let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
