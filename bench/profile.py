@@ -89,6 +89,7 @@ def main():
     ap.add_argument('--out', default=str(bench.BENCH / 'results/profile'))
     ap.add_argument('--root-symbol', default='mod_rwsgi::hooks::handler',
                     help='the function whose call tree summary.txt breaks down')
+    ap.add_argument('--threads-per-child', type=int, default=4, help='httpd worker threads per child (2 children)')
     ap.add_argument('--depth', type=int, default=8)
     args = ap.parse_args()
     out = Path(args.out)
@@ -104,7 +105,7 @@ def main():
     ctx = {'root': root, 'venv': venv, 'rwsgi_so': so, 'mods': bench.apxs_q('LIBEXECDIR'),
            'httpd': str(Path(bench.apxs_q('SBINDIR')) / bench.apxs_q('PROGNAME')),
            'mod_wsgi_config': bench.run([str(venv / 'bin/mod_wsgi-express'), 'module-config']),
-           'max_keepalive': 100, 'rwsgi_daemon_reason': bench.NOT_BUILT, 'threads_per_child': 4}
+           'max_keepalive': 100, 'rwsgi_daemon_reason': bench.NOT_BUILT, 'threads_per_child': args.threads_per_child}
     server = {c.kind: c for c in bench.SERVERS}[args.server](ctx)
     w = next(x for x in bench.WORKLOADS if x['name'] == args.workload)
     try:

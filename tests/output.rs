@@ -131,6 +131,13 @@ fn content_length_is_respected() {
     assert_eq!(r.text(), "12345");
     assert!(!r.complete, "fewer bytes than Content-Length must not look complete");
     assert!(s.wait_log("declared Content-Length 10 but produced only 5 bytes", 5));
+    // A generator reaching Content-Length with its first item: that item ends the response, what follows is cut,
+    // and the generator still runs to its end (in both orders over a kept-alive connection: nothing leaks).
+    for _ in 0..3 {
+        let r = s.get("/out/cl-gen?tag-7");
+        assert_eq!((r.text().as_str(), r.complete), ("12345", true));
+    }
+    assert!(s.wait_log("after the last yield tag-7", 5), "{}", s.error_log());
 }
 
 #[test]

@@ -86,7 +86,12 @@ pub fn application<'py>(
 ) -> Result<Bound<'py, PyAny>, LoadError> {
     let module = script_module(py, rt, path, mtime, reloading)?;
     let shown = Path::new(OsStr::from_bytes(path)).display();
-    let name_obj = pyo3::types::PyString::new(py, name);
+    // The usual name as an interned string (its hash is kept: no hashing per request).
+    let name_obj = if name == "application" {
+        pyo3::intern!(py, "application").clone()
+    } else {
+        pyo3::types::PyString::new(py, name)
+    };
     // Module-level __getattr__ (PEP 562) is honoured on the slow path only.
     match module_attr(&module, &name_obj).or_else(|| module.getattr_opt(&name_obj).ok().flatten()) {
         Some(app) => Ok(app),

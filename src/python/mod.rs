@@ -24,9 +24,6 @@ pub struct Runtime {
     pub bootstrap: Py<PyModule>,
     pub stdout: Py<PyAny>,
     pub stderr: Py<PyAny>,
-    pub file_wrapper: Py<PyAny>,
-    pub multithread: bool,
-    pub multiprocess: bool,
     /// Where this interpreter runs, as mod_wsgi words it in log lines: "of daemon process 'G'" or "in embedded
     /// mode".
     pub context: String,
@@ -39,7 +36,24 @@ pub struct Runtime {
     /// bootstrap.recording: [True] once mod_wsgi.start_recording_metrics() was called.
     recording: Py<pyo3::types::PyList>,
     /// environ keys as interned str objects, made once per process.
-    keys: Mutex<KeyMap>,
+    keys: Mutex<KeyCache>,
+    /// The environ items that are the same for every request of this process (wsgi.version, wsgi.errors,
+    /// wsgi.file_wrapper, the version tuples, ...): merged into each environ instead of being built again.
+    pub environ_constants: Py<pyo3::types::PyDict>,
+    /// The keys of the per-request items the WSGI layer adds itself.
+    pub request_keys: RequestKeys,
+}
+
+/// Interned keys of the environ items set per request (besides the collected CGI variables).
+pub struct RequestKeys {
+    pub url_scheme: Py<PyString>,
+    pub input: Py<PyString>,
+    pub thread_id: Py<PyString>,
+    pub request_start: Py<PyString>,
+    pub queue_start: Py<PyString>,
+    pub daemon_start: Py<PyString>,
+    pub application_start: Py<PyString>,
+    pub request_rec: Py<PyString>,
 }
 
 type KeyMap = HashMap<Vec<u8>, Py<PyString>, std::hash::BuildHasherDefault<Fnv>>;
@@ -76,6 +90,14 @@ fn key_in<'py>(keys: &mut KeyMap, py: Python<'py>, k: &[u8]) -> Bound<'py, PyStr
     s
 }
 
+/// The environ keys of the previous request in their order: requests to one site carry the same variables in
+/// the same order, so most keys are found by one comparison at their position, without hashing.
+#[derive(Default)]
+struct KeyCache {
+    map: KeyMap,
+    recent: Vec<(Vec<u8>, Py<PyString>)>,
+}
+
 /// A new dict with room for `n` items (no resizing while the environ is filled).
 pub fn dict_with_capacity(py: Python<'_>, n: usize) -> Bound<'_, pyo3::types::PyDict> {
     unsafe extern "C" {
@@ -100,9 +122,39 @@ impl Runtime {
         multithread: bool,
         multiprocess: bool,
     ) -> PyResult<Runtime> {
+        let py = bootstrap.py();
+        let mut keys = KeyMap::default();
+        let mut key = |k: &[u8]| key_in(&mut keys, py, k);
+        let request_keys = RequestKeys {
+            url_scheme: key(b"wsgi.url_scheme").unbind(),
+            input: key(b"wsgi.input").unbind(),
+            thread_id: key(b"mod_wsgi.thread_id").unbind(),
+            request_start: key(b"mod_wsgi.request_start").unbind(),
+            queue_start: key(b"mod_wsgi.queue_start").unbind(),
+            daemon_start: key(b"mod_wsgi.daemon_start").unbind(),
+            application_start: key(b"mod_wsgi.application_start").unbind(),
+            request_rec: key(b"apache.request_rec").unbind(),
+        };
+        let stderr = bootstrap.getattr("stderr")?;
+        let constants = pyo3::types::PyDict::new(py);
+        let (a, b, c) = modwsgi::API_LEVEL;
+        let (am, ai, ap) = crate::apache::apache_version();
+        let (ra, rb, rc) = modwsgi::version_tuple();
+        constants.set_item(key(b"wsgi.version"), pyo3::types::PyTuple::new(py, [1, 0])?)?;
+        constants.set_item(key(b"wsgi.input_terminated"), true)?;
+        constants.set_item(key(b"wsgi.errors"), &stderr)?;
+        constants.set_item(key(b"wsgi.multithread"), multithread)?;
+        constants.set_item(key(b"wsgi.multiprocess"), multiprocess)?;
+        constants.set_item(key(b"wsgi.run_once"), false)?;
+        constants.set_item(key(b"wsgi.file_wrapper"), file_wrapper.bind(py))?;
+        constants.set_item(key(b"mod_wsgi.version"), pyo3::types::PyTuple::new(py, [a, b, c])?)?;
+        constants.set_item(key(b"apache.version"), pyo3::types::PyTuple::new(py, [am, ai, ap])?)?;
+        constants.set_item(key(b"mod_rwsgi.version"), pyo3::types::PyTuple::new(py, [ra, rb, rc])?)?;
         Ok(Runtime {
+            environ_constants: constants.unbind(),
+            request_keys,
             stdout: bootstrap.getattr("stdout")?.unbind(),
-            stderr: bootstrap.getattr("stderr")?.unbind(),
+            stderr: stderr.unbind(),
             dirty: bootstrap.getattr("dirty")?.cast_into::<pyo3::types::PyDict>()?.unbind(),
             active_requests: bootstrap
                 .getattr("mod_wsgi")?
@@ -118,24 +170,37 @@ impl Runtime {
                 .cast_into::<pyo3::types::PyList>()?
                 .unbind(),
             bootstrap: bootstrap.clone().unbind(),
-            file_wrapper,
-            multithread,
-            multiprocess,
             context: String::new(),
-            keys: Mutex::new(KeyMap::default()),
+            keys: Mutex::new(KeyCache {
+                map: keys,
+                recent: Vec::new(),
+            }),
         })
-    }
-
-    /// The environ key for `k` (latin-1), created once per process and shared by every request.
-    pub fn key<'py>(&self, py: Python<'py>, k: &[u8]) -> Bound<'py, PyString> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        key_in(&mut keys, py, k)
     }
 
     /// Every key of `pairs` at once (one lock for the whole environ).
     pub fn keys<'py>(&self, py: Python<'py>, env: &crate::request::Environ) -> Vec<Bound<'py, PyString>> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        env.iter().map(|(k, _)| key_in(&mut keys, py, k)).collect()
+        let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let KeyCache { map, recent } = &mut *cache;
+        let mut out = Vec::with_capacity(env.len());
+        for (i, (k, _)) in env.iter().enumerate() {
+            match recent.get_mut(i) {
+                Some((rk, key)) if rk.as_slice() == k => out.push(key.bind(py).clone()),
+                Some(slot) => {
+                    let key = key_in(map, py, k);
+                    *slot = (k.to_vec(), key.clone().unbind());
+                    out.push(key);
+                }
+                None => {
+                    let key = key_in(map, py, k);
+                    if recent.len() < 256 {
+                        recent.push((k.to_vec(), key.clone().unbind()));
+                    }
+                    out.push(key);
+                }
+            }
+        }
+        out
     }
 
     /// Whether anything listens to request events (a subscriber, or metrics recording): the per-request

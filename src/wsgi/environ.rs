@@ -1,12 +1,11 @@
 //! The environ dict: the CGI and mod_wsgi.* string pairs collected by the httpd child (`crate::request`), decoded
-//! as latin-1, plus the wsgi.* keys of this process.
+//! as latin-1, plus the per-request wsgi.* / mod_wsgi.* items and the items every request of this process shares.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyDict;
 
 use super::RequestInfo;
-use crate::apache::apache_version;
-use crate::python::{Runtime, latin1, modwsgi};
+use crate::python::{Runtime, latin1};
 
 pub fn build<'py>(
     py: Python<'py>,
@@ -33,31 +32,22 @@ pub fn build<'py>(
             _ => d.set_item(key, latin1(py, v))?,
         }
     }
-    let (a, b, c) = modwsgi::API_LEVEL;
-    let (am, ai, ap) = apache_version();
-    d.set_item(rt.key(py, b"wsgi.version"), PyTuple::new(py, [1, 0])?)?;
-    d.set_item(rt.key(py, b"wsgi.url_scheme"), latin1(py, scheme))?;
-    d.set_item(rt.key(py, b"wsgi.input"), input)?;
-    d.set_item(rt.key(py, b"wsgi.input_terminated"), true)?;
-    d.set_item(rt.key(py, b"wsgi.errors"), rt.stderr.bind(py))?;
-    d.set_item(rt.key(py, b"wsgi.multithread"), rt.multithread)?;
-    d.set_item(rt.key(py, b"wsgi.multiprocess"), rt.multiprocess)?;
-    d.set_item(rt.key(py, b"wsgi.run_once"), false)?;
-    d.set_item(rt.key(py, b"wsgi.file_wrapper"), rt.file_wrapper.bind(py))?;
-    d.set_item(rt.key(py, b"mod_wsgi.version"), PyTuple::new(py, [a, b, c])?)?;
-    d.set_item(rt.key(py, b"apache.version"), PyTuple::new(py, [am, ai, ap])?)?;
-    let (ra, rb, rc) = modwsgi::version_tuple();
-    d.set_item(rt.key(py, b"mod_rwsgi.version"), PyTuple::new(py, [ra, rb, rc])?)?;
-    d.set_item(rt.key(py, b"mod_wsgi.thread_id"), request.thread_id)?;
-    d.set_item(rt.key(py, b"mod_wsgi.request_start"), request.request_start)?;
-    d.set_item(rt.key(py, b"mod_wsgi.queue_start"), request.queue_start)?;
-    d.set_item(rt.key(py, b"mod_wsgi.daemon_start"), request.daemon_start)?;
-    d.set_item(rt.key(py, b"mod_wsgi.application_start"), request.application_start)?;
+    let k = &rt.request_keys;
+    d.set_item(k.url_scheme.bind(py), latin1(py, scheme))?;
+    d.set_item(k.input.bind(py), input)?;
+    d.set_item(k.thread_id.bind(py), request.thread_id)?;
+    d.set_item(k.request_start.bind(py), request.request_start)?;
+    d.set_item(k.queue_start.bind(py), request.queue_start)?;
+    d.set_item(k.daemon_start.bind(py), request.daemon_start)?;
+    d.set_item(k.application_start.bind(py), request.application_start)?;
     if info.apache_request != 0 {
         d.set_item(
-            rt.key(py, b"apache.request_rec"),
+            k.request_rec.bind(py),
             crate::python::request_capsule(py, info.apache_request)?,
         )?;
     }
+    // The items every request shares, made once per process (merged last: into a dict that already has items,
+    // so the presized table is kept).
+    d.update(rt.environ_constants.bind(py).as_mapping())?;
     Ok(d)
 }

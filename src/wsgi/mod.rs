@@ -148,7 +148,15 @@ fn call_app(
     if outcome != Outcome::Done {
         return outcome;
     }
-    match slot.with(|st| crate::python::current::detach_timed(py, || st.finish())) {
+    // A list or tuple result went out whole with the end of the response; otherwise end it now (without
+    // handing the GIL over when there is nothing left to send).
+    match slot.with(|st| {
+        if st.resp.finished {
+            Ok(())
+        } else {
+            crate::python::current::detach_timed(py, || st.finish())
+        }
+    }) {
         Ok(Ok(())) | Err(_) => Outcome::Done,
         Ok(Err(OutputError::App(msg))) => fail(py, slot, &msg),
         Ok(Err(OutputError::Client(msg))) => {
@@ -244,7 +252,21 @@ fn stream(
         write_sequence(py, slot, &items)
     } else {
         match result.try_iter() {
-            Ok(iter) => iter.into_iter().try_for_each(|item| write_item(py, slot, &item?, true)),
+            Ok(iter) => iter.into_iter().try_for_each(|item| {
+                let item = item?;
+                // The item that completes a declared Content-Length goes out with the end of the response, in
+                // one pass (what a framework's one-chunk response does); later items can only be cut anyway, but
+                // the iteration goes on, so that code after the last yield still runs.
+                if slot.with(|st| st.resp.finished).unwrap_or(false) {
+                    return Ok(());
+                }
+                let n = item_bytes(&item)?.as_bytes().len();
+                if slot.with(|st| st.completes_declared_length(n)).unwrap_or(false) {
+                    write_sequence(py, slot, std::slice::from_ref(&item))
+                } else {
+                    write_item(py, slot, &item, true)
+                }
+            }),
             Err(_) => {
                 let t = result.get_type().name().map(|n| n.to_string()).unwrap_or_default();
                 Err(PyTypeError::new_err(format!(

@@ -110,6 +110,24 @@ impl ReqState {
         Ok(())
     }
 
+    /// Whether `n` more body bytes reach the Content-Length the application declared (start_response called,
+    /// nothing sent past it yet).
+    pub fn completes_declared_length(&self, n: usize) -> bool {
+        if self.resp.finished || self.resp.status.is_none() {
+            return false;
+        }
+        let declared = if self.resp.headers_sent {
+            self.resp.content_length
+        } else {
+            self.resp
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(b"content-length"))
+                .and_then(|(_, v)| headers::parse_content_length(v).ok())
+        };
+        declared.is_some_and(|cl| self.resp.sent + n as u64 >= cl)
+    }
+
     /// Sends body data (headers first if needed), never more than a declared Content-Length. Blocks.
     pub fn write(&mut self, data: &[u8], flush: bool) -> Result<(), OutputError> {
         self.apply_headers()?;

@@ -50,6 +50,15 @@ def application(environ, start_response):
     if path == '/cl-long':
         start_response('200 OK', text + [('Content-Length', '5')])
         return [b'1234567890', b'abc']
+    if path == '/cl-gen':
+        # A generator whose first item completes Content-Length, then more: cut, but the generator runs to its end.
+        start_response('200 OK', text + [('Content-Length', '5')])
+
+        def gen():
+            yield b'12345'
+            yield b'beyond'
+            sys.stderr.write('output.wsgi: after the last yield %s\n' % q)
+        return gen()
     if path == '/head':
         start_response('200 OK', text + [('Content-Length', '4')])
         return [b'body']
