@@ -264,3 +264,34 @@ fn module_exports_only_its_record_and_pins_libpython() {
     assert!(runpath.contains(&libdir), "RUNPATH names {libdir}: {runpath}");
     assert!(dynamic.contains("libpython3."), "links libpython: {dynamic}");
 }
+
+/// Start-up cost: each httpd child (and daemon process) starts Python before its first request, so the server's
+/// own Python code imports no slow standard module the application did not ask for; what it sets up for
+/// logging and signal happens when the application imports them.
+#[test]
+fn the_server_imports_only_what_it_needs_at_start_up() {
+    let s = ServerBuilder::new("imports")
+        .conf("WSGIScriptAlias /imports {apps}/imports.wsgi")
+        .start();
+    let r = s.get("/imports");
+    assert_eq!(r.status, 200, "{}", s.error_log());
+    assert_eq!(r.pairs()["loaded-before-app"], "", "{}", r.text());
+    let r = s.get("/imports?logging").pairs();
+    assert_eq!(r["last-resort"], "ApacheLogHandler");
+    assert!(
+        s.wait_log("imports.wsgi: a warning through the last-resort handler", 5),
+        "{}",
+        s.error_log()
+    );
+    let log = s.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("through the last-resort handler"))
+        .unwrap_or_default();
+    assert!(line.contains(":warn]"), "logged at Apache's warning level: {line}");
+    let r = s.get("/imports?signal").pairs();
+    assert_eq!(
+        r["signal-restricted"], "True",
+        "WSGIRestrictSignal applies once the app imports signal"
+    );
+}

@@ -1,6 +1,7 @@
 //! Finding Apache on this machine: apxs, the httpd binary, the modules directory, mime.types, and mod_rwsgi.so.
 //! Debian names the binary apache2 (/usr/lib/apache2/modules); RHEL names it httpd (/usr/lib64/httpd/modules).
-//! apxs is asked first; the usual paths are the fallback; command-line overrides win over both.
+//! Command-line overrides win; then what apxs said when rwsgi-express was built (unless APXS is set now, or
+//! those paths are gone); then apxs itself; the usual paths are the fallback.
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
@@ -84,6 +85,16 @@ impl Platform {
         httpd_override: Option<&Path>,
         modules_override: Option<&Path>,
     ) -> Result<Platform> {
+        if let Some(built) = Platform::as_built() {
+            // Overrides are still checked (and named when wrong) as below.
+            return Platform::discover_among(
+                None,
+                Some(httpd_override.unwrap_or(&built.httpd)),
+                Some(modules_override.unwrap_or(&built.modules_dir)),
+                &[],
+                &[],
+            );
+        }
         Platform::discover_among(
             apxs,
             httpd_override,
@@ -151,6 +162,24 @@ impl Platform {
         Ok(Platform { httpd, modules_dir })
     }
 
+    /// What apxs answered when rwsgi-express was built, if both paths still exist and APXS does not ask for
+    /// another Apache.
+    pub fn as_built() -> Option<Platform> {
+        if std::env::var_os("APXS").is_some_and(|v| !v.is_empty()) {
+            return None;
+        }
+        let httpd = PathBuf::from(option_env!("RWSGI_BUILT_HTTPD")?);
+        let modules_dir = PathBuf::from(option_env!("RWSGI_BUILT_MODULES")?);
+        (is_executable(&httpd) && modules_dir.is_dir()).then_some(Platform { httpd, modules_dir })
+    }
+
+    /// The modules directory: as built, else apxs's answer.
+    pub fn modules_dir(apxs: Option<&Apxs>) -> Option<PathBuf> {
+        Platform::as_built()
+            .map(|p| p.modules_dir)
+            .or_else(|| Platform::apxs_modules_dir(apxs))
+    }
+
     pub fn apxs_modules_dir(apxs: Option<&Apxs>) -> Option<PathBuf> {
         apxs.and_then(|a| a.query("LIBEXECDIR")).map(PathBuf::from)
     }
@@ -189,7 +218,7 @@ impl ModuleSearch {
             exe_dir: std::env::current_exe()
                 .ok()
                 .and_then(|e| e.parent().map(Path::to_path_buf)),
-            modules_dir: Platform::apxs_modules_dir(apxs)
+            modules_dir: Platform::modules_dir(apxs)
                 .or_else(|| MODULES_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_dir())),
         }
     }
@@ -285,7 +314,9 @@ mod tests {
         let apxs = fake_apxs(&s.0);
         assert_eq!(apxs.query("PROGNAME").as_deref(), Some("httpd"));
         assert_eq!(apxs.query("NOPE"), None);
-        let p = Platform::discover(Some(&apxs), None, None).expect("found");
+        // (discover() itself takes what apxs said at build time when it still holds: discover_among is the
+        // asking-apxs path.)
+        let p = Platform::discover_among(Some(&apxs), None, None, &[], &[]).expect("found");
         assert_eq!(p.httpd, s.0.join("sbin/httpd"));
         assert_eq!(p.modules_dir, s.0.join("modules"));
     }

@@ -1,13 +1,14 @@
 # Python half of mod_rwsgi's runtime, executed once per process at start-up. It owns script loading (serialised,
 # never caching a failure), the error-log streams that replace sys.stdout/sys.stderr and back wsgi.errors, and the
 # logging handler that maps Python levels to Apache levels. Rust calls the functions in this namespace.
-import hashlib
+#
+# Start-up cost matters (every httpd child and daemon process runs this before its first request): only modules
+# that are loaded anyway are imported here. logging, signal, traceback and hashlib (~17 ms together) are
+# imported where they are used, and the logging and signal set-up waits for the application's own import of
+# them (`_when_imported`).
+import _thread
 import io
-import logging
 import sys
-import threading
-import traceback
-import types
 
 import mod_wsgi
 
@@ -15,12 +16,73 @@ _log = mod_wsgi._log
 APLOG_ERR = 3
 # Threads that may have a partial line buffered in stdout/stderr (checked cheaply after each request).
 dirty = {}
-_load_lock = threading.RLock()
+_load_lock = _thread.RLock()
 _loaded = {}  # script path -> (mtime, module)
+
+try:
+    from _md5 import md5 as _md5
+except ImportError:  # a Python built without the builtin md5
+    from hashlib import md5 as _md5
 
 
 def module_name(path):
-    return '_mod_wsgi_' + hashlib.md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
+    return '_mod_wsgi_' + _md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
+
+
+_after_import = {}  # module name -> functions to call with the module once it is imported
+
+
+class _NotifyingLoader(object):
+    """Loads a module with its own loader, then calls the functions waiting for it."""
+
+    def __init__(self, loader, waiting):
+        self._loader = loader
+        self._waiting = waiting
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        for fn in self._waiting:
+            fn(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _ImportWatcher(object):
+    """A meta path finder that only notices the first import of the modules in _after_import."""
+
+    def find_spec(self, name, path=None, target=None):
+        waiting = _after_import.pop(name, None)
+        if waiting is None:
+            return None
+        if not _after_import and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, 'find_spec', None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _NotifyingLoader(spec.loader, waiting)
+                return spec
+        return None
+
+
+_watcher = _ImportWatcher()
+
+
+def _when_imported(name, fn):
+    """Calls fn(module) once module `name` is imported: now if it is, else right after its first import."""
+    module = sys.modules.get(name)
+    if module is not None:
+        fn(module)
+        return
+    _after_import.setdefault(name, []).append(fn)
+    if _watcher not in sys.meta_path:
+        sys.meta_path.insert(0, _watcher)
 
 
 def load_script(path, mtime, reloading):
@@ -34,7 +96,7 @@ def load_script(path, mtime, reloading):
         with open(path, 'rb') as f:
             source = f.read()
         code = compile(source, path, 'exec', dont_inherit=True)
-        module = types.ModuleType(name)
+        module = type(sys)(name)
         module.__file__ = path
         old = sys.modules.get(name)
         sys.modules[name] = module
@@ -59,6 +121,7 @@ def forget_script(path):
 
 
 def format_exception(etype, value, tb):
+    import traceback
     return ''.join(traceback.format_exception(etype, value, tb))
 
 
@@ -71,7 +134,7 @@ class Log(io.RawIOBase):
         super().__init__()
         self.name = name
         self._level = level
-        self._local = threading.local()
+        self._local = _thread._local()
 
     def writable(self):
         return True
@@ -100,7 +163,7 @@ class Log(io.RawIOBase):
                 _log(self._level, line.decode('utf-8', 'replace'))
         self._local.buf = buf
         if buf:
-            dirty[threading.get_ident()] = True
+            dirty[_thread.get_ident()] = True
         return len(data)
 
     def writelines(self, lines):
@@ -134,23 +197,42 @@ def log_stream(name):
     return io.TextIOWrapper(Log(name), 'utf-8', 'replace', None, True, True)
 
 
-class ApacheLogHandler(logging.Handler):
-    """Python logging records into the Apache error log at the matching Apache level."""
+_APACHE_LEVELS = ((50, 2), (40, 3), (30, 4), (20, 6))  # logging's CRITICAL, ERROR, WARNING, INFO
 
-    _levels = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
-    def emit(self, record):
-        try:
-            msg = self.format(record)
-            level = 7
-            for threshold, aplevel in self._levels:
-                if record.levelno >= threshold:
-                    level = aplevel
-                    break
-            for line in msg.split('\n'):
-                _log(level, line)
-        except Exception:
-            self.handleError(record)
+def _emit(handler, record):
+    """logging.Handler.emit of the Apache handlers: the record into the error log at the matching level."""
+    try:
+        msg = handler.format(record)
+        level = 7
+        for threshold, aplevel in _APACHE_LEVELS:
+            if record.levelno >= threshold:
+                level = aplevel
+                break
+        for line in msg.split('\n'):
+            _log(level, line)
+    except Exception:
+        handler.handleError(record)
+
+
+_handler_classes = {}
+
+
+def _log_handler_class(name):
+    """The logging.Handler subclasses (made on first use: they need logging)."""
+    cls = _handler_classes.get(name)
+    if cls is None:
+        import logging
+        cls = type(name, (logging.Handler,), {'emit': _emit, '_levels': _APACHE_LEVELS,
+                                               '__doc__': 'Python logging records into the Apache error log.'})
+        cls.__module__ = 'mod_wsgi'
+        _handler_classes[name] = cls
+    return cls
+
+
+def _warn(message, *args):
+    import logging
+    logging.getLogger('mod_wsgi').warning(message, *args)
 
 
 def _restricted_signal(signum, handler):
@@ -162,14 +244,18 @@ def _restricted_signal(signum, handler):
         previous = _s.getsignal(signum)
     except Exception:
         name, previous = str(signum), None
-    logging.getLogger('mod_wsgi').warning(
-        'signal.signal(%s, ...) called by the application was ignored: the server owns signal handling '
-        '(WSGIRestrictSignal)', name)
+    _warn('signal.signal(%s, ...) called by the application was ignored: the server owns signal handling '
+          '(WSGIRestrictSignal)', name)
     return previous
 
 
-import signal as _signal_module  # noqa: E402
-_original_signal = _signal_module.signal
+_original_signal = []  # signal.signal as the signal module defines it (kept once that module is imported)
+
+
+def _restrict_signal_module(module):
+    if not _original_signal:
+        _original_signal.append(module.signal)
+    module.signal = _restricted_signal
 
 
 class Restricted(object):
@@ -197,7 +283,10 @@ Restricted.__module__ = 'mod_wsgi'
 
 def configure(restrict_signal, restrict_stdin, restrict_stdout, switch_interval):
     """Applies the interpreter-wide directives (WSGIRestrictSignal/Stdin/Stdout, WSGISwitchInterval)."""
-    _signal_module.signal = _restricted_signal if restrict_signal else _original_signal
+    if restrict_signal:
+        _when_imported('signal', _restrict_signal_module)
+    elif _original_signal and 'signal' in sys.modules:
+        sys.modules['signal'].signal = _original_signal[0]
     if restrict_stdin:
         sys.stdin = Restricted('sys.stdin', 'WSGIRestrictStdin')
     sys.stdout = Restricted('sys.stdout', 'WSGIRestrictStdout') if restrict_stdout else stdout
@@ -211,7 +300,8 @@ sys.stdout = stdout
 sys.stderr = stderr
 # Records logged while the app configured no handler of its own go to Apache with their level (instead of
 # Python's last-resort handler writing "WARNING" lines to stderr).
-logging.lastResort = ApacheLogHandler(logging.WARNING)
+_when_imported('logging', lambda logging: setattr(logging, 'lastResort',
+                                                     _log_handler_class('ApacheLogHandler')(logging.WARNING)))
 
 
 # ---- The mod_wsgi module's runtime API (subscribe_events, request_data, *_metrics, RequestTimeout) ----
@@ -242,6 +332,7 @@ def subscribe_shutdown(callback):
 
 def subscribe_signals(callback):
     if not mod_wsgi.process_group:
+        import logging
         logging.getLogger('mod_wsgi').info(
             'mod_wsgi.subscribe_signals() called outside daemon mode; the callback will not be invoked. '
             'Signal callbacks are only delivered in daemon mode processes.')
@@ -262,6 +353,7 @@ def publish(name, event, extra=()):
             except BaseException as e:
                 suffix = '; ignored.' if isinstance(e, SystemExit) else '.'
                 _log(APLOG_ERR, "%s exception raised by event callback for '%s'%s" % (type(e).__name__, name, suffix))
+                import traceback
                 for line in traceback.format_exception(type(e), e, e.__traceback__):
                     for part in line.rstrip('\n').split('\n'):
                         if part:
@@ -281,7 +373,7 @@ def publish_signal(signame, signum):
 
 # Metrics: off until start_recording_metrics(); then every finished request is folded into the interval and
 # process totals below by record().
-_metrics_lock = threading.Lock()
+_metrics_lock = _thread.allocate_lock()
 recording = [False]
 _process_start = None
 _BUCKETS = 65
@@ -526,7 +618,7 @@ def server_metrics():
 
 
 # Threads serving a request while metrics are recorded: thread_id -> start time (request_threads_current_elapsed).
-_busy_lock = threading.Lock()
+_busy_lock = _thread.allocate_lock()
 _busy = {}
 
 
@@ -588,21 +680,11 @@ def request_exception(request_id, exc, data):
     })
 
 
-class LogHandler(logging.Handler):
-    """mod_wsgi.LogHandler: logging records into the Apache error log at the matching level."""
-
-    def emit(self, record):
-        ApacheLogHandler.emit(self, record)
-
-
-LogHandler._levels = ApacheLogHandler._levels
-LogHandler.__module__ = 'mod_wsgi'
-
 import os  # noqa: E402
 
 for _name in ('RequestTimeout', 'subscribe_events', 'subscribe_shutdown', 'subscribe_signals', 'event_callbacks',
               'shutdown_callbacks', 'signal_callbacks', 'start_recording_metrics', 'request_metrics',
-              'process_metrics', 'server_metrics', 'LogHandler', 'Log'):
+              'process_metrics', 'server_metrics', 'Log'):
     setattr(mod_wsgi, _name, globals()[_name])
 mod_wsgi.Restricted = Restricted
 
@@ -613,6 +695,9 @@ def _module_getattr(name):
     if name == 'application_group':
         group = mod_wsgi._request_application_group()
         return mod_wsgi._default_application_group if group is None else group
+    if name == 'LogHandler':
+        # mod_wsgi.LogHandler: logging records into the Apache error log at the matching level.
+        return _log_handler_class('LogHandler')
     raise AttributeError("module 'mod_wsgi' has no attribute %r" % (name,))
 
 

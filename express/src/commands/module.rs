@@ -46,7 +46,7 @@ pub(super) fn install_module(parsed: &Parsed) -> Result<i32> {
     let apxs = Apxs::from_env();
     let target_dir = match parsed.last("modules-directory") {
         Some(d) => abs(d)?,
-        None => Platform::apxs_modules_dir(apxs.as_ref()).ok_or_else(|| {
+        None => Platform::modules_dir(apxs.as_ref()).ok_or_else(|| {
             Error::failed(
                 "cannot find the Apache modules directory (apxs not found): install apache2-dev (Debian) or \
                            httpd-devel (RHEL), or pass --modules-directory",
