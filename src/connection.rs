@@ -71,6 +71,10 @@ impl Transport for ApacheTransport<'_> {
         io::read_body(self.req, out, max)
     }
 
+    fn read_into(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, IoError> {
+        io::read_body_into(self.req, buf)
+    }
+
     fn header_only(&self) -> bool {
         self.req.header_only()
     }

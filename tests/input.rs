@@ -49,6 +49,24 @@ fn read_variants() {
         "read(n) blocks until n bytes"
     );
 
+    // Large reads land straight in the returned bytes: every byte arrives, in order, also after a readline()
+    // that left part of the body buffered, and for chunked bodies.
+    let body: Vec<u8> = (0..300_001u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for q in ["65536", "10000", "65536,line"] {
+        let r = s.post(&format!("/in/readn-echo?{q}"), "application/octet-stream", &body);
+        assert_eq!(r.status, 200);
+        assert!(
+            r.body == body,
+            "read({q}) returned the body exactly ({} of {} bytes)",
+            r.body.len(),
+            body.len()
+        );
+    }
+    let pieces: Vec<&[u8]> = body.chunks(7_777).collect();
+    let r = chunked(&s, "/chunked/readn-echo?65536", &pieces);
+    assert!(r.body == body, "chunked: {} of {} bytes", r.body.len(), body.len());
     let e = post(&s, "/in/read0", b"abc");
     assert_eq!((e["zero"].as_str(), e["rest"].as_str()), ("b''", "b'abc'"));
     let e = post(&s, "/in/none", b"abc");

@@ -182,9 +182,26 @@ unsafe extern "C" fn close_fd(data: *mut c_void) -> ffi::apr_status_t {
 
 /// Reads up to `max` bytes of the request body into `out` (appending). Returns 0 at the end of the body.
 pub fn read_body(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError> {
+    read_body_with(req, max, &mut |data| out.extend_from_slice(data))
+}
+
+/// Reads up to `buf.len()` body bytes straight into `buf` (which may be uninitialised: e.g. the storage of the
+/// bytes object the application gets); Ok(0) at the end of the body.
+pub fn read_body_into(req: Request<'_>, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, IoError> {
+    let mut at = 0usize;
+    read_body_with(req, buf.len(), &mut |data| {
+        let n = data.len().min(buf.len() - at);
+        // SAFETY: n bytes fit in buf after `at`; the source is a bucket's data, distinct from buf.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf.as_mut_ptr().add(at).cast::<u8>(), n) };
+        at += n;
+    })
+}
+
+/// Reads up to `max` body bytes, handing each piece to `sink`.
+fn read_body_with(req: Request<'_>, max: usize, sink: &mut dyn FnMut(&[u8])) -> Result<usize, IoError> {
     // Filters may hand back metadata only; ask again until data or end of body.
     for _ in 0..64 {
-        let (got, eos) = read_body_once(req, out, max)?;
+        let (got, eos) = read_body_once(req, sink, max)?;
         if got > 0 || eos {
             return Ok(got);
         }
@@ -192,7 +209,7 @@ pub fn read_body(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<usiz
     Err(IoError::ClientGone("request body read made no progress".to_string()))
 }
 
-fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(usize, bool), IoError> {
+fn read_body_once(req: Request<'_>, sink: &mut dyn FnMut(&[u8]), max: usize) -> Result<(usize, bool), IoError> {
     // SAFETY: a temporary brigade in r->pool for this read; destroyed below.
     let bb = unsafe { ffi::apr_brigade_create(req.pool_ptr(), (*req.connection_ptr()).bucket_alloc) };
     let max = max.clamp(1, 1 << 20);
@@ -270,7 +287,7 @@ fn read_body_once(req: Request<'_>, out: &mut Vec<u8>, max: usize) -> Result<(us
                     )));
                 }
                 if n > 0 && !p.is_null() {
-                    out.extend_from_slice(std::slice::from_raw_parts(p.cast::<u8>(), n));
+                    sink(std::slice::from_raw_parts(p.cast::<u8>(), n));
                     got += n;
                 }
             }

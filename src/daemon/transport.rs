@@ -87,6 +87,29 @@ impl DaemonTransport {
     }
 }
 
+impl DaemonTransport {
+    /// Asks the httpd child for up to `max` body bytes (empty: the end of the body).
+    fn pull_body(&mut self, max: usize) -> Result<Vec<u8>, IoError> {
+        let want = u32::try_from(max.min(MAX_FRAME - 16)).unwrap_or(65536);
+        let conn = self.conn()?;
+        conn.send(&Frame::Read(want)).map_err(Self::gone)?;
+        match conn.read_frame().map_err(Self::gone)? {
+            Frame::Body(b) => Ok(b),
+            Frame::BodyError { status, message } => Err(IoError::Rejected(
+                if status == 0 {
+                    crate::apache::Status::FILTER_ERROR.code()
+                } else {
+                    i32::from(status)
+                },
+                String::from_utf8_lossy(&message).into_owned(),
+            )),
+            other => Err(IoError::ClientGone(format!(
+                "protocol error: expected request body, got {other:?}"
+            ))),
+        }
+    }
+}
+
 impl Drop for DaemonTransport {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
@@ -170,26 +193,18 @@ impl Transport for DaemonTransport {
     }
 
     fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError> {
-        let want = u32::try_from(max.min(MAX_FRAME - 16)).unwrap_or(65536);
-        let conn = self.conn()?;
-        conn.send(&Frame::Read(want)).map_err(Self::gone)?;
-        match conn.read_frame().map_err(Self::gone)? {
-            Frame::Body(b) => {
-                out.extend_from_slice(&b);
-                Ok(b.len())
-            }
-            Frame::BodyError { status, message } => Err(IoError::Rejected(
-                if status == 0 {
-                    crate::apache::Status::FILTER_ERROR.code()
-                } else {
-                    i32::from(status)
-                },
-                String::from_utf8_lossy(&message).into_owned(),
-            )),
-            other => Err(IoError::ClientGone(format!(
-                "protocol error: expected request body, got {other:?}"
-            ))),
+        let b = self.pull_body(max)?;
+        out.extend_from_slice(&b);
+        Ok(b.len())
+    }
+
+    fn read_into(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, IoError> {
+        let b = self.pull_body(buf.len())?;
+        let n = b.len().min(buf.len());
+        for (d, s) in buf.iter_mut().zip(&b[..n]) {
+            d.write(*s);
         }
+        Ok(n)
     }
 
     fn header_only(&self) -> bool {

@@ -98,6 +98,43 @@ struct KeyCache {
     recent: Vec<(Vec<u8>, Py<PyString>)>,
 }
 
+/// A bytes object of at most `n` bytes that `fill` writes in place (returning how many it wrote, or why it
+/// failed): a request body read lands in the object the application gets, with no buffer in between.
+pub fn bytes_filled<'py, E>(
+    py: Python<'py>,
+    n: usize,
+    fill: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> Result<usize, E>,
+) -> PyResult<Result<Bound<'py, pyo3::types::PyBytes>, E>> {
+    unsafe extern "C" {
+        fn _PyBytes_Resize(bytes: *mut *mut pyo3::ffi::PyObject, size: pyo3::ffi::Py_ssize_t) -> std::ffi::c_int;
+    }
+    let len =
+        pyo3::ffi::Py_ssize_t::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("read size"))?;
+    // SAFETY: attached to Python. PyBytes_FromStringAndSize(NULL, n) makes a new, unshared bytes object whose n
+    // bytes are uninitialised: they are handed out only as MaybeUninit, and the object is shrunk to what `fill`
+    // wrote before anyone sees it (or released on failure).
+    unsafe {
+        let mut p = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len);
+        if p.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let data = pyo3::ffi::PyBytes_AsString(p).cast::<std::mem::MaybeUninit<u8>>();
+        match fill(std::slice::from_raw_parts_mut(data, n)) {
+            Ok(got) => {
+                let got = got.min(n);
+                if got < n && _PyBytes_Resize(&mut p, got as pyo3::ffi::Py_ssize_t) != 0 {
+                    return Err(PyErr::fetch(py));
+                }
+                Ok(Ok(Bound::from_owned_ptr(py, p).cast_into_unchecked()))
+            }
+            Err(e) => {
+                pyo3::ffi::Py_DECREF(p);
+                Ok(Err(e))
+            }
+        }
+    }
+}
+
 /// A new dict with room for `n` items (no resizing while the environ is filled).
 pub fn dict_with_capacity(py: Python<'_>, n: usize) -> Bound<'_, pyo3::types::PyDict> {
     unsafe extern "C" {

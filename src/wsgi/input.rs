@@ -27,27 +27,54 @@ fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
     }
 }
 
+/// Reads of at least this many bytes go straight into the bytes object returned (when nothing is buffered).
+const DIRECT_READ: usize = 8192;
+
 impl InputStream {
+    /// read(n) with nothing buffered: the body is read into the returned object itself, until n bytes or the
+    /// end of the body.
+    fn read_direct(&self, py: Python<'_>, n: usize) -> PyResult<Option<Py<PyBytes>>> {
+        self.slot
+            .with(|st| -> PyResult<Option<Py<PyBytes>>> {
+                if st.input.pos < st.input.buf.len() {
+                    return Ok(None);
+                }
+                let filled = crate::python::bytes_filled(py, n, |buf| {
+                    let mut got = 0;
+                    while got < buf.len() {
+                        let rest = &mut buf[got..];
+                        match crate::python::current::detach_timed(py, || st.fill_into(rest))? {
+                            0 => break,
+                            k => got += k,
+                        }
+                    }
+                    Ok::<usize, crate::wsgi::transport::IoError>(got)
+                })?;
+                filled
+                    .map(|b| Some(b.unbind()))
+                    .map_err(|e| PyOSError::new_err(format!("request body: {e}")))
+            })
+            .map_err(|e| PyOSError::new_err(e.to_string()))?
+    }
+
     /// Takes bytes from the buffer until `done(buffered)` says how many to return, reading more as needed.
     fn take(&self, py: Python<'_>, done: impl Fn(&[u8], bool) -> Option<usize>) -> PyResult<Py<PyBytes>> {
-        let out = self
-            .slot
-            .with(|st| -> PyResult<Vec<u8>> {
+        self.slot
+            .with(|st| -> PyResult<Py<PyBytes>> {
                 loop {
                     let avail = &st.input.buf[st.input.pos..];
                     if let Some(n) = done(avail, st.input.eof) {
                         let n = n.min(avail.len());
-                        let v = avail[..n].to_vec();
+                        let out = PyBytes::new(py, &avail[..n]).unbind();
                         st.input.pos += n;
-                        return Ok(v);
+                        return Ok(out);
                     }
                     let want = 65536;
                     crate::python::current::detach_timed(py, || st.fill(want))
                         .map_err(|e| PyOSError::new_err(format!("request body: {e}")))?;
                 }
             })
-            .map_err(|e| PyOSError::new_err(e.to_string()))??;
-        Ok(PyBytes::new(py, &out).unbind())
+            .map_err(|e| PyOSError::new_err(e.to_string()))?
     }
 }
 
@@ -58,7 +85,14 @@ impl InputStream {
         match size_arg(size)? {
             None => self.take(py, |b, eof| eof.then_some(b.len())),
             Some(0) => Ok(PyBytes::new(py, b"").unbind()),
-            Some(n) => self.take(py, move |b, eof| (eof || b.len() >= n).then_some(n)),
+            Some(n) => {
+                if n >= DIRECT_READ {
+                    if let Some(b) = self.read_direct(py, n)? {
+                        return Ok(b);
+                    }
+                }
+                self.take(py, move |b, eof| (eof || b.len() >= n).then_some(n))
+            }
         }
     }
 

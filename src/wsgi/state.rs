@@ -232,19 +232,20 @@ impl ReqState {
         self.resp.client_gone = true;
     }
 
-    /// Reads more of the request body into the input buffer. Blocks.
-    pub fn fill(&mut self, want: usize) -> Result<usize, IoError> {
-        if self.input.eof {
+    /// Reads body bytes straight into `buf` (the input buffer must be empty). Blocks.
+    pub fn fill_into(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, IoError> {
+        if self.input.eof || buf.is_empty() {
             return Ok(0);
         }
-        if self.input.pos > 0 && self.input.pos * 2 >= self.input.buf.len() {
-            self.input.buf.drain(..self.input.pos);
-            self.input.pos = 0;
-        }
         let t = std::time::Instant::now();
-        let read = self.transport.read_body(&mut self.input.buf, want.max(8192));
+        let read = self.transport.read_into(buf);
         self.stats.input_time += t.elapsed();
         self.stats.input_reads += 1;
+        self.body_read(read)
+    }
+
+    /// Accounts for one read of the body (end of body, httpd's refusal).
+    fn body_read(&mut self, read: Result<usize, IoError>) -> Result<usize, IoError> {
         if let Ok(n) = read {
             self.stats.input_length += n as u64;
         }
@@ -262,5 +263,21 @@ impl ReqState {
                 Err(e)
             }
         }
+    }
+
+    /// Reads more of the request body into the input buffer. Blocks.
+    pub fn fill(&mut self, want: usize) -> Result<usize, IoError> {
+        if self.input.eof {
+            return Ok(0);
+        }
+        if self.input.pos > 0 && self.input.pos * 2 >= self.input.buf.len() {
+            self.input.buf.drain(..self.input.pos);
+            self.input.pos = 0;
+        }
+        let t = std::time::Instant::now();
+        let read = self.transport.read_body(&mut self.input.buf, want.max(8192));
+        self.stats.input_time += t.elapsed();
+        self.stats.input_reads += 1;
+        self.body_read(read)
     }
 }

@@ -28,6 +28,16 @@ pub trait Transport: Send {
     fn abort(&mut self);
     /// Appends up to `max` body bytes to `out`; Ok(0) at the end of the body.
     fn read_body(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, IoError>;
+    /// Reads up to `buf.len()` body bytes into `buf` (possibly uninitialised memory); Ok(0) at the end of the
+    /// body. Embedded mode reads straight from httpd's buckets into it.
+    fn read_into(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, IoError> {
+        let mut tmp = Vec::with_capacity(buf.len());
+        let n = self.read_body(&mut tmp, buf.len())?.min(buf.len());
+        for (d, s) in buf.iter_mut().zip(&tmp[..n]) {
+            d.write(*s);
+        }
+        Ok(n)
+    }
     fn header_only(&self) -> bool;
     /// No keep-alive after this response (the app sent `Connection: close`).
     fn close_connection(&mut self);

@@ -18,6 +18,19 @@ def application(environ, start_response):
                 break
             sizes.append(len(chunk))
         out.append(('sizes', sizes))
+    elif path == '/readn-echo':
+        # read(n) chunks (n large: read straight into the returned object), after an optional readline():
+        # the body comes back exactly.
+        n = int(environ['QUERY_STRING'].split(',')[0] or '65536')
+        parts = [inp.readline()] if 'line' in environ['QUERY_STRING'] else []
+        while True:
+            chunk = inp.read(n)
+            if not chunk:
+                break
+            parts.append(chunk)
+        body = b''.join(parts)
+        start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
+        return [body]
     elif path == '/read0':
         out.append(('zero', inp.read(0)))
         out.append(('rest', inp.read()))
