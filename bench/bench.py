@@ -8,9 +8,11 @@ Owns: the benchmark's temporary tree (one world-readable directory under /tmp pe
 block of docs/performance.md between the bench markers. Never touches any other process.
 
 Method: every server runs the same bench/app/bench_app.py (static serves the same bytes from files). For each round,
-both express launchers are timed (spawn -> first 200), then all servers are started (timing start -> first 200),
+the express launchers are timed (spawn -> first 200), then all servers are started (timing start -> first 200),
 each gets 10k hello requests and its RSS and PSS are read, then each workload is run on every server in turn
-(A B C D, A B C D, ...). Medians over the rounds are reported.
+(A B C D, A B C D, ...). Medians over the rounds are reported. With --baseline-module an older build runs as two more
+servers (rwsgi-base, rwsgi-daemon-base) in the same rounds. Once after the rounds: Rust heap allocations per request
+of the count-allocations builds (fresh servers, /_allocs).
 """
 
 import argparse
@@ -452,9 +454,13 @@ class RwsgiEmbedded(ApacheServer):
     kind = 'rwsgi'
     label = 'rwsgi embedded'
     description = 'mod_rwsgi, embedded mode'
+    so_key = 'rwsgi_so'  # the ctx entry naming the module this server loads
+
+    def load_lines(self):
+        return f'LoadModule rwsgi_module {self.ctx[self.so_key]}\nWSGIPythonHome {self.ctx["venv"]}\n'
 
     def config_text(self):
-        return self.wsgi_conf(f'LoadModule rwsgi_module {self.ctx["rwsgi_so"]}\nWSGIPythonHome {self.ctx["venv"]}\n')
+        return self.wsgi_conf(self.load_lines())
 
 
 class ModWsgiEmbedded(ApacheServer):
@@ -466,17 +472,32 @@ class ModWsgiEmbedded(ApacheServer):
         return self.wsgi_conf(self.ctx['mod_wsgi_config'])
 
 
-class RwsgiDaemon(ApacheServer):
+class RwsgiDaemon(RwsgiEmbedded):
     kind = 'rwsgi-daemon'
     label = 'rwsgi daemon'
     description = 'mod_rwsgi, daemon mode: 2 processes x 4 threads'
 
     def config_text(self):
-        return self.wsgi_conf(f'LoadModule rwsgi_module {self.ctx["rwsgi_so"]}\nWSGIPythonHome {self.ctx["venv"]}\n',
-                              daemon_lines(self))
+        return self.wsgi_conf(self.load_lines(), daemon_lines(self))
 
     def available(self):
         return daemon_probe(self)
+
+
+class RwsgiEmbeddedBase(RwsgiEmbedded):
+    """rwsgi embedded with the baseline build (--baseline-module): the same config, another module."""
+    kind = 'rwsgi-base'
+    label = 'rwsgi embedded (baseline)'
+    description = 'mod_rwsgi baseline build (--baseline-module), embedded mode'
+    so_key = 'baseline_so'
+
+
+class RwsgiDaemonBase(RwsgiDaemon):
+    """rwsgi daemon with the baseline build (--baseline-module)."""
+    kind = 'rwsgi-daemon-base'
+    label = 'rwsgi daemon (baseline)'
+    description = 'mod_rwsgi baseline build (--baseline-module), daemon mode: 2 processes x 4 threads'
+    so_key = 'baseline_so'
 
 
 class ModWsgiDaemon(ApacheServer):
@@ -625,8 +646,9 @@ class ProxyGranian(ProxyServer):
     ttl = 20  # below granian's 30 s --http1-header-read-timeout, which also closes idle keep-alive connections
 
 
-SERVERS = [StaticServer, RwsgiEmbedded, ModWsgiEmbedded, Gunicorn, Granian, ProxyGunicorn, ProxyGranian, RwsgiDaemon,
-           ModWsgiDaemon]
+SERVERS = [StaticServer, RwsgiEmbedded, RwsgiEmbeddedBase, ModWsgiEmbedded, Gunicorn, Granian, ProxyGunicorn,
+           ProxyGranian, RwsgiDaemon, RwsgiDaemonBase, ModWsgiDaemon]
+BASELINE_KINDS = (RwsgiEmbeddedBase.kind, RwsgiDaemonBase.kind)  # only with --baseline-module
 
 WORKLOADS = [
     {'name': 'hello@16', 'path': '/hello', 'conns': 16, 'static': True, 'desc': 'GET 12 bytes, 16 connections'},
@@ -683,6 +705,9 @@ def wrk(url, conns, duration, threads, script=None, timeout='10s'):
 # ------------------------------------------------------------------------------------------------- express launchers
 
 EXPRESS = ('rwsgi-express', 'mod_wsgi-express')
+EXPRESS_BASE = 'rwsgi-express (baseline)'  # with --baseline-express: the baseline build's launcher and module
+EXPRESS_SLUG = {'rwsgi-express': 'rwsgi-express', 'mod_wsgi-express': 'mod_wsgi-express',
+                EXPRESS_BASE: 'rwsgi-express-base'}  # names in paths
 
 
 def express_command(ctx, name, port, server_root):
@@ -697,6 +722,10 @@ def express_command(ctx, name, port, server_root):
         # The module under test, and the venv as Python home (mod_wsgi-express gets it from its own sys.prefix).
         return [str(ctx['rwsgi_express']), 'start-server', *common, '--python-home', str(ctx['venv']),
                 '--module-path', str(ctx['rwsgi_so'])]
+    if name == EXPRESS_BASE:
+        # The baseline build's launcher with the baseline module.
+        return [str(ctx['baseline_express']), 'start-server', *common, '--python-home', str(ctx['venv']),
+                '--module-path', str(ctx['baseline_so'])]
     return [str(ctx['venv'] / 'bin/mod_wsgi-express'), 'start-server', *common]
 
 
@@ -708,12 +737,12 @@ def express_start(ctx, name, rnd):
     base = ctx['root'] / 'express'
     base.mkdir(exist_ok=True)
     os.chmod(base, 0o755)
-    server_root = base / f'{name}-{rnd}'  # a fresh one each round: both generate their config from scratch
+    server_root = base / f'{EXPRESS_SLUG[name]}-{rnd}'  # a fresh one each round: each generates its config anew
     cmd = express_command(ctx, name, port, server_root)
     ctx.setdefault('express_cmds', {})[name] = ' '.join(cmd)
     env = dict(os.environ, PATH=f'{ctx["venv"]}/bin:{os.environ.get("PATH", "/usr/bin:/bin")}',
                VIRTUAL_ENV=str(ctx['venv']))
-    log_path = base / f'{name}-{rnd}.log'
+    log_path = base / f'{EXPRESS_SLUG[name]}-{rnd}.log'
     with open(log_path, 'wb') as out:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ctx['root'] / 'app', env=env, start_new_session=True,
@@ -727,10 +756,16 @@ def express_start(ctx, name, rnd):
     return t
 
 
+def express_names(ctx):
+    """The launchers timed: rwsgi-express, mod_wsgi-express and, with --baseline-express, the baseline's."""
+    return [*EXPRESS, *([EXPRESS_BASE] if ctx.get('baseline_express') else [])]
+
+
 def measure_express(ctx, results, rnd):
-    """Start-up of both express launchers, once per round, before the round's servers start (an idle machine).
-    The order alternates between rounds so neither always runs first."""
-    names = EXPRESS if rnd % 2 else EXPRESS[::-1]
+    """Start-up of the express launchers, once per round, before the round's servers start (an idle machine).
+    The order reverses between rounds so none always runs first or last."""
+    names = express_names(ctx)
+    names = names if rnd % 2 else names[::-1]
     for name in names:
         t = express_start(ctx, name, rnd)
         results.setdefault('express', {}).setdefault(name, []).append(t)
@@ -809,6 +844,60 @@ def measure_run(s, w, args):
     return r
 
 
+# ------------------------------------------------------------------------------------------- allocations per request
+
+ALLOC_REQUESTS = 3000
+ALLOC_PATHS = ('/hello', '/flask/json')
+ALLOC_MODES = (('embedded', RwsgiEmbedded, RwsgiEmbeddedBase), ('daemon', RwsgiDaemon, RwsgiDaemonBase))
+
+
+def parse_allocs(body):
+    """(httpd child, daemon process) from a /_allocs answer "<child> <daemon>": floats, None where '-'."""
+    out = []
+    for x in (body.decode('ascii', 'replace').split() + ['-', '-'])[:2]:
+        try:
+            out.append(float(x))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def measure_allocations(ctx, alloc_builds):
+    """Rust heap allocations per request, once per run after the rounds. For each count-allocations build (main,
+    baseline) x mode (embedded, daemon) x path: a fresh server of the matching class loading that build, ALLOC_REQUESTS
+    requests with `ab -k -c 16`, then GET /_allocs twice (each answer comes from whichever httpd child took it, and
+    each child counts its own requests; the first answer is reported, both are kept). Returns a list of rows."""
+    rows = []
+    for build, so, reason in alloc_builds:
+        for mode, main_cls, base_cls in ALLOC_MODES:
+            cls = base_cls if build == 'baseline' else main_cls
+            for path in ALLOC_PATHS:
+                row = {'build': build, 'mode': mode, 'path': path, 'answers': [], 'error': reason}
+                rows.append(row)
+                if reason:
+                    continue
+                slug = f'alloc-{build}-{mode}-{path.strip("/").replace("/", "-")}'
+                s = cls(dict(ctx, **{cls.so_key: so}), root=ctx['root'] / 'servers' / slug)
+                try:
+                    s.start()
+                    subprocess.run(['ab', '-q', '-k', '-n', str(ALLOC_REQUESTS), '-c', '16',
+                                    f'http://127.0.0.1:{s.port}{path}'], check=True, capture_output=True)
+                    for _ in range(2):
+                        status, body = http_get(s.port, '/_allocs', timeout=10)
+                        if status != 200:
+                            raise RuntimeError(f'/_allocs answered {status}')
+                        row['answers'].append(body.decode('ascii', 'replace').strip())
+                except Exception as e:  # one failed row must not cost the run's results
+                    row['error'] = f'failed: {str(e).splitlines()[0][:200]}'
+                finally:
+                    s.stop()
+                first = parse_allocs(row['answers'][0].encode()) if row['answers'] else [None, None]
+                row['child'], row['daemon'] = first
+                log(f'  allocations {build:8} {mode:8} {path:11} /_allocs: '
+                    + (row['error'] or ' | '.join(row['answers'])))
+    return rows
+
+
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -829,7 +918,7 @@ def summarise(results, servers, workloads):
                                               for x in runs])
                 d[w['name']]['runs'] = len(runs)
         summary[s.kind] = d
-    summary['express'] = {name: med(results.get('express', {}).get(name, [])) for name in EXPRESS}
+    summary['express'] = {name: med(runs) for name, runs in results.get('express', {}).items()}
     return summary
 
 
@@ -859,19 +948,21 @@ def shape(tpc):
 
 
 def express_table(meta, summary, results):
-    """Start-up of the two express launchers (measured apart from the servers, once per round)."""
+    """Start-up of the express launchers (measured apart from the servers, once per round)."""
     runs = results.get('express', {})
     L = ['### Express launchers: start to first 200\n',
          'Time from spawning `rwsgi-express start-server bench_app.py` / `mod_wsgi-express start-server bench_app.py` '
          '(each generates its server root, then execs httpd, which starts one daemon process of 4 threads that '
          'loads the app) to the first 200 on /hello, polled every 2 ms; measured once per round on an otherwise idle '
-         'machine, before the round\'s servers start, the two in alternating order. Command lines are under '
-         'Exact configurations.\n']
+         'machine, before the round\'s servers start, in an order that reverses between rounds. '
+         + ('"rwsgi-express (baseline)" is the baseline build\'s launcher (--baseline-express) with '
+            '`--module-path` = the baseline module. ' if EXPRESS_BASE in runs else '')
+         + 'Command lines are under Exact configurations.\n']
     if not runs:
         return '\n'.join(L + [meta.get('express_reason') or 'not measured (--no-express)', ''])
     L += ['| launcher | start to first 200, ms | per round, ms | x mod_wsgi-express |', '|---|---:|---|---:|']
     mw = summary['express'].get('mod_wsgi-express')
-    for name in EXPRESS:
+    for name in [n for n in (*EXPRESS, EXPRESS_BASE) if n in runs]:
         t = summary['express'].get(name)
         rounds = ', '.join('failed' if x is None else f'{x * 1000:.0f}' for x in runs.get(name, []))
         L.append(f'| {name} | {"-" if t is None else f"{t * 1000:.0f}"} | {rounds} | {ratio(t, mw)} |')
@@ -888,12 +979,17 @@ def render(meta, summary, results, servers, skipped, workloads, configs):
                  ('httpd', meta['httpd_version']), ('Python', meta['python']),
                  ('PyPI packages', meta['packages']), ('wrk', meta['wrk']),
                  ('mod_rwsgi', meta['rwsgi']),
+                 *([('mod_rwsgi baseline (rwsgi-base, rwsgi-daemon-base)', meta['baseline'])]
+                   if meta.get('baseline') else []),
                  ('rounds', f'{meta["rounds"]} (medians), {meta["duration"]} s per run after {meta["warmup"]} s warm-up, '
                             f'wrk -t{meta["threads"]}'),
                  ('shape', shape(meta['threads_per_child'])),
                  ('wall time', f'{meta["wall"]:.0f} s')]:
         L.append(f'| {k} | {v} |')
     L.append('')
+    L.append(f'Machine load: the load average (1, 5, 15 min) was {meta["load_before"]} before the run and '
+             f'{meta["load_after"]} after it, on {m["nproc"]} CPUs; the machine is shared, so compare ratios and CPU '
+             'per request rather than absolute req/s across runs.\n')
     L.append('Ratios: "x static" is the server\'s figure divided by Apache\'s static-file figure for the same bytes '
              '(the ceiling); "x mod_wsgi" divides by mod_wsgi embedded. For latency a ratio below 1 is better. '
              'MiB/s counts the 8 MiB bodies only (response for file8m, request for post8m). "resets" is the '
@@ -950,7 +1046,8 @@ def render(meta, summary, results, servers, skipped, workloads, configs):
         L.append(f'| {label} | {reason} |' + ' |' * 9)
     L.append('')
     L.append(express_table(meta, summary, results))
-    L.append(targets(summary, results))
+    L.append(alloc_table(meta, results))
+    L.append(targets(summary, results, workloads, meta))
     L.append('### Exact configurations\n')
     L.append('Every Apache config below is what the run wrote (paths are the run\'s temporary directory). All use '
              f'the event MPM with 2 children x {meta["threads_per_child"]} threads, sendfile on, AllowOverride None, '
@@ -962,29 +1059,126 @@ def render(meta, summary, results, servers, skipped, workloads, configs):
     return '\n'.join(L)
 
 
-def targets(summary, results):
-    """The issue's three ratios, measured three ways: ratio of the median req/s (the verdict), median of the
-    per-round ratios, and the inverse ratio of server CPU per request (what the ratio would be if the server alone
-    limited throughput)."""
-    rows = [('hello@16 rwsgi / static', 'hello@16', 'rwsgi', 'static', 0.85),
-            ('flask rwsgi / mod_wsgi', 'flask', 'rwsgi', 'mod_wsgi', 1.3),
-            ('file8m rwsgi / static', 'file8m', 'rwsgi', 'static', 1.0)]
-    L = ['### Targets (issue 5)\n',
-         'Verdict on the ratio of median req/s; beside it the median of the per-round req/s ratios and the ratio of '
-         'server CPU per request (other / rwsgi), which the shared machine disturbs less.\n',
-         '| target | ratio of medians | per-round ratios (median) | CPU per request ratio | goal | |',
+def fmt_allocs(v):
+    return 'not counted' if v is None else f'{v:.1f}'
+
+
+def alloc_table(meta, results):
+    """Rust heap allocations per request of the count-allocations builds (measured once per run)."""
+    L = ['### Rust allocations per request\n',
+         'Builds with the cargo feature `count-allocations` count every Rust heap allocation (and reallocation) a '
+         'request makes on its thread and put the average per request so far of their process into the environ: '
+         '`mod_rwsgi.allocations_per_request` (the httpd child) and, in daemon mode, '
+         '`mod_rwsgi.daemon_allocations_per_request` (the daemon process that ran the request). Python\'s own '
+         f'allocations are not counted. Once per run, after the rounds: a fresh server per row, {ALLOC_REQUESTS} '
+         f'requests to the path with `ab -q -k -n {ALLOC_REQUESTS} -c 16`, then GET /_allocs, whose answer is '
+         'these two figures; each httpd child (and each daemon process) counts only the requests it served, so '
+         'the figure is that of whichever child answered the first of two /_allocs requests (both answers are in '
+         'the JSON). "not counted": the build has no count-allocations feature.\n']
+    builds = meta.get('alloc_builds') or []
+    if not builds:
+        return '\n'.join(L + [meta.get('alloc_reason') or 'not measured', ''])
+    for build, desc in builds:
+        L.append(f'- {build}: {desc}')
+    L += ['', '| build | mode | path | httpd child | daemon process |', '|---|---|---|---:|---:|']
+    for row in results.get('allocations', []):
+        if row['error']:
+            L.append(f'| {row["build"]} | {row["mode"]} | {row["path"]} | {row["error"]} | |')
+        else:
+            daemon = fmt_allocs(row['daemon']) if row['mode'] == 'daemon' else '-'
+            L.append(f'| {row["build"]} | {row["mode"]} | {row["path"]} | {fmt_allocs(row["child"])} | {daemon} |')
+    return '\n'.join(L) + '\n'
+
+
+def targets(summary, results, workloads, meta):
+    """The targets of issue 15, one row each. Ratio rows are measured three ways: the ratio of the median req/s
+    (the verdict unless the row says otherwise), the median of the per-round req/s ratios, and the inverse ratio of
+    server CPU per request (what the ratio would be if the server alone limited throughput)."""
+    names = {w['name'] for w in workloads}
+    L = ['### Targets (issue 15)\n',
+         'One row per target. "req/s ratio" is a / b of the median req/s (the verdict unless the row says '
+         'otherwise); beside it the median of the per-round ratios (each round\'s figure in brackets) and the ratio '
+         'of server CPU per request b / a (above 1: a spends less per request), which the shared machine disturbs '
+         'less than req/s. In the baseline rows the CPU ratio is new / baseline instead (below 1: the new build '
+         'spends less) and is the verdict. "not measured": a server or workload of the row was not in the run.\n',
+         '| target | req/s ratio | per-round req/s ratios (median) | CPU per request ratio | goal | |',
          '|---|---:|---:|---:|---:|---|']
-    for label, w, a, b, goal in rows:
+
+    def verdict(ok):
+        return 'met' if ok else '**not met**'
+
+    def not_measured(label, goal):
+        L.append(f'| {label} | - | - | - | {goal} | not measured |')
+
+    def pair(w, a, b):
+        """(median summaries of a and b on w, per-round req/s ratios a / b), or None when either is missing."""
         sa, sb = summary.get(a, {}).get(w), summary.get(b, {}).get(w)
-        if not sa or not sb or not sb['rps']:
-            L.append(f'| {label} | - | - | - | >= {goal:.2f}x | not measured |')
-            continue
-        r = sa['rps'] / sb['rps']
+        if w not in names or not sa or not sb or not sb['rps']:
+            return None
         pairs = [x['rps'] / y['rps'] for x, y in zip(results[a][w], results[b][w]) if y['rps']]
-        rounds = ', '.join(f'{p:.2f}' for p in pairs)
-        cpu = ratio(sb.get('cpu_us'), sa.get('cpu_us'))
-        L.append(f'| {label} | {r:.2f}x | {med(pairs):.2f}x ({rounds}) | {cpu} | >= {goal:.2f}x | '
-                 f'{"met" if r >= goal else "**not met**"} |')
+        return sa, sb, pairs
+
+    def rounds_text(pairs):
+        return f'{med(pairs):.2f}x ({", ".join(f"{p:.2f}" for p in pairs)})' if pairs else '-'
+
+    def rps_row(label, w, a, b, goal):
+        """Verdict on req/s a / b >= goal."""
+        m = pair(w, a, b)
+        if not m:
+            return not_measured(label, f'>= {goal:.2f}x')
+        sa, sb, pairs = m
+        r = sa['rps'] / sb['rps']
+        L.append(f'| {label} | {r:.2f}x | {rounds_text(pairs)} | {ratio(sb.get("cpu_us"), sa.get("cpu_us"))} | '
+                 f'>= {goal:.2f}x | {verdict(r >= goal)} |')
+
+    def cpu_row(label, w, a, b, goal, new_over_base=False):
+        """Verdict on CPU per request: b / a >= goal, or with new_over_base a / b <= goal."""
+        goal_text = f'CPU <= {goal:.2f}x' if new_over_base else f'CPU >= {goal:.2f}x'
+        m = pair(w, a, b)
+        if not m or not m[0].get('cpu_us') or not m[1].get('cpu_us'):
+            return not_measured(label, goal_text)
+        sa, sb, pairs = m
+        c = sa['cpu_us'] / sb['cpu_us'] if new_over_base else sb['cpu_us'] / sa['cpu_us']
+        L.append(f'| {label} | {sa["rps"] / sb["rps"]:.2f}x | {rounds_text(pairs)} | {c:.2f}x | {goal_text} | '
+                 f'{verdict(c <= goal if new_over_base else c >= goal)} (on CPU) |')
+
+    rps_row('hello@16 rwsgi / static', 'hello@16', 'rwsgi', 'static', 0.85)
+    rps_row('hello@64 rwsgi / static', 'hello@64', 'rwsgi', 'static', 0.80)
+    rps_row('flask rwsgi / mod_wsgi', 'flask', 'rwsgi', 'mod_wsgi', 1.30)
+    rps_row('hello@16 rwsgi daemon / static', 'hello@16', 'rwsgi-daemon', 'static', 0.60)
+    rps_row('flask rwsgi daemon / mod_wsgi daemon', 'flask', 'rwsgi-daemon', 'mod_wsgi-daemon', 1.30)
+    rps_row('post8m rwsgi / mod_wsgi', 'post8m', 'rwsgi', 'mod_wsgi', 1.20)
+    for w in workloads:
+        for b, name in (('proxy-granian', 'granian'), ('proxy-gunicorn', 'gunicorn')):
+            rps_row(f'{w["name"]} rwsgi / Apache + {name} (ahead of Apache + {name})', w['name'], 'rwsgi', b, 1.0)
+    cpu_row('flask rwsgi CPU per request within 5% of bare granian: granian / rwsgi CPU us/req (verdict on the CPU '
+            'ratio; req/s ratio rwsgi / granian shown)', 'flask', 'rwsgi', 'granian', 0.95)
+
+    # PSS after the fixed number of hello requests: the verdict on mod_wsgi / rwsgi of the medians.
+    label = f'PSS after {meta["rss_requests"]} requests: rwsgi <= mod_wsgi (ratio mod_wsgi / rwsgi; no req/s)'
+    pa, pb = summary.get('rwsgi', {}).get('pss'), summary.get('mod_wsgi', {}).get('pss')
+    if pa and pb:
+        pairs = [y / x for x, y in zip(results['rwsgi']['pss'], results['mod_wsgi']['pss']) if x]
+        L.append(f'| {label} | {pb / pa:.2f}x | {rounds_text(pairs)} | - | >= 1.00x | {verdict(pb / pa >= 1.0)} |')
+    else:
+        not_measured(label, '>= 1.00x')
+
+    # rwsgi-express start to first 200, absolute.
+    label = 'express start: rwsgi-express start to first 200 (ms, absolute; per-round column: each round)'
+    t = summary.get('express', {}).get('rwsgi-express')
+    if t is not None:
+        rounds = ', '.join('failed' if x is None else f'{x * 1000:.0f}'
+                           for x in results.get('express', {}).get('rwsgi-express', []))
+        L.append(f'| {label} | {t * 1000:.0f} ms | {rounds} | - | <= 40 ms | {verdict(t * 1000 <= 40)} |')
+    else:
+        not_measured(label, '<= 40 ms')
+
+    # With a baseline build: no workload's server CPU per request worse by more than 5%.
+    if meta.get('baseline'):
+        for w in workloads:
+            for a, b, mode in (('rwsgi', 'rwsgi-base', 'embedded'), ('rwsgi-daemon', 'rwsgi-daemon-base', 'daemon')):
+                cpu_row(f'{w["name"]} rwsgi {mode}: new / baseline CPU us/req (no worse than 5%; req/s new / '
+                        'baseline shown)', w['name'], a, b, 1.05, new_over_base=True)
     return '\n'.join(L) + '\n'
 
 
@@ -1018,6 +1212,36 @@ def private_express(root, args):
     return dst, None
 
 
+def private_module(src, dst, what):
+    """Copies the module src to dst (a private copy: a rebuild during the run must not mix two builds across
+    rounds); returns its description for the report: path, sha256 prefix, mtime."""
+    src = Path(src)
+    if not src.exists():
+        raise SystemExit(f'{src} is missing ({what})')
+    shutil.copy(src, dst)
+    os.chmod(dst, 0o755)
+    return (f'{src} (sha256 {hashlib.sha256(Path(dst).read_bytes()).hexdigest()[:12]}, built '
+            f'{datetime.datetime.fromtimestamp(src.stat().st_mtime, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)')
+
+
+def alloc_builds(root, args):
+    """([(build, private copy, None) or (build, None, why not measured)], [(build, description)]) of the
+    count-allocations modules: main (--alloc-module) and, with --baseline-alloc-module, baseline."""
+    builds, descs = [], []
+    for build, src, dst in (('main', args.alloc_module, 'mod_rwsgi-alloc.so'),
+                            ('baseline', args.baseline_alloc_module, 'mod_rwsgi-base-alloc.so')):
+        if not src:
+            continue
+        if not Path(src).exists():
+            log(f'{src} is missing: allocations of the {build} build not measured')
+            builds.append((build, None, f'not measured: {src} missing'))
+            descs.append((build, f'{src} (missing)'))
+            continue
+        descs.append((build, private_module(src, root / dst, f'{build} count-allocations build')))
+        builds.append((build, root / dst, None))
+    return builds, descs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--quick', action='store_true', help='smoke test: 1 round, 2 s runs, writes bench/results/quick.md')
@@ -1030,50 +1254,83 @@ def main():
     ap.add_argument('--threads-per-child', type=int, default=4,
                     help='Apache ThreadsPerChild (2 children); gunicorn and granian alone get 2 workers x as many '
                          'threads (daemon mode and the proxy backends stay 2 x 4)')
-    ap.add_argument('--servers', default=','.join(c.kind for c in SERVERS), help=', '.join(c.kind for c in SERVERS))
+    ap.add_argument('--servers', help='comma-separated, default all: ' + ', '.join(c.kind for c in SERVERS)
+                    + f' ({", ".join(BASELINE_KINDS)}: only with --baseline-module)')
     ap.add_argument('--workloads', default=','.join(w['name'] for w in WORKLOADS))
     ap.add_argument('--out', help='markdown file to write (default docs/performance.md; --quick: bench/results/quick.md)')
     ap.add_argument('--keep', action='store_true', help='keep the temporary server roots')
     ap.add_argument('--no-express', action='store_true', help='skip the rwsgi-express / mod_wsgi-express start-up')
+    ap.add_argument('--baseline-module', metavar='PATH',
+                    help='mod_rwsgi.so of an older build: adds the servers rwsgi-base and rwsgi-daemon-base')
+    ap.add_argument('--baseline-express', metavar='PATH',
+                    help='that build\'s rwsgi-express: its start-up is timed too (with --module-path = the baseline '
+                         'module; needs --baseline-module)')
+    ap.add_argument('--alloc-module', metavar='PATH',
+                    default=str(REPO / 'target/count-allocations/release/mod_rwsgi.so'),
+                    help='mod_rwsgi.so built with --features count-allocations (default: %(default)s; bench/run '
+                         'builds it)')
+    ap.add_argument('--baseline-alloc-module', metavar='PATH',
+                    help='the baseline build with --features count-allocations (optional)')
+    ap.add_argument('--no-allocations', action='store_true', help='skip the Rust allocations per request')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.duration, args.warmup, args.rss_requests = 1, 3, 1, 2000
+    if args.baseline_express and not args.baseline_module:
+        ap.error('--baseline-express needs --baseline-module (the module it is given as --module-path)')
+    for opt, path in (('--baseline-module', args.baseline_module), ('--baseline-express', args.baseline_express)):
+        if path and not Path(path).exists():
+            ap.error(f'{opt} {path}: no such file')
+    by_kind = {c.kind: c for c in SERVERS if args.baseline_module or c.kind not in BASELINE_KINDS}
+    wanted = [k.strip() for k in (args.servers or ','.join(by_kind)).split(',') if k.strip()]
+    unknown = [k for k in wanted if k not in by_kind]
+    if unknown:
+        base = [k for k in unknown if k in BASELINE_KINDS]
+        ap.error(f'unknown server {", ".join(unknown)}; known: {", ".join(by_kind)}'
+                 + (f' ({", ".join(base)}: only with --baseline-module PATH)' if base else ''))
     out = Path(args.out) if args.out else (BENCH / 'results/quick.md' if args.quick else REPO / 'docs/performance.md')
     for tool in ('wrk', 'apxs'):
         if not shutil.which(tool):
             raise SystemExit(f'{tool} not found: run bench/run (it installs wrk and apache2-dev)')
+
+    src_so = Path(os.environ.get('RWSGI_MODULE', REPO / 'target/release/mod_rwsgi.so'))
+    if not src_so.exists():
+        raise SystemExit(f'{src_so} is missing: build it with ./dev build (or set RWSGI_MODULE)')
 
     t_start = time.monotonic()
     load_before = loadavg()
     venv = ensure_venv()
     root = Path(tempfile.mkdtemp(prefix='rwsgi-bench-', dir='/tmp'))
     os.chmod(root, 0o755)
-    # A private copy of the module: a rebuild during the run must not mix two builds across rounds.
-    src_so = Path(os.environ.get('RWSGI_MODULE', REPO / 'target/release/mod_rwsgi.so'))
-    if not src_so.exists():
-        raise SystemExit(f'{src_so} is missing: build it with ./dev build (or set RWSGI_MODULE)')
-    rwsgi_so = root / 'mod_rwsgi.so'
-    shutil.copy(src_so, rwsgi_so)
+    # Private copies of the modules (private_module): a rebuild during the run must not mix two builds across rounds.
     git = subprocess.run(['git', '-C', str(REPO), 'log', '-1', '--format=%h %s'], text=True, capture_output=True).stdout
-    rwsgi_desc = (f'{src_so} (sha256 {hashlib.sha256(rwsgi_so.read_bytes()).hexdigest()[:12]}, built '
-                  f'{datetime.datetime.fromtimestamp(src_so.stat().st_mtime, datetime.timezone.utc):%Y-%m-%d %H:%M} '
-                  f'UTC; tree at {git.strip()})')
-    os.chmod(rwsgi_so, 0o755)
     write_tree(root, venv)
-    rwsgi_express, express_reason = private_express(root, args)  # after write_tree, which makes every file 0644
+    # The modules and launchers are copied after write_tree, which makes every file 0644.
+    rwsgi_so = root / 'mod_rwsgi.so'
+    rwsgi_desc = private_module(src_so, rwsgi_so, 'RWSGI_MODULE')[:-1] + f'; tree at {git.strip()})'
+    baseline_so = baseline_desc = baseline_express = None
+    if args.baseline_module:
+        baseline_so = root / 'mod_rwsgi-base.so'
+        baseline_desc = private_module(args.baseline_module, baseline_so, '--baseline-module')
+    rwsgi_express, express_reason = private_express(root, args)
+    if args.baseline_express and rwsgi_express:
+        baseline_express = root / 'rwsgi-express-base'
+        shutil.copy(args.baseline_express, baseline_express)
+        os.chmod(baseline_express, 0o755)
+        baseline_desc += f'; rwsgi-express {args.baseline_express}'
+    if args.no_allocations:
+        allocs, alloc_descs, alloc_reason = [], [], 'not measured (--no-allocations)'
+    else:
+        allocs, alloc_descs = alloc_builds(root, args)
+        alloc_reason = None
     ctx = {
         'root': root, 'venv': venv, 'rwsgi_so': rwsgi_so, 'mods': apxs_q('LIBEXECDIR'),
         'httpd': str(Path(apxs_q('SBINDIR')) / apxs_q('PROGNAME')),
         'mod_wsgi_config': run([str(venv / 'bin/mod_wsgi-express'), 'module-config']),
         'max_keepalive': args.max_keepalive, 'rwsgi_daemon_reason': NOT_BUILT,
         'threads_per_child': args.threads_per_child, 'rwsgi_express': rwsgi_express, 'express': bool(rwsgi_express),
+        'baseline_so': baseline_so, 'baseline_express': baseline_express,
     }
-    by_kind = {c.kind: c for c in SERVERS}
-    wanted = [k.strip() for k in args.servers.split(',') if k.strip()]
-    unknown = [k for k in wanted if k not in by_kind]
-    if unknown:
-        raise SystemExit(f'unknown server {", ".join(unknown)}; known: {", ".join(by_kind)}')
     servers, skipped = [], []
     for k in wanted:
         s = by_kind[k](ctx)
@@ -1092,6 +1349,9 @@ def main():
     try:
         for rnd in range(1, args.rounds + 1):
             measure_round(servers, workloads, args, results, rnd, ctx)
+        if allocs:
+            log(f'allocations per request: load {loadavg()}')
+            results['allocations'] = measure_allocations(ctx, allocs)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -1116,6 +1376,8 @@ def main():
         'python': run(['/usr/bin/python3', '-V']).strip(), 'packages': venv_versions(venv),
         'wrk': (subprocess.run(['wrk', '-v'], text=True, capture_output=True).stdout.split('[')[0].strip() or 'wrk'),
         'rwsgi': rwsgi_desc, 'rwsgi_express': str(rwsgi_express), 'express_reason': express_reason,
+        'baseline': baseline_desc, 'baseline_express': args.baseline_express if baseline_express else None,
+        'alloc_builds': alloc_descs, 'alloc_reason': alloc_reason,
         'threads_per_child': args.threads_per_child,
         'rounds': args.rounds, 'duration': args.duration, 'warmup': args.warmup, 'threads': args.threads,
         'rss_requests': args.rss_requests, 'max_keepalive': args.max_keepalive,

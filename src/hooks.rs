@@ -510,7 +510,10 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     let Some(req) = (unsafe { Request::from_raw(r) }) else {
         return ffi::DECLINED;
     };
-    match catch_unwind(AssertUnwindSafe(|| crate::handler::handle(req))) {
+    let allocations = crate::sys::allocs::begin();
+    let handled = catch_unwind(AssertUnwindSafe(|| crate::handler::handle(req)));
+    crate::sys::allocs::end(allocations);
+    match handled {
         Ok(Ok(status)) => status.code(),
         Ok(Err(e)) => {
             req.log(e.level(), &format!("mod_rwsgi: {e}"));

@@ -8,6 +8,8 @@ Mounted at / everywhere, so the URLs are the same for each server:
   /post        reads the whole request body in 64 KiB reads and answers its SHA-256 (hex)
   /flask/json  a small Flask view returning JSON (the Flask app sees PATH_INFO /flask/json)
   /_probe      the process group name (mod_wsgi.process_group) the request ran in
+  /_allocs     Rust heap allocations per request so far in this process (mod_rwsgi built with the
+               count-allocations feature): "<httpd child> <daemon process>", '-' where not counted
 
 The data files live in ../data beside this file's directory (written by bench/bench.py).
 """
@@ -73,5 +75,9 @@ def application(environ, start_response):
     if path == '/_probe':
         # Lets bench.py tell whether a daemon-mode config really runs the app in the daemon process group.
         return _plain(start_response, environ.get('mod_wsgi.process_group', '').encode('latin-1'))
+    if path == '/_allocs':
+        return _plain(start_response, ('%s %s' % (environ.get('mod_rwsgi.allocations_per_request', '-'),
+                                                 environ.get('mod_rwsgi.daemon_allocations_per_request', '-'))
+                                       ).encode('ascii'))
     start_response('404 Not Found', [('Content-Type', 'text/plain'), ('Content-Length', '9')])
     return [b'not found']

@@ -104,7 +104,7 @@ thread_local! {
 pub struct CurrentRequest {
     prev: *const ffi::request_rec,
     prev_tag: *const String,
-    tag: Box<String>,
+    tag: Option<Box<String>>,
 }
 
 impl CurrentRequest {
@@ -113,7 +113,7 @@ impl CurrentRequest {
         CurrentRequest {
             prev,
             prev_tag: CURRENT_TAG.with(|c| c.get()),
-            tag: Box::new(String::new()),
+            tag: None,
         }
     }
 
@@ -124,7 +124,7 @@ impl CurrentRequest {
         CurrentRequest {
             prev: CURRENT.with(|c| c.get()),
             prev_tag,
-            tag,
+            tag: Some(tag),
         }
     }
 }

@@ -414,6 +414,7 @@ fn serve_conn(mut conn: Conn, token: u64, g: &GroupRuntime, state: &State, index
         );
         request_recycle(state, "maximum_requests");
     }
+    let allocations = crate::sys::allocs::begin();
     let back = Arc::new(Handoff::default());
     // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while any
     // request runs, the process is not idle anyway.
@@ -421,6 +422,7 @@ fn serve_conn(mut conn: Conn, token: u64, g: &GroupRuntime, state: &State, index
         state.last_activity.store(now_us(), Ordering::SeqCst);
     }
     state.active.fetch_sub(1, Ordering::SeqCst);
+    crate::sys::allocs::end(allocations);
     if let Some(conn) = back.take() {
         if state.stopping.load(Ordering::SeqCst) {
             goodbye(conn);
@@ -526,6 +528,12 @@ fn serve(
         }
     }
     let mut head = head;
+    if let Some(avg) = crate::sys::allocs::per_request() {
+        head.environ.push(
+            b"mod_rwsgi.daemon_allocations_per_request",
+            format!("{avg:.1}").as_bytes(),
+        );
+    }
     let transport = DaemonTransport::new(conn, back.clone(), head.header_only, tag.clone());
     let slot = Arc::new(Slot::new(ReqState::new(Box::new(transport))));
     let script = String::from_utf8_lossy(&head.script).into_owned();

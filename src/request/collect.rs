@@ -21,19 +21,6 @@ fn server_pid() -> u32 {
     })
 }
 
-/// `n` in decimal, written into `buf`.
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
-}
-
 fn find<'a>(vars: &[(&'a [u8], &'a [u8])], name: &[u8]) -> Option<&'a [u8]> {
     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
@@ -134,8 +121,11 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
     set(b"mod_wsgi.path_info", path_info);
     set(b"mod_wsgi.request_id", req.ensure_log_id().unwrap_or_default());
     set(b"mod_wsgi.server", b"mod_rwsgi");
+    if let Some(avg) = crate::sys::allocs::per_request() {
+        set(b"mod_rwsgi.allocations_per_request", format!("{avg:.1}").as_bytes());
+    }
     let mut digits = [0u8; 10];
-    set(b"mod_wsgi.server_pid", decimal(server_pid(), &mut digits));
+    set(b"mod_wsgi.server_pid", super::decimal(server_pid(), &mut digits));
 
     let (script, mtime) = match handler_script {
         Some(h) => (h.as_bytes().to_vec(), file_mtime(h)),
@@ -244,18 +234,4 @@ fn file_mtime(path: &str) -> i64 {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decimal;
-
-    #[test]
-    fn decimal_writes_every_digit() {
-        let mut buf = [0u8; 10];
-        assert_eq!(decimal(0, &mut buf), b"0");
-        assert_eq!(decimal(7, &mut buf), b"7");
-        assert_eq!(decimal(40213, &mut buf), b"40213");
-        assert_eq!(decimal(u32::MAX, &mut buf), b"4294967295");
-    }
 }

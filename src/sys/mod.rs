@@ -2,6 +2,7 @@
 //! processes (fork, wait, signals, privilege drop), signal sets, epoll, sockets and file descriptors. Everything
 //! above calls these instead of libc, so `unsafe` stays in this floor.
 
+pub mod allocs;
 pub mod epoll;
 pub mod fdpass;
 pub mod fs;

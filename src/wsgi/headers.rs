@@ -23,9 +23,15 @@ fn value(msg: String) -> Invalid {
 }
 
 pub fn latin1_bytes(s: &str) -> Result<Vec<u8>, Invalid> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).map_err(|_| Invalid::NotLatin1))
-        .collect()
+    if s.is_ascii() {
+        // The usual case: the same bytes, copied at once.
+        return Ok(s.as_bytes().to_vec());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        out.push(u8::try_from(u32::from(c)).map_err(|_| Invalid::NotLatin1)?);
+    }
+    Ok(out)
 }
 
 /// Python's repr of a bytes object (b'...'), as mod_wsgi's messages show the offending value.

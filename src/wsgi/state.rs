@@ -80,12 +80,14 @@ impl ReqState {
                 "the application produced output before calling start_response()".to_string(),
             ));
         };
-        let mut kept = Vec::with_capacity(self.resp.headers.len());
+        // Moved, not copied: nothing reads them once they are sent.
+        let all = std::mem::take(&mut self.resp.headers);
+        let mut kept = Vec::with_capacity(all.len());
         let mut content_length = None;
-        for (name, value) in &self.resp.headers {
+        for (name, value) in all {
             if name.eq_ignore_ascii_case(b"content-length") {
-                content_length = Some(headers::parse_content_length(value).map_err(OutputError::App)?);
-            } else if headers::is_hop_by_hop(name) {
+                content_length = Some(headers::parse_content_length(&value).map_err(OutputError::App)?);
+            } else if headers::is_hop_by_hop(&name) {
                 if name.eq_ignore_ascii_case(b"connection") && value.eq_ignore_ascii_case(b"close") {
                     self.transport.close_connection();
                 } else {
@@ -93,12 +95,12 @@ impl ReqState {
                         Level::Warning,
                         &format!(
                             "mod_rwsgi: dropped hop-by-hop response header {:?} set by the application (the server frames the response)",
-                            String::from_utf8_lossy(name)
+                            String::from_utf8_lossy(&name)
                         ),
                     );
                 }
             } else {
-                kept.push((name.clone(), value.clone()));
+                kept.push((name, value));
             }
         }
         self.resp.content_length = content_length;
