@@ -277,6 +277,12 @@ def venv_versions(venv):
     return run([str(venv / 'bin/python'), '-c', code]).strip()
 
 
+HELLO_APP = '''def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '12')])
+    return [b'Hello World!']
+'''
+
+
 def write_tree(root, venv):
     """app/ (the WSGI app), data/ (the same bytes for the static ceiling), servers/ (one server root each)."""
     app = root / 'app'
@@ -284,6 +290,9 @@ def write_tree(root, venv):
     for d in (app, data, data / 'flask', root / 'servers'):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copy(BENCH / 'app/bench_app.py', app / 'bench_app.py')
+    # The launchers' start-up is timed with an app that imports nothing: importing Flask (~125 ms) would hide
+    # what the launcher itself costs.
+    (app / 'hello_app.py').write_text(HELLO_APP)
     (data / 'hello').write_bytes(b'Hello World!')
     (data / '64k').write_bytes(b'x' * 65536)
     with open(data / 'file', 'wb') as f:
@@ -711,11 +720,11 @@ EXPRESS_SLUG = {'rwsgi-express': 'rwsgi-express', 'mod_wsgi-express': 'mod_wsgi-
 
 
 def express_command(ctx, name, port, server_root):
-    """`NAME start-server` for bench_app.py at / with the same options for both launchers (rwsgi-express takes
+    """`NAME start-server` for hello_app.py (no imports) at / with the same options for both launchers (rwsgi-express takes
     mod_wsgi-express's options). Both run the app in one daemon process of 4 threads (their default mode) and, as
     root, drop to the httpd user."""
     ids = run_user()
-    common = [str(ctx['root'] / 'app/bench_app.py'), '--host', '127.0.0.1', '--port', str(port),
+    common = [str(ctx['root'] / 'app/hello_app.py'), '--host', '127.0.0.1', '--port', str(port),
               '--server-root', str(server_root), '--processes', '1', '--threads', '4',
               *(['--user', ids[0], '--group', ids[1]] if ids else [])]
     if name == 'rwsgi-express':
@@ -951,9 +960,11 @@ def express_table(meta, summary, results):
     """Start-up of the express launchers (measured apart from the servers, once per round)."""
     runs = results.get('express', {})
     L = ['### Express launchers: start to first 200\n',
-         'Time from spawning `rwsgi-express start-server bench_app.py` / `mod_wsgi-express start-server bench_app.py` '
+         'Time from spawning `rwsgi-express start-server hello_app.py` / `mod_wsgi-express start-server hello_app.py` '
          '(each generates its server root, then execs httpd, which starts one daemon process of 4 threads that '
-         'loads the app) to the first 200 on /hello, polled every 2 ms; measured once per round on an otherwise idle '
+         'loads the app; hello_app.py is a WSGI hello world that imports nothing, so that the launchers\' own cost '
+         'shows: the bench app\'s Flask import adds ~125 ms to every Python server, see "start to first 200" in '
+         'the memory table) to the first 200 on /hello, polled every 2 ms; measured once per round on an otherwise idle '
          'machine, before the round\'s servers start, in an order that reverses between rounds. '
          + ('"rwsgi-express (baseline)" is the baseline build\'s launcher (--baseline-express) with '
             '`--module-path` = the baseline module. ' if EXPRESS_BASE in runs else '')
