@@ -341,7 +341,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         count_or_off(),
         "0 (off)",
         Supported,
-        "A limit: a process stops accepting the moment it has taken this many requests (threads already woken may take one more each) while its replacement starts in parallel; it then drains for graceful-timeout. No request fails.",
+        "A limit: a process stops taking requests the moment it has taken this many (threads already woken may take one more each) and closes the connections httpd children keep to it (their next requests go to the other processes), while its replacement starts in parallel; it then drains for graceful-timeout. No request fails.",
         |g, v| g.maximum_requests = v.num(),
     ),
     row(
