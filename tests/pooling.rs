@@ -196,3 +196,32 @@ fn requests_queued_on_a_dying_process_run_elsewhere() {
         s.error_log()
     );
 }
+
+#[test]
+fn small_bodies_travel_with_the_request_and_refused_ones_never_reach_the_daemon() {
+    let group = "pool-body";
+    let s = ServerBuilder::new("pool-body")
+        .mpm("event", 1, 2)
+        .conf(&format!(
+            "WSGIDaemonProcess {group} processes=1 threads=2\nWSGIScriptAlias /p {{apps}}/pooled.wsgi process-group={group}\n<Location /p/limited>\nLimitRequestBody 1000\n</Location>"
+        ))
+        .start();
+    // Up to 8 KiB the body goes with the request; larger ones are pulled by the daemon as it reads. Both arrive
+    // whole, alternating over the same kept connection.
+    for (i, n) in [1usize, 3000, 8192, 8193, 70_000, 5000].into_iter().enumerate() {
+        let body: Vec<u8> = (0..n).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+        let r = s.post("/p/env", "text/plain", &body);
+        assert_eq!(r.status, 200, "{}", s.error_log());
+        assert_eq!(field(&r.text(), "body"), Some(n.to_string()), "{n}-byte body");
+        assert_eq!(field(&r.text(), "CONTENT_LENGTH"), Some(n.to_string()));
+    }
+    // A body httpd refuses (LimitRequestBody) is answered by httpd before any daemon sees the request.
+    let r = s.post("/p/limited", "text/plain", &[b'x'; 2000]);
+    assert_eq!(r.status, 413, "{}", s.error_log());
+    assert!(
+        !s.error_log().contains("unknown probe"),
+        "the daemon never ran /limited"
+    );
+    let r = s.get("/p/env?after-413");
+    assert_eq!(field(&r.text(), "QUERY_STRING").as_deref(), Some("after-413"));
+}

@@ -52,9 +52,9 @@ impl Conn {
         }
     }
 
-    /// Queues `Request(head)` stamped with `queue_start_us`.
-    pub fn queue_request(&mut self, head: &RequestHead, queue_start_us: i64) -> io::Result<()> {
-        protocol::encode_request(head, queue_start_us, &mut self.out)
+    /// Queues `Request(head)` stamped with `queue_start_us` (and whether its body follows unasked).
+    pub fn queue_request(&mut self, head: &RequestHead, queue_start_us: i64, body_pushed: bool) -> io::Result<()> {
+        protocol::encode_request(head, queue_start_us, body_pushed, &mut self.out)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
     }
 

@@ -4,7 +4,9 @@
 //! Every frame is `[kind: u8][length: u32 big-endian][payload]`, payloads at most `MAX_FRAME` bytes. A
 //! connection starts with `Hello` (magic, version, the per-start secret) and `Request` (what the app needs:
 //! script, settings, environ). The request body is pulled by the daemon (`Read` -> `Body`), so neither side
-//! buffers a whole body and a slow client slows only its own request. The response is `Start`, `Data`/`File`
+//! buffers a whole body and a slow client slows only its own request; only a small body may follow the request
+//! unasked (`body_pushed`: the `Body` frames up to the empty one, or a `BodyError`, that would have answered the
+//! daemon's reads, in the same write as the request). The response is `Start`, `Data`/`File`
 //! frames and exactly one of `End` (complete), `Abort` (cut short: the client must see it incomplete) or, before
 //! `Start`, `Error` (answer with this status). A connection that ends without one of them is a daemon failure.
 //!
@@ -129,22 +131,29 @@ fn put_pairs(out: &mut Vec<u8>, pairs: &[(Vec<u8>, Vec<u8>)]) {
     }
 }
 
-fn put_request(out: &mut Vec<u8>, h: &RequestHead, queue_start_us: i64) {
+fn put_request(out: &mut Vec<u8>, h: &RequestHead, queue_start_us: i64, body_pushed: bool) {
     put_bytes(out, &h.script);
     out.extend_from_slice(&h.mtime.to_be_bytes());
     put_bytes(out, &h.callable);
     put_bytes(out, &h.application_group);
     put_bytes(out, &h.process_group);
-    out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1));
+    out.push(u8::from(h.script_reloading) | (u8::from(h.header_only) << 1) | (u8::from(body_pushed) << 2));
     out.extend_from_slice(&h.start_us.to_be_bytes());
     out.extend_from_slice(&queue_start_us.to_be_bytes());
     put_environ(out, &h.environ);
 }
 
-/// Appends `Request(head)` with `queue_start_us` in place of the head's own (stamped when it is sent), without
-/// copying the head.
-pub fn encode_request(head: &RequestHead, queue_start_us: i64, out: &mut Vec<u8>) -> Result<(), DecodeError> {
-    frame_around(out, kind::REQUEST, |out| put_request(out, head, queue_start_us))
+/// Appends `Request(head)` with `queue_start_us` and `body_pushed` in place of the head's own (set when it is
+/// sent), without copying the head.
+pub fn encode_request(
+    head: &RequestHead,
+    queue_start_us: i64,
+    body_pushed: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    frame_around(out, kind::REQUEST, |out| {
+        put_request(out, head, queue_start_us, body_pushed)
+    })
 }
 
 fn frame_around(out: &mut Vec<u8>, k: u8, body: impl FnOnce(&mut Vec<u8>)) -> Result<(), DecodeError> {
@@ -178,7 +187,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             kind::HELLO
         }
         Frame::Request(h) => {
-            put_request(out, h, h.queue_start_us);
+            put_request(out, h, h.queue_start_us, h.body_pushed);
             kind::REQUEST
         }
         Frame::Read(n) => {
@@ -355,6 +364,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
                 process_group,
                 script_reloading: flags & 1 != 0,
                 header_only: flags & 2 != 0,
+                body_pushed: flags & 4 != 0,
                 start_us,
                 queue_start_us,
                 daemon_start_us: 0,
@@ -438,6 +448,7 @@ mod tests {
             process_group: b"site".to_vec(),
             script_reloading: true,
             header_only: false,
+            body_pushed: true,
             start_us: 1_700_000_000_000_000,
             queue_start_us: 1_700_000_000_000_100,
             daemon_start_us: 0,
@@ -492,12 +503,13 @@ mod tests {
             ..RequestHead::default()
         };
         let mut buf = Vec::new();
-        encode_request(&head, 77, &mut buf).expect("encode");
+        encode_request(&head, 77, true, &mut buf).expect("encode");
         let Some((Frame::Request(got), n)) = decode(&buf).expect("decode") else {
             panic!("not a request")
         };
         assert_eq!(n, buf.len());
         assert_eq!(got.queue_start_us, 77);
+        assert!(got.body_pushed);
         assert_eq!(got.script, head.script);
     }
 
@@ -554,6 +566,7 @@ mod tests {
                 process_group: vec![],
                 script_reloading: false,
                 header_only: true,
+                body_pushed: false,
                 start_us: 2,
                 queue_start_us: 3,
                 daemon_start_us: 0,

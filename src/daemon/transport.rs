@@ -43,6 +43,8 @@ pub fn goodbye(mut conn: Conn) {
 pub struct DaemonTransport {
     /// Present until the transport is dropped (then handed back or closed).
     conn: Option<Conn>,
+    /// The body frames the httpd child sent with the request (a small body), answered before asking it.
+    pushed: std::collections::VecDeque<Frame>,
     back: Arc<Handoff>,
     /// `End` or `Error` went out: the connection can carry another request.
     clean: bool,
@@ -55,9 +57,16 @@ pub struct DaemonTransport {
 }
 
 impl DaemonTransport {
-    pub fn new(conn: Conn, back: Arc<Handoff>, header_only: bool, tag: String) -> DaemonTransport {
+    pub fn new(
+        conn: Conn,
+        pushed: std::collections::VecDeque<Frame>,
+        back: Arc<Handoff>,
+        header_only: bool,
+        tag: String,
+    ) -> DaemonTransport {
         DaemonTransport {
             conn: Some(conn),
+            pushed,
             back,
             clean: false,
             header_only,
@@ -90,10 +99,17 @@ impl DaemonTransport {
 impl DaemonTransport {
     /// Asks the httpd child for up to `max` body bytes (empty: the end of the body).
     fn pull_body(&mut self, max: usize) -> Result<Vec<u8>, IoError> {
-        let want = u32::try_from(max.min(MAX_FRAME - 16)).unwrap_or(65536);
-        let conn = self.conn()?;
-        conn.send(&Frame::Read(want)).map_err(Self::gone)?;
-        match conn.read_frame().map_err(Self::gone)? {
+        let frame = match self.pushed.pop_front() {
+            Some(f) => f,
+            None => {
+                let want = u32::try_from(max.min(MAX_FRAME - 16)).unwrap_or(65536);
+                let conn = self.conn()?;
+                conn.send(&Frame::Read(want)).map_err(Self::gone)?;
+                conn.read_frame().map_err(Self::gone)?
+            }
+        };
+        match frame {
+            // A pushed frame is at most the whole small body: larger reads than `max` cannot occur.
             Frame::Body(b) => Ok(b),
             Frame::BodyError { status, message } => Err(IoError::Rejected(
                 if status == 0 {

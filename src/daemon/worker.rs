@@ -392,6 +392,35 @@ fn serve_conn(mut conn: Conn, token: u64, g: &GroupRuntime, state: &State, index
             return;
         }
     };
+    // A small body sent with the request: its frames, up to the end of the body (or httpd's refusal of it).
+    let mut pushed = std::collections::VecDeque::new();
+    if head.body_pushed {
+        loop {
+            match conn.read_frame() {
+                Ok(f @ Frame::Body(_)) => {
+                    let end = matches!(&f, Frame::Body(b) if b.is_empty());
+                    pushed.push_back(f);
+                    if end {
+                        break;
+                    }
+                }
+                Ok(f @ Frame::BodyError { .. }) => {
+                    pushed.push_back(f);
+                    break;
+                }
+                other => {
+                    log::server(
+                        Level::Error,
+                        &format!(
+                            "mod_rwsgi: daemon group {}: protocol error: expected the request body, got {other:?}",
+                            g.cfg.name
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
     conn.requests += 1;
     // A parked connection's httpd child learns that its request runs here (until this frame, a close of the
     // connection means the request never ran, and it is sent elsewhere).
@@ -418,7 +447,7 @@ fn serve_conn(mut conn: Conn, token: u64, g: &GroupRuntime, state: &State, index
     let back = Arc::new(Handoff::default());
     // A request under WSGIIgnoreActivity On does not keep the process alive (inactivity-timeout); while any
     // request runs, the process is not idle anyway.
-    if serve(conn, head, &back, g, state, index) {
+    if serve(conn, head, pushed, &back, g, state, index) {
         state.last_activity.store(now_us(), Ordering::SeqCst);
     }
     state.active.fetch_sub(1, Ordering::SeqCst);
@@ -499,6 +528,7 @@ fn admit(stream: UnixStream, g: &GroupRuntime, table: &Table) -> Option<Conn> {
 fn serve(
     mut conn: Conn,
     head: RequestHead,
+    pushed: std::collections::VecDeque<Frame>,
     back: &Arc<Handoff>,
     g: &GroupRuntime,
     state: &State,
@@ -534,7 +564,7 @@ fn serve(
             format!("{avg:.1}").as_bytes(),
         );
     }
-    let transport = DaemonTransport::new(conn, back.clone(), head.header_only, tag.clone());
+    let transport = DaemonTransport::new(conn, pushed, back.clone(), head.header_only, tag.clone());
     let slot = Arc::new(Slot::new(ReqState::new(Box::new(transport))));
     let script = String::from_utf8_lossy(&head.script).into_owned();
     let _ctx = log::CurrentRequest::enter_tag(format!("{tag}[script {script}] "));

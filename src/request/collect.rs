@@ -140,6 +140,7 @@ pub fn collect(req: Request<'_>, eff: &Effective, handler_script: Option<&str>) 
         process_group,
         script_reloading: eff.script_reloading,
         header_only: req.header_only(),
+        body_pushed: false,
         start_us: req.request_time(),
         queue_start_us: 0,
         daemon_start_us: 0,

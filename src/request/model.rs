@@ -72,6 +72,9 @@ pub struct RequestHead {
     pub process_group: Vec<u8>,
     pub script_reloading: bool,
     pub header_only: bool,
+    /// Daemon mode: the whole (small) body follows the request unasked, as the frames that would answer the
+    /// daemon's reads (set by the httpd child when it sends the request).
+    pub body_pushed: bool,
     /// When the request arrived at httpd, microseconds since the epoch (for queue-timeout).
     pub start_us: i64,
     /// When the httpd child handed the request to a daemon process (0: embedded mode).
