@@ -312,9 +312,68 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
         }
     }
     let started = std::time::Instant::now();
+    let metered = crate::metrics::request(metrics_group(&eff.process_group), req.request_time());
     let result = run(req, &eff, &info, &script, origin);
+    metered.finish(match &result {
+        Ok(Status::OK) => req.status(),
+        Ok(s) => s.code(),
+        Err(e) => e.status().code(),
+    });
     slow_request(req, started);
     result
+}
+
+/// `SetHandler rwsgi-metrics`: the server's metrics (every httpd child and daemon process) in the Prometheus text
+/// format, or OpenMetrics when the scraper asks for it. Protect the location as one would /server-status.
+pub fn metrics(req: Request<'_>) -> Status {
+    if !matches!(req.method(), Some(b"GET" | b"HEAD")) {
+        return Status::http(405);
+    }
+    let accept = req.header_in(c"Accept").unwrap_or_default();
+    let open = accept
+        .windows(28)
+        .any(|w| w.eq_ignore_ascii_case(b"application/openmetrics-text"));
+    let groups: Vec<String> = crate::daemon::manager::table()
+        .map(|t| t.groups.iter().map(|g| g.cfg.name.clone()).collect())
+        .unwrap_or_default();
+    let Some(text) = crate::metrics::render(&groups, open) else {
+        req.log(
+            Level::Error,
+            "mod_rwsgi: rwsgi-metrics: no shared metrics memory in this server (see the error at start-up)",
+        );
+        return Status::http(503);
+    };
+    let content_type: &[u8] = if open {
+        b"application/openmetrics-text; version=1.0.0; charset=utf-8"
+    } else {
+        b"text/plain; version=0.0.4; charset=utf-8"
+    };
+    let mut t = crate::connection::ApacheTransport::new(req);
+    let status = crate::wsgi::headers::Status {
+        code: 200,
+        line: b"200 OK".to_vec(),
+    };
+    use crate::wsgi::transport::Transport;
+    t.start(
+        &status,
+        &[
+            (b"Content-Type".to_vec(), content_type.to_vec()),
+            (b"Cache-Control".to_vec(), b"no-store".to_vec()),
+        ],
+        Some(text.len() as u64),
+    );
+    let _client_may_be_gone = t.write_final(&[text.as_bytes()]);
+    Status::OK
+}
+
+/// The metrics index of a request's group: 0 for embedded mode, 1 + its position for a daemon group.
+fn metrics_group(group: &ProcessGroup) -> usize {
+    match group {
+        ProcessGroup::Daemon(name) => crate::daemon::manager::table()
+            .and_then(|t| t.groups.iter().position(|g| g.cfg.name == *name))
+            .map_or(usize::MAX, |i| i + 1),
+        _ => 0,
+    }
 }
 
 /// The group of a request whose group is named by a variable (%{ENV:var}), looked up like mod_wsgi: the
@@ -388,7 +447,14 @@ fn run(
     });
     match outcome {
         Ok(Outcome::Done) => Ok(Status::OK),
-        Ok(Outcome::Status(s)) => Ok(Status::http(s)),
+        Ok(Outcome::Status(s)) => {
+            match s {
+                500 => crate::metrics::note_cause(crate::metrics::Cause::AppException),
+                504 => crate::metrics::note_cause(crate::metrics::Cause::RequestTimeout),
+                _ => {}
+            }
+            Ok(Status::http(s))
+        }
         Err(why) => Err(HandlerError::Embedded {
             script: script.to_string(),
             why: why.to_string(),

@@ -481,6 +481,7 @@ unsafe extern "C" fn child_init(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_re
     // SAFETY: s is the main server passed to child_init.
     let main = unsafe { Server::from_raw(s) };
     guard("child_init", (), || {
+        crate::metrics::enter_child(u64::try_from(crate::apache::mpm_limits().0).unwrap_or(1));
         let hooks = main.configs().iter().any(|(c, _)| c.hook_scripts);
         crate::python::child_init(main.config(), &embedded_preloads(main), hooks)
     });
@@ -510,6 +511,11 @@ unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     let Some(req) = (unsafe { Request::from_raw(r) }) else {
         return ffi::DECLINED;
     };
+    if req.handler() == Some(b"rwsgi-metrics".as_slice()) {
+        return guard("rwsgi-metrics handler", ffi::HTTP_INTERNAL_SERVER_ERROR, || {
+            crate::handler::metrics(req).code()
+        });
+    }
     let allocations = crate::sys::allocs::begin();
     let handled = catch_unwind(AssertUnwindSafe(|| crate::handler::handle(req)));
     crate::sys::allocs::end(allocations);

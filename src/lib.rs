@@ -3,7 +3,7 @@
 //! Floors, bottom to top (a module imports only from its own floor or below; `tests/layers.rs` checks it):
 //! 0. `ffi` (generated bindings), `config` (directive table, config structs, pure parsers, routing);
 //! 1. `apache` (safe wrappers over httpd), `sys` (the other libc calls: users, processes, signals, sockets);
-//! 2. `request` (the request model, collected once from httpd);
+//! 2. `request` (the request model, collected once from httpd), `metrics` (server-wide counters in shared memory);
 //! 3. `python` (interpreter start-up, thread states, script loading, the `mod_wsgi` module);
 //! 4. `wsgi` (environ, input, start_response, response streaming over a `Transport`);
 //! 5. `connection` (the httpd connection as a `Transport`), `daemon` (protocol, manager, client, supervisor,
@@ -33,6 +33,7 @@ mod ffi;
 mod handler;
 #[cfg(not(test))]
 mod hooks;
+mod metrics;
 #[cfg(not(test))]
 mod python;
 mod request;

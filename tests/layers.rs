@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["ffi", "config"],
     &["apache", "sys"],
-    &["request"],
+    &["request", "metrics"],
     &["python"],
     &["wsgi"],
     &["connection", "daemon"],

@@ -82,6 +82,18 @@ pub fn mpm_concurrency() -> (bool, bool) {
     (threaded, forked)
 }
 
+/// The most httpd children that can exist at once (ServerLimit; 1 without a forking MPM).
+pub fn mpm_server_limit() -> usize {
+    let mut v: i32 = 0;
+    // SAFETY: ap_mpm_query writes one int.
+    let rv = unsafe { ffi::ap_mpm_query(ffi::AP_MPMQ_HARD_LIMIT_DAEMONS, &mut v) };
+    if rv == 0 {
+        usize::try_from(v).unwrap_or(1).max(1)
+    } else {
+        1
+    }
+}
+
 /// (threads per process, maximum processes) of the running MPM.
 pub fn mpm_limits() -> (i32, i32) {
     let q = |what: i32| {

@@ -86,6 +86,18 @@ impl RelayError {
         }
     }
 
+    /// The metrics cause of the answer mod_rwsgi gives for this failure (None: the client went away).
+    fn cause(&self) -> Option<crate::metrics::Cause> {
+        use crate::metrics::Cause;
+        Some(match self {
+            RelayError::Connect { .. } | RelayError::Restarted | RelayError::NotTaken => Cause::ConnectFailed,
+            RelayError::Timeout(_) => Cause::RequestTimeout,
+            RelayError::HeadersTooLarge(_) => Cause::HeaderTooLarge,
+            RelayError::Client(_) => return None,
+            _ => Cause::DaemonDied,
+        })
+    }
+
     /// The status when nothing was sent to the client yet.
     fn status(&self) -> Status {
         match self {
@@ -315,6 +327,12 @@ pub fn handle(req: Request<'_>, g: &GroupRuntime, table: &Table, head: &RequestH
             }
             Err((e, status)) => {
                 req.log(e.level(), &format!("mod_rwsgi: {}", e.describe(&g.cfg.name)));
+                if let Some(cause) = e.cause() {
+                    crate::metrics::note_cause(cause);
+                }
+                if matches!(e, RelayError::Connect { .. }) {
+                    crate::metrics::connect_failed(super::manager::group_index(table, g));
+                }
                 return status;
             }
         }

@@ -276,7 +276,11 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
     let first = preliminary_config_pass();
     main.keep("started", "1");
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = None;
-    if defs.is_empty() || first {
+    if first {
+        return Ok(());
+    }
+    if defs.is_empty() {
+        setup_metrics(main, &[]);
         return Ok(());
     }
     let (apache_uid, apache_gid, _) = apache_identity();
@@ -348,6 +352,8 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
         server_timeout,
     });
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
+    // Before any supervisor or httpd child is forked: they all count into the region made here.
+    setup_metrics(main, &table.groups);
     // The previous generation's supervisors are draining: register them too so that httpd, which reaps them,
     // knows they are ours (otherwise it logs "long lost child came home!").
     // Draining supervisors may outlive several generations: every generation registers all that still run.
@@ -382,6 +388,43 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
         }
     });
     Ok(())
+}
+
+/// The shared metrics region of this generation (kept from the previous one when its shape is the same: then
+/// the previous generation's daemon processes count as replaced by a graceful restart).
+fn setup_metrics(main: Server, groups: &[Arc<GroupRuntime>]) {
+    // Children of two generations overlap during a graceful restart.
+    let layout = crate::metrics::layout::Layout {
+        children: crate::apache::mpm_server_limit() * 2 + 2,
+        groups: groups.len(),
+        procs: groups.iter().map(|g| g.cfg.processes as usize).max().unwrap_or(0),
+    };
+    let kept = main.kept("metrics");
+    match crate::metrics::setup(layout, kept.as_deref()) {
+        Ok(keep) => {
+            if kept.as_deref().is_some_and(|k| k == keep) {
+                for (i, g) in groups.iter().enumerate() {
+                    for _ in 0..g.cfg.processes {
+                        crate::metrics::process_restarted(i, "graceful_restart");
+                    }
+                }
+            }
+            main.keep("metrics", &keep);
+        }
+        Err(e) => log::server(
+            Level::Error,
+            &format!("mod_rwsgi: cannot map the shared memory for metrics ({e}); rwsgi-metrics will answer 503"),
+        ),
+    }
+}
+
+/// The index of `g` among this generation's daemon groups (its metrics slots).
+pub fn group_index(table: &Table, g: &GroupRuntime) -> usize {
+    table
+        .groups
+        .iter()
+        .position(|x| std::ptr::eq(x.as_ref(), g))
+        .unwrap_or(usize::MAX)
 }
 
 /// Exit status of a supervisor that found a problem restarting cannot fix (logged by it).

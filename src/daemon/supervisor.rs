@@ -49,13 +49,16 @@ fn spawn(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, failures: u32)
             process::detach_from_parent(me);
             super::worker::run(g, table, index, tell)
         }
-        Ok(Fork::Parent(pid)) => Slot {
-            pid,
-            ready,
-            was_ready: false,
-            failures,
-            restart_at: None,
-        },
+        Ok(Fork::Parent(pid)) => {
+            crate::metrics::process_started(super::manager::group_index(table, g));
+            Slot {
+                pid,
+                ready,
+                was_ready: false,
+                failures,
+                restart_at: None,
+            }
+        }
         Err(e) => {
             let failures = failures + 1;
             let delay = backoff(failures).max(Duration::from_secs(1));
@@ -141,6 +144,7 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>) -> ! {
             }
             if let Some(i) = slots.iter().position(|s| s.pid == pid) {
                 let ready = slots[i].was_ready || slots[i].ready.as_ref().is_some_and(process::Ready::signalled);
+                crate::metrics::process_crashed(super::manager::group_index(table, g), status.signal());
                 // A worker that was serving is replaced at once, every time; one that died before it could
                 // serve is retried with a growing delay.
                 let failures = if ready { 0 } else { slots[i].failures + 1 };

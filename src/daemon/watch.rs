@@ -33,12 +33,17 @@ pub(super) fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, py
                 let reason = *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner());
                 stop(g, state, Duration::from_secs(cfg.graceful_timeout), reason)
             }
-            Some((SIGUSR1, _)) => stop(
-                g,
-                state,
-                Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
-                "eviction_signal",
-            ),
+            Some((SIGUSR1, _)) => {
+                if let Some(gi) = crate::metrics::daemon_group() {
+                    crate::metrics::process_restarted(gi, "eviction_signal");
+                }
+                stop(
+                    g,
+                    state,
+                    Duration::from_secs(cfg.eviction_timeout.unwrap_or(cfg.graceful_timeout)),
+                    "eviction_signal",
+                )
+            }
             Some((sig @ (SIGHUP | SIGUSR2), sender)) => {
                 let name = if sig == SIGHUP { "SIGHUP" } else { "SIGUSR2" };
                 log::server(
@@ -55,6 +60,7 @@ pub(super) fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, py
             }
             _ => {}
         }
+        crate::metrics::daemon_resident(resident_bytes());
         if state.recycle_asked.load(Ordering::SeqCst) {
             continue;
         }
@@ -71,6 +77,9 @@ pub(super) fn monitor(g: &GroupRuntime, state: &Arc<State>, handled: &SigSet, py
                     ),
                 );
                 // A process whose GIL is stuck cannot drain; end it (the supervisor restarts it).
+                if let Some(g) = crate::metrics::daemon_group() {
+                    crate::metrics::process_restarted(g, "deadlock_timeout");
+                }
                 exit_now(70);
             }
         }
@@ -95,6 +104,9 @@ pub(super) fn request_recycle(state: &State, reason: &'static str) {
         return;
     }
     *state.recycle_reason.lock().unwrap_or_else(|p| p.into_inner()) = reason;
+    if let Some(g) = crate::metrics::daemon_group() {
+        crate::metrics::process_restarted(g, reason);
+    }
     crate::sys::process::signal(crate::sys::process::parent(), SIGUSR2);
 }
 

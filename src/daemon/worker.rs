@@ -138,6 +138,7 @@ fn prepare_environment(g: &GroupRuntime) {
 pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Option<std::os::fd::OwnedFd>) -> ! {
     // A group defined in a virtual host writes to that host's ErrorLog (the app's output included).
     crate::apache::process::log_here(g.log_server);
+    crate::metrics::enter_daemon(super::manager::group_index(table, g), index, u64::from(g.cfg.threads));
     set_title(g);
     prepare_environment(g);
     let mut path = Vec::new();
@@ -237,7 +238,6 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
             .name("rwsgi-memory".to_string())
             .spawn(move || watch_memory(&gr, &st, limit));
     }
-    let _ = index;
     if python_ok {
         if let Some(fd) = ready {
             crate::sys::process::signal_ready(fd);
@@ -551,12 +551,14 @@ fn serve(
                     g.cfg.name
                 ),
             );
+            crate::metrics::daemon_refused(crate::metrics::Cause::QueueTimeout);
             if conn.send(&Frame::Error { status: 504 }).is_ok() {
                 back.put(conn);
             }
             return false;
         }
     }
+    crate::metrics::daemon_taken(u64::try_from(now_us() - head.start_us).unwrap_or(0));
     let mut head = head;
     if let Some(avg) = crate::sys::allocs::per_request() {
         head.environ.push(
@@ -602,6 +604,11 @@ fn serve(
             crate::python::withdraw_from_thread(py, crate::python::thread_ident(py));
         }
         Some(outcome)
+    });
+    crate::metrics::daemon_done(match &outcome {
+        Ok(Some(Outcome::Status(504))) => Some(crate::metrics::Cause::RequestTimeout),
+        Ok(Some(Outcome::Status(500))) | Err(_) => Some(crate::metrics::Cause::AppException),
+        _ => None,
     });
     let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
     let Some(mut st) = slot.close() else { return counts };

@@ -7,6 +7,7 @@ pub mod epoll;
 pub mod fdpass;
 pub mod fs;
 pub mod process;
+pub mod shm;
 pub mod signals;
 pub mod users;
 

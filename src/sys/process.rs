@@ -33,6 +33,15 @@ pub fn exit_now(code: i32) -> ! {
 pub struct ExitStatus(pub i32);
 
 impl ExitStatus {
+    /// The signal that ended the process (0: it exited by itself).
+    pub fn signal(self) -> i32 {
+        if libc::WIFSIGNALED(self.0) {
+            libc::WTERMSIG(self.0)
+        } else {
+            0
+        }
+    }
+
     /// "was killed by signal 9 (Killed)" / "exited with status 1".
     pub fn describe(self) -> String {
         if libc::WIFSIGNALED(self.0) {

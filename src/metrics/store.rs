@@ -1,0 +1,251 @@
+//! The region of this generation and the slots of this process; the functions the request path calls.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::layout::{self, Cause, Layout, child, group, proc, req};
+use crate::sys::shm::{Cells, alive};
+
+struct Region {
+    cells: Cells,
+    layout: Layout,
+}
+
+static REGION: OnceLock<Region> = OnceLock::new();
+/// This httpd child's slot (usize::MAX: none).
+static CHILD: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// This daemon process's (group, slot).
+static DAEMON: OnceLock<(usize, usize)> = OnceLock::new();
+
+fn region() -> Option<&'static Region> {
+    REGION.get()
+}
+
+fn add(i: usize, n: u64) {
+    if let Some(r) = region() {
+        r.cells.get(i).fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+fn sub(i: usize, n: u64) {
+    if let Some(r) = region() {
+        r.cells.get(i).fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+fn set(i: usize, v: u64) {
+    if let Some(r) = region() {
+        r.cells.get(i).store(v, Ordering::Relaxed);
+    }
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// In the httpd parent, once per configuration: the region for `layout`, the one kept from the previous
+/// generation (`kept`: "addr:len:children:groups:procs") when it has the same shape, else a new one. Returns the
+/// text to keep for the next generation. Counters survive a graceful restart unless the shape changed.
+pub fn setup(layout: Layout, kept: Option<&str>) -> std::io::Result<String> {
+    let reuse = kept.and_then(|k| {
+        let v: Vec<usize> = k.split(':').filter_map(|x| x.parse().ok()).collect();
+        (v.len() == 5 && v[1] == layout.cells() && v[2..] == [layout.children, layout.groups, layout.procs])
+            .then_some((v[0], v[1]))
+    });
+    let cells = match reuse.and_then(|(addr, len)| Cells::reattach(addr, len)) {
+        Some(cells) => cells,
+        None => {
+            let cells = Cells::map(layout.cells())?;
+            for (i, v) in layout.header().into_iter().enumerate() {
+                cells.get(i).store(v, Ordering::Relaxed);
+            }
+            cells.get(5).store(now_us(), Ordering::Relaxed);
+            cells
+        }
+    };
+    let keep = format!(
+        "{}:{}:{}:{}:{}",
+        cells.addr(),
+        cells.cells(),
+        layout.children,
+        layout.groups,
+        layout.procs
+    );
+    let _ = REGION.set(Region { cells, layout });
+    Ok(keep)
+}
+
+/// In a new httpd child: takes a free slot (or that of a child that has exited: its counters stay and this one
+/// adds to them).
+pub fn enter_child(threads: u64) {
+    let Some(r) = region() else { return };
+    let me = u64::from(std::process::id());
+    for c in 0..r.layout.children {
+        let pid = r.cells.get(r.layout.child(c) + child::PID);
+        let cur = pid.load(Ordering::Relaxed);
+        if (cur == 0 || !alive(cur))
+            && pid
+                .compare_exchange(cur, me, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            set(r.layout.child(c) + child::IN_FLIGHT, 0);
+            set(r.layout.child(c) + child::THREADS, threads);
+            CHILD.store(c, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
+/// In a daemon process: its slot (process `index` of daemon group `group`), taken over from its predecessor.
+pub fn enter_daemon(group_index: usize, index: usize, threads: u64) {
+    let Some(r) = region() else { return };
+    if group_index >= r.layout.groups || index >= r.layout.procs {
+        return;
+    }
+    let _ = DAEMON.set((group_index, index));
+    let base = r.layout.proc(group_index, index);
+    set(base + proc::IN_FLIGHT, 0);
+    set(base + proc::THREADS, threads);
+    set(base + proc::STARTED_US, now_us());
+    set(base + proc::PID, u64::from(std::process::id()));
+}
+
+/// A WSGI request in this httpd child, for group `g` (0: embedded; n: the n-th daemon group): in flight until
+/// `finish`.
+pub struct Request {
+    base: Option<(usize, usize)>,
+    started_us: u64,
+}
+
+/// `started_us`: when the request arrived in httpd (microseconds since the epoch).
+pub fn request(g: usize, started_us: i64) -> Request {
+    let _ = take_cause();
+    let base = region().and_then(|r| {
+        let c = CHILD.load(Ordering::Relaxed);
+        (c < r.layout.children && g <= r.layout.groups).then(|| (r.layout.child(c), r.layout.child_req(c, g)))
+    });
+    if let Some((child_base, _)) = base {
+        add(child_base + child::IN_FLIGHT, 1);
+    }
+    Request {
+        base,
+        started_us: u64::try_from(started_us).unwrap_or(0),
+    }
+}
+
+impl Request {
+    /// The request ended with HTTP `status` (and the cause noted for it, if mod_rwsgi answered it itself).
+    pub fn finish(self, status: i32) {
+        let cause = take_cause();
+        let Some((child_base, r)) = self.base else { return };
+        sub(child_base + child::IN_FLIGHT, 1);
+        if let Some(class) = usize::try_from(status / 100).ok().filter(|c| (1..=5).contains(c)) {
+            add(r + req::CLASS + class - 1, 1);
+        }
+        if let Some(c) = cause {
+            add(r + req::CAUSE + c as usize, 1);
+        }
+        let took = now_us().saturating_sub(self.started_us);
+        add(r + req::BUCKET + layout::bucket(took), 1);
+        add(r + req::SUM_US, took);
+        add(r + req::COUNT, 1);
+    }
+}
+
+std::thread_local! {
+    /// Why the request this thread serves was answered by mod_rwsgi itself (taken by `Request::finish`).
+    static CAUSE: std::cell::Cell<Option<Cause>> = const { std::cell::Cell::new(None) };
+}
+
+/// The request this thread serves is answered by mod_rwsgi itself for `cause`.
+pub fn note_cause(cause: Cause) {
+    let _ = CAUSE.try_with(|c| c.set(Some(cause)));
+}
+
+fn take_cause() -> Option<Cause> {
+    CAUSE.try_with(std::cell::Cell::take).ok().flatten()
+}
+
+/// In an httpd child: a request for daemon group `g` (0-based) could not reach it within connect-timeout.
+pub fn connect_failed(g: usize) {
+    if let Some(r) = region().filter(|r| g < r.layout.groups) {
+        add(r.layout.group(g) + group::CONNECT_FAILURES, 1);
+    }
+}
+
+fn daemon_base() -> Option<usize> {
+    let (g, p) = *DAEMON.get()?;
+    region().map(|r| r.layout.proc(g, p))
+}
+
+/// In a daemon process: a thread took a request that waited `queued_us` since its arrival in httpd.
+pub fn daemon_taken(queued_us: u64) {
+    let Some(b) = daemon_base() else { return };
+    add(b + proc::IN_FLIGHT, 1);
+    add(b + proc::REQUESTS, 1);
+    add(b + proc::QUEUE_BUCKET + layout::bucket(queued_us), 1);
+    add(b + proc::QUEUE_SUM_US, queued_us);
+    add(b + proc::QUEUE_COUNT, 1);
+}
+
+/// In a daemon process: the request taken ended (`cause`: answered by mod_rwsgi itself).
+pub fn daemon_done(cause: Option<Cause>) {
+    let Some(b) = daemon_base() else { return };
+    sub(b + proc::IN_FLIGHT, 1);
+    if let Some(c) = cause {
+        add(b + proc::CAUSE + c as usize, 1);
+    }
+}
+
+/// In a daemon process: a request answered without being taken by a thread (queue-timeout).
+pub fn daemon_refused(cause: Cause) {
+    if let Some(b) = daemon_base() {
+        add(b + proc::CAUSE + cause as usize, 1);
+    }
+}
+
+pub fn daemon_resident(bytes: u64) {
+    if let Some(b) = daemon_base() {
+        set(b + proc::RSS, bytes);
+    }
+}
+
+/// A daemon process of group `g` was started (by its supervisor).
+pub fn process_started(g: usize) {
+    if let Some(r) = region().filter(|r| g < r.layout.groups) {
+        add(r.layout.group(g) + group::STARTS, 1);
+    }
+}
+
+/// A daemon process of group `g` is replaced for `reason` (mod_wsgi's shutdown_reason names).
+pub fn process_restarted(g: usize, reason: &str) {
+    if let (Some(r), Some(k)) = (region().filter(|r| g < r.layout.groups), layout::restart_index(reason)) {
+        add(r.layout.group(g) + group::RESTART + k, 1);
+    }
+}
+
+/// A daemon process of group `g` died unexpectedly (`signal` 0: a failure exit status).
+pub fn process_crashed(g: usize, signal: i32) {
+    if let Some(r) = region().filter(|r| g < r.layout.groups) {
+        let s = usize::try_from(signal)
+            .ok()
+            .filter(|s| *s < layout::SIGNALS)
+            .unwrap_or(0);
+        add(r.layout.group(g) + group::CRASH + s, 1);
+        process_restarted(g, "crash");
+    }
+}
+
+/// This process's own daemon slot, when it is a daemon process (the group index for process_restarted).
+pub fn daemon_group() -> Option<usize> {
+    DAEMON.get().map(|(g, _)| *g)
+}
+
+/// The exposition of everything in the region (None: no region in this process).
+pub fn render(groups: &[String], openmetrics: bool) -> Option<String> {
+    let r = region()?;
+    let read = |i: usize| r.cells.get(i).load(Ordering::Relaxed);
+    Some(super::render::render(&r.layout, &read, groups, openmetrics))
+}
