@@ -1106,6 +1106,22 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         "Serve Apache's server status at /server-status (to localhost only).",
     ),
     o(
+        "metrics-url",
+        One,
+        "URL-PATH",
+        Logging,
+        Supported,
+        "Serve mod_rwsgi's metrics (Prometheus text format, or OpenMetrics when asked) at this URL path, to localhost only unless --metrics-allow names more clients (rwsgi's own; off by default).",
+    ),
+    o(
+        "metrics-allow",
+        One,
+        "IP-ADDRESS",
+        Logging,
+        Supported,
+        "Address or CIDR that may also read --metrics-url, besides localhost (repeatable; rwsgi's own).",
+    ),
+    o(
         "server-metrics",
         Flag,
         "",

@@ -133,6 +133,10 @@ pub struct Settings {
     pub error_log_name: String,
     pub access_log_name: String,
     pub server_status: bool,
+    /// --metrics-url: where the rwsgi-metrics handler answers (None: not served).
+    pub metrics_url: Option<String>,
+    /// --metrics-allow: clients besides localhost that may read it.
+    pub metrics_allow: Vec<String>,
     pub http2: bool,
     /// Preferred MPMs, in order (empty: event, worker, prefork).
     pub server_mpm: Vec<String>,

@@ -3,7 +3,7 @@
 use rwsgi_testkit as kit;
 use rwsgi_testkit::require_module;
 
-use kit::{ExpressServer, TempDir};
+use kit::{ExpressServer, TempDir, run_express};
 
 #[test]
 fn serves_a_script_and_prints_the_banner() {
@@ -207,5 +207,53 @@ fn envvars_script_and_passenv_reach_the_environ() {
         server.httpd_pid(),
         Some(server.child.id() as i32),
         "the shell execs httpd: one PID throughout"
+    );
+}
+
+#[test]
+fn metrics_url_serves_the_servers_metrics_to_localhost() {
+    require_module!();
+    let dir = TempDir::new("metrics-url");
+    let script = dir.apps().join("express_hello.wsgi");
+    let server = ExpressServer::start(
+        &dir,
+        &[script.to_str().expect("utf-8"), "--metrics-url", "/metrics"],
+        "/",
+    );
+    for _ in 0..3 {
+        assert_eq!(server.get("/x").0, 200);
+    }
+    let (status, body) = server.get("/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("# TYPE rwsgi_requests_total counter"), "{body}");
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("rwsgi_requests_total{mode=\"daemon\"") && l.contains("class=\"2xx\""))
+        .unwrap_or_default();
+    let n: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    assert!(
+        n >= 3.0,
+        "the app's requests are counted (express runs a daemon group): {line}"
+    );
+    assert!(server.stdout().contains("/metrics"), "the banner names the URL");
+}
+
+#[test]
+fn metrics_url_must_be_a_path() {
+    let dir = TempDir::new("metrics-bad");
+    let script = dir.apps().join("express_hello.wsgi");
+    let (code, _, err) = run_express(
+        &[
+            "start-server",
+            script.to_str().expect("utf-8"),
+            "--metrics-url",
+            "metrics",
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--metrics-url \"metrics\": must be a URL path starting with /"),
+        "{err}"
     );
 }

@@ -275,6 +275,9 @@ fn print_banner(p: &Prepared) {
     if s.server_status {
         println!("Server Status      : http://{host}:{}/server-status", s.port);
     }
+    if let Some(url) = &s.metrics_url {
+        println!("Server Metrics     : http://{host}:{}{url}", s.port);
+    }
     println!("Server Root        : {}", p.layout.server_root.display());
     println!("Server Conf        : {}", p.layout.conf.display());
     println!(

@@ -240,6 +240,17 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
             "<Location /server-status>\n    SetHandler server-status\n    Require local\n</Location>"
         );
     }
+    if let Some(url) = &s.metrics_url {
+        let mut allow = String::new();
+        for a in &s.metrics_allow {
+            allow.push_str(&format!("    Require ip {a}\n"));
+        }
+        emit!(
+            w,
+            "<Location {}>\n    SetHandler rwsgi-metrics\n    Require local\n{allow}</Location>",
+            q(url)?
+        );
+    }
     if s.compress_responses {
         emit!(
             w,

@@ -291,6 +291,16 @@ impl Settings {
             error_log_name: file_name("error-log-name", "error_log")?,
             access_log_name: file_name("access-log-name", "access_log")?,
             server_status: p.flag("server-status"),
+            metrics_url: match p.last("metrics-url") {
+                Some(u) if u.starts_with('/') && !u.contains(char::is_whitespace) => Some(u.to_string()),
+                Some(u) => {
+                    return Err(Error::usage(format!(
+                        "--metrics-url {u:?}: must be a URL path starting with / (e.g. /metrics)"
+                    )));
+                }
+                None => None,
+            },
+            metrics_allow: p.all("metrics-allow").into_iter().map(str::to_string).collect(),
             http2: p.flag("http2"),
             server_mpm: {
                 let mpms: Vec<String> = p.all("server-mpm").into_iter().map(str::to_ascii_lowercase).collect();
