@@ -562,20 +562,15 @@ mod tests {
                 script: b"/a".to_vec(),
                 mtime: 1,
                 callable: b"c".to_vec(),
-                application_group: vec![],
-                process_group: vec![],
-                script_reloading: false,
                 header_only: true,
-                body_pushed: false,
                 start_us: 2,
                 queue_start_us: 3,
-                daemon_start_us: 0,
-                apache_request: 0,
                 environ: {
                     let mut e = Environ::default();
                     e.push(b"K", b"V");
                     e
                 },
+                ..RequestHead::default()
             }),
         ] {
             let mut b = Vec::new();

@@ -4,7 +4,6 @@
 //! request-timeout) after the supervisor started its replacement.
 #![deny(unsafe_code)]
 
-use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -13,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::conn::{Conn, peer_cred};
 use super::manager::{GroupRuntime, Table};
+use super::parking::{Connections, LISTENER, declining};
 use super::protocol::{Frame, RequestHead, VERSION};
 use super::transport::{DaemonTransport, Handoff, goodbye};
 use crate::apache::log::{self, Level};
-use crate::sys::epoll::Poller;
 use crate::sys::process::{exit_now, set_name};
 use crate::sys::signals::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use crate::wsgi::state::ReqState;
@@ -244,77 +243,6 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
         }
     }
     monitor(g, &state, &handled, python_ok)
-}
-
-/// The token of the listening socket in the process's poller; parked connections have 1, 2, ...
-const LISTENER: u64 = 0;
-
-/// The connections of a process that no thread serves right now: the listener and the connections httpd
-/// children keep open between requests ("parked": watched by the poller, holding no thread). Every serving
-/// thread waits on the one poller; a parked connection that becomes readable is handed to exactly one of them.
-pub(super) struct Connections {
-    poller: Poller,
-    parked: Mutex<HashMap<u64, Parked>>,
-    next_token: AtomicU64,
-}
-
-struct Parked {
-    conn: Conn,
-    token: u64,
-}
-
-impl Connections {
-    pub(super) fn new(listener: &UnixListener) -> std::io::Result<Connections> {
-        let poller = Poller::new()?;
-        poller.add_listener(listener.as_raw_fd(), LISTENER)?;
-        Ok(Connections {
-            poller,
-            parked: Mutex::new(HashMap::new()),
-            next_token: AtomicU64::new(LISTENER + 1),
-        })
-    }
-
-    fn parked(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Parked>> {
-        self.parked.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Keeps `conn` for the httpd child's next request (token 0: never parked before). A process that stops
-    /// meanwhile says Goodbye instead (checked after parking, so that a concurrent `close_all` cannot miss it).
-    fn park(&self, conn: Conn, token: u64, state: &State) {
-        let (token, first) = if token == 0 {
-            (self.next_token.fetch_add(1, Ordering::Relaxed), true)
-        } else {
-            (token, false)
-        };
-        let fd = conn.sock.as_raw_fd();
-        self.parked().insert(token, Parked { conn, token });
-        if self.poller.arm_once(fd, token, first).is_err() {
-            if let Some(p) = self.parked().remove(&token) {
-                goodbye(p.conn);
-            }
-        }
-        if state.stopping.load(Ordering::SeqCst) || declining(state) {
-            self.close_all();
-        }
-    }
-
-    fn take(&self, token: u64) -> Option<Parked> {
-        self.parked().remove(&token)
-    }
-
-    /// Says Goodbye on every parked connection (the process stops, restarts or cannot serve): their next requests
-    /// go to the group's other processes.
-    pub(super) fn close_all(&self) {
-        let all: Vec<Parked> = self.parked().drain().map(|(_, p)| p).collect();
-        for p in all {
-            goodbye(p.conn);
-        }
-    }
-}
-
-/// This process takes no new work: it restarts for changed code, or its GIL is stuck.
-fn declining(state: &State) -> bool {
-    state.restarting.load(Ordering::SeqCst) || gil_stuck(state)
 }
 
 fn serve_loop(listener: &UnixListener, g: &GroupRuntime, table: &Table, state: &State, index: usize) {

@@ -205,54 +205,30 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "gauge",
         "WSGI requests running now, per process (one thread each: this is also the number of busy threads).",
     );
-    for c in &live_children {
-        let p = c.to_string();
-        o.sample(
-            "rwsgi_requests_in_flight",
-            &[("mode", "embedded"), ("process", &p)],
-            read(l.child(*c) + child::IN_FLIGHT),
-        );
-    }
-    for (gi, name) in groups.iter().enumerate().take(l.groups) {
-        for p in 0..l.procs {
-            let base = l.proc(gi, p);
-            if read(base + proc::PID) != 0 {
-                let ps = p.to_string();
-                o.sample(
-                    "rwsgi_requests_in_flight",
-                    &[("mode", "daemon"), ("group", name), ("process", &ps)],
-                    read(base + proc::IN_FLIGHT),
-                );
-            }
-        }
-    }
+    o.per_process(
+        l,
+        read,
+        groups,
+        &live_children,
+        "rwsgi_requests_in_flight",
+        child::IN_FLIGHT,
+        proc::IN_FLIGHT,
+    );
 
     o.family(
         "rwsgi_threads",
         "gauge",
         "Threads that serve requests, per process (capacity: compare with rwsgi_requests_in_flight).",
     );
-    for c in &live_children {
-        let p = c.to_string();
-        o.sample(
-            "rwsgi_threads",
-            &[("mode", "embedded"), ("process", &p)],
-            read(l.child(*c) + child::THREADS),
-        );
-    }
-    for (gi, name) in groups.iter().enumerate().take(l.groups) {
-        for p in 0..l.procs {
-            let base = l.proc(gi, p);
-            if read(base + proc::PID) != 0 {
-                let ps = p.to_string();
-                o.sample(
-                    "rwsgi_threads",
-                    &[("mode", "daemon"), ("group", name), ("process", &ps)],
-                    read(base + proc::THREADS),
-                );
-            }
-        }
-    }
+    o.per_process(
+        l,
+        read,
+        groups,
+        &live_children,
+        "rwsgi_threads",
+        child::THREADS,
+        proc::THREADS,
+    );
 
     o.family(
         "rwsgi_process_resident_bytes",
@@ -351,6 +327,42 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
 }
 
 impl Out {
+    /// A gauge of every live httpd child (cell `child_offset` of its slot) and every live daemon process
+    /// (`proc_offset`).
+    #[allow(clippy::too_many_arguments)]
+    fn per_process(
+        &mut self,
+        l: &Layout,
+        read: Read<'_>,
+        groups: &[String],
+        children: &[usize],
+        name: &str,
+        child_offset: usize,
+        proc_offset: usize,
+    ) {
+        for c in children {
+            let p = c.to_string();
+            self.sample(
+                name,
+                &[("mode", "embedded"), ("process", &p)],
+                read(l.child(*c) + child_offset),
+            );
+        }
+        for (gi, g) in groups.iter().enumerate().take(l.groups) {
+            for p in 0..l.procs {
+                let base = l.proc(gi, p);
+                if read(base + proc::PID) != 0 {
+                    let ps = p.to_string();
+                    self.sample(
+                        name,
+                        &[("mode", "daemon"), ("group", g), ("process", &ps)],
+                        read(base + proc_offset),
+                    );
+                }
+            }
+        }
+    }
+
     fn family_samples_daemon(&mut self, l: &Layout, read: Read<'_>, groups: &[String], name: &str, offset: usize) {
         for (gi, g) in groups.iter().enumerate().take(l.groups) {
             for p in 0..l.procs {
