@@ -96,7 +96,7 @@ fn main() {
             .clang_args(&clang_args)
             .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)
             .allowlist_function("ap_.*|apr_.*|rwsgi_shim_.*")
-            .allowlist_type("request_rec|conn_rec|server_rec|module|module_struct|command_rec|cmd_parms|ap_.*|apr_.*|process_rec|core_dir_config|authn_provider|authz_provider|authn_status|authz_status")
+            .allowlist_type("request_rec|conn_rec|server_rec|module|module_struct|command_rec|cmd_parms|ap_.*|apr_.*|process_rec|core_dir_config|authn_provider|authz_provider|authn_status|authz_status|global_score|process_score|worker_score")
             .allowlist_var(
                 "MODULE_MAGIC_.*|AP_.*|APR_.*|HTTP_.*|M_.*|OK|DECLINED|DONE|SUSPENDED|RSRC_CONF|ACCESS_CONF|OR_.*|\
                  APLOG_.*|REQUEST_.*|ap_server_conf|ap_server_root|ap_unixd_config|ap_listeners|NOT_IN_.*|GLOBAL_ONLY|\

@@ -254,3 +254,55 @@ fn restarts_by_cause_and_survival_of_a_graceful_restart() {
     });
     assert_eq!(s.get("/d/pid").status, 200);
 }
+
+#[test]
+fn server_metrics_reads_apaches_scoreboard_when_switched_on() {
+    let s = ServerBuilder::new("metrics-scoreboard")
+        .mpm("event", 2, 4)
+        .conf(
+            "ExtendedStatus On\nWSGIServerMetrics On\n\
+             WSGIDaemonProcess on processes=1 threads=2 server-metrics=On\n\
+             WSGIDaemonProcess off processes=1 threads=2 server-metrics=Off\n\
+             WSGIScriptAlias /e {apps}/server_metrics.wsgi\n\
+             WSGIScriptAlias /on {apps}/server_metrics.wsgi process-group=on\n\
+             WSGIScriptAlias /off {apps}/server_metrics.wsgi process-group=off",
+        )
+        .start();
+    let r = s.get("/e/x?probe-1");
+    assert_eq!(r.status, 200, "{}", s.error_log());
+    let e = r.text();
+    for needle in [
+        "\"keys\": [\"current_time\", \"processes\", \"restart_time\", \"running_generation\", \"running_time\", \"server_limit\", \"thread_limit\"]",
+        "\"server_limit\": 2",
+        "\"thread_limit\": 4",
+        "\"processes\": 2",
+        "\"worker_keys\": [\"access_count\", \"bytes_served\", \"client\", \"generation\", \"last_used\", \"request\", \"start_time\", \"status\", \"stop_time\", \"thread_num\", \"vhost\"]",
+        "\"this_request_seen\": true",
+        "\"running_time_ok\": true",
+    ] {
+        assert!(e.contains(needle), "{needle} in {e}");
+    }
+    // The scoreboard's two processes are children of this server's httpd parent.
+    let pids: Vec<u32> = e
+        .split("\"pids\": [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .map(|l| l.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    assert_eq!(pids.len(), 2, "{e}");
+    let children = s.children();
+    assert!(pids.iter().all(|p| children.contains(p)), "{pids:?} among {children:?}");
+    assert_eq!(
+        s.get("/off/x").text(),
+        "null",
+        "server-metrics=Off overrides WSGIServerMetrics On"
+    );
+    // Daemon processes of the first generation are forked before httpd makes its scoreboard: None there (as
+    // off); from the first graceful restart on they see it.
+    assert_eq!(s.get("/on/x").text(), "null");
+    s.apachectl("graceful");
+    wait_for("the new generation's daemon sees the scoreboard", 15, || {
+        s.get("/on/x").text().contains("\"server_limit\": 2")
+    });
+    assert_eq!(s.get("/off/x").text(), "null");
+}

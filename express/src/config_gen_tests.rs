@@ -611,3 +611,26 @@ fn https_only_options_need_an_https_port() {
     .expect_err("refused");
     assert!(e.to_string().contains("--https-only needs --https-port"), "{e}");
 }
+
+#[test]
+fn server_metrics_switches_on_the_scoreboard_view() {
+    let (c, _) = conf_for(&["../tests/apps/express_hello.wsgi", "--server-metrics"], None);
+    assert!(c.contains("WSGIServerMetrics On"), "{c}");
+    assert!(c.contains("server-metrics=On"), "{c}");
+    let (c, _) = conf_for(
+        &[
+            "../tests/apps/express_hello.wsgi",
+            "--metrics-url",
+            "/m",
+            "--metrics-allow",
+            "10.0.0.0/8",
+        ],
+        None,
+    );
+    assert!(
+        c.contains(
+            "<Location \"/m\">\n    SetHandler rwsgi-metrics\n    Require local\n    Require ip 10.0.0.0/8\n</Location>"
+        ),
+        "{c}"
+    );
+}

@@ -1126,8 +1126,8 @@ pub static SERVER_OPTIONS: &[OptSpec] = &[
         Flag,
         "",
         Logging,
-        NotYet("not built yet"),
-        "Collect server metrics.",
+        Supported,
+        "Let mod_wsgi.server_metrics() answer with Apache's scoreboard (WSGIServerMetrics On, server-metrics=On).",
     ),
     o(
         "slow-requests",

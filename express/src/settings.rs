@@ -133,6 +133,8 @@ pub struct Settings {
     pub error_log_name: String,
     pub access_log_name: String,
     pub server_status: bool,
+    /// --server-metrics: mod_wsgi.server_metrics() answers (WSGIServerMetrics On, server-metrics=On).
+    pub server_metrics: bool,
     /// --metrics-url: where the rwsgi-metrics handler answers (None: not served).
     pub metrics_url: Option<String>,
     /// --metrics-allow: clients besides localhost that may read it.

@@ -56,6 +56,8 @@ pub struct DaemonGroup {
     pub receive_buffer_size: Option<u64>,
     /// sys.setswitchinterval() of the processes (seconds; overrides WSGISwitchInterval).
     pub switch_interval: Option<String>,
+    /// server-metrics=On: mod_wsgi.server_metrics() answers with Apache's scoreboard (None: WSGIServerMetrics).
+    pub server_metrics: Option<bool>,
     /// Owner of the group's socket (socket-user=): httpd children running as that user may connect.
     pub socket_user: Option<String>,
     /// Drain time of a process sent SIGUSR1 by an administrator (eviction-timeout=; default graceful-timeout).
@@ -130,6 +132,7 @@ impl DaemonGroup {
             send_buffer_size: None,
             receive_buffer_size: None,
             switch_interval: None,
+            server_metrics: None,
             socket_user: None,
             eviction_timeout: None,
             response_socket_timeout: None,
@@ -163,6 +166,8 @@ pub enum Kind {
     Octal,
     /// A positive number of seconds with a fraction, at most 10 (e.g. 0.005).
     Interval,
+    /// On or Off (any case).
+    OnOff,
 }
 
 /// What mod_rwsgi does with an option.
@@ -652,7 +657,14 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         "Owner of the group's socket (name or #uid), for httpd children that run as another user (mod_ruid2, ITK, PrivilegesMode SECURE); the daemon accepts connections from that user too.",
         |g, v| g.socket_user = v.text(),
     ),
-    ignored("server-metrics", NOT_BUILT, "Collect server metrics in the processes."),
+    row(
+        "server-metrics",
+        Kind::OnOff,
+        "WSGIServerMetrics",
+        Supported,
+        "On: mod_wsgi.server_metrics() in the processes answers with Apache's scoreboard (the httpd children and their threads); Off: None.",
+        |g, v| g.server_metrics = v.num().map(|n| n == 1),
+    ),
     ignored(
         "maximum-requests-jitter",
         NOT_BUILT,
@@ -699,6 +711,11 @@ impl DaemonOption {
                 Ok(x) if x > 0.0 && x <= 10.0 => Ok(Value::Text(v.to_string())),
                 _ => Err(format!("{key}={v:?} must be a positive number of seconds, at most 10")),
             },
+            Kind::OnOff => match v.to_ascii_lowercase().as_str() {
+                "on" => Ok(Value::Number(Some(1))),
+                "off" => Ok(Value::Number(Some(0))),
+                _ => Err(format!("{key}={v:?} must be On or Off")),
+            },
             Kind::Octal => {
                 let n =
                     u64::from_str_radix(v, 8).map_err(|_| format!("{key}={v:?} is not an octal number (e.g. 0027)"))?;
@@ -731,6 +748,7 @@ impl DaemonOption {
             Kind::EnvPair => "NAME=VALUE".to_string(),
             Kind::Octal => "octal (0..0777)".to_string(),
             Kind::Interval => "seconds (e.g. 0.005)".to_string(),
+            Kind::OnOff => "On or Off".to_string(),
         }
     }
 }

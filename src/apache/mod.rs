@@ -11,6 +11,7 @@ pub mod module;
 pub mod process;
 pub mod regex;
 mod request;
+pub mod scoreboard;
 mod status;
 
 pub use request::{FileKind, Request, apache_version};

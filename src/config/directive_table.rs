@@ -334,6 +334,16 @@ pub const DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: c"WSGIServerMetrics",
+        syntax: "WSGIServerMetrics On|Off",
+        scope: Scope::Global,
+        help: c"On: mod_wsgi.server_metrics() answers with Apache's scoreboard (default Off: None)",
+        parse: |ctx, args| {
+            ctx.server.python.server_metrics = Some(parse::flag(args)?);
+            Ok(())
+        },
+    },
+    Directive {
         name: c"WSGICaseSensitivity",
         syntax: "WSGICaseSensitivity On|Off",
         scope: Scope::Global,

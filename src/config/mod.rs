@@ -108,6 +108,8 @@ pub struct PythonOptions {
     pub restrict_signal: Option<bool>,
     /// Default On: atexit handlers and interpreter finalisation run when a process exits.
     pub destroy_interpreter: Option<bool>,
+    /// WSGIServerMetrics (default Off): mod_wsgi.server_metrics() answers with Apache's scoreboard.
+    pub server_metrics: Option<bool>,
 }
 
 /// A WSGIHandlerScript: a script whose `handle_request` serves requests given the handler NAME.

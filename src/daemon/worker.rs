@@ -149,6 +149,9 @@ pub fn run(g: &Arc<GroupRuntime>, table: &Arc<Table>, index: usize, ready: Optio
     if let Some(secs) = g.cfg.switch_interval.as_deref().and_then(|v| v.parse().ok()) {
         python.switch_interval = Some(secs);
     }
+    if g.cfg.server_metrics.is_some() {
+        python.server_metrics = g.cfg.server_metrics;
+    }
     let settings = crate::python::Settings {
         home: g.cfg.python_home.clone(),
         python,

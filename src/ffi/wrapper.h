@@ -19,4 +19,5 @@
 #include "apr_thread_proc.h"
 #include "ap_listen.h"
 #include "mod_auth.h"
+#include "scoreboard.h"
 #include "shim.h"

@@ -612,9 +612,11 @@ def process_metrics():
 
 
 def server_metrics():
-    # WSGIServerMetrics / server-metrics= (Apache's scoreboard) are not built: None, as mod_wsgi returns when
-    # they are off.
-    return None
+    """Apache's scoreboard (httpd children and their threads) with WSGIServerMetrics On (server-metrics=On in a
+    daemon group); None when off, as mod_wsgi."""
+    if not mod_wsgi._server_metrics_enabled:
+        return None
+    return mod_wsgi._server_metrics()
 
 
 # Threads serving a request while metrics are recorded: thread_id -> start time (request_threads_current_elapsed).

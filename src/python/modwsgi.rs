@@ -54,6 +54,54 @@ fn request_application_group(py: Python<'_>) -> Option<Py<pyo3::types::PyString>
     super::current::with_current(py, |py, c| c.application_group.clone_ref(py))
 }
 
+/// Internal: Apache's scoreboard as mod_wsgi.server_metrics() returns it (None without one in this process).
+#[pyfunction]
+#[pyo3(name = "_server_metrics")]
+fn server_metrics(py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
+    use pyo3::types::{PyDict, PyList};
+    let Some(board) = py.detach(crate::apache::scoreboard::snapshot) else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let d = PyDict::new(py);
+    d.set_item("server_limit", board.server_limit)?;
+    d.set_item("thread_limit", board.thread_limit)?;
+    d.set_item("running_generation", board.running_generation)?;
+    d.set_item("restart_time", board.restart_time)?;
+    d.set_item("current_time", now)?;
+    d.set_item("running_time", (now - board.restart_time).max(0.0))?;
+    let processes = PyList::empty(py);
+    for p in &board.processes {
+        let pd = PyDict::new(py);
+        pd.set_item("process_num", p.process_num)?;
+        pd.set_item("pid", p.pid)?;
+        pd.set_item("generation", p.generation)?;
+        pd.set_item("quiescing", p.quiescing)?;
+        let workers = PyList::empty(py);
+        for w in &p.workers {
+            let wd = PyDict::new(py);
+            wd.set_item("thread_num", w.thread_num)?;
+            wd.set_item("generation", w.generation)?;
+            wd.set_item("status", w.status.to_string())?;
+            wd.set_item("access_count", w.access_count)?;
+            wd.set_item("bytes_served", w.bytes_served)?;
+            wd.set_item("start_time", w.start_time)?;
+            wd.set_item("stop_time", w.stop_time)?;
+            wd.set_item("last_used", w.last_used)?;
+            wd.set_item("client", &w.client)?;
+            wd.set_item("request", &w.request)?;
+            wd.set_item("vhost", &w.vhost)?;
+            workers.append(wd)?;
+        }
+        pd.set_item("workers", workers)?;
+        processes.append(pd)?;
+    }
+    d.set_item("processes", processes)?;
+    Ok(Some(d.unbind()))
+}
+
 pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "mod_wsgi")?;
     let (a, b, c) = API_LEVEL;
@@ -72,6 +120,8 @@ pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Boun
     m.add("multithread", settings.multithread)?;
     m.add("multiprocess", settings.multiprocess)?;
     m.add_function(wrap_pyfunction!(log_line, &m)?)?;
+    m.add_function(wrap_pyfunction!(server_metrics, &m)?)?;
+    m.add("_server_metrics_enabled", settings.python.server_metrics == Some(true))?;
     m.add_class::<super::file_wrapper::FileWrapper>()?;
     Ok(m)
 }

@@ -234,6 +234,9 @@ pub fn httpd_conf(s: &Settings, l: &Layout, p: &Platform, run_as: Option<&RunAs>
     if s.error_override {
         emit!(w, "WSGIErrorOverride On");
     }
+    if s.server_metrics {
+        emit!(w, "WSGIServerMetrics On");
+    }
     if s.server_status {
         emit!(
             w,

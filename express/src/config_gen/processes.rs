@@ -64,6 +64,9 @@ pub(super) fn daemon_process(w: &mut String, s: &Settings, run_as: Option<&RunAs
     if let Some(m) = d.memory_limit {
         timing.push(format!("memory-limit={m}"));
     }
+    if s.server_metrics {
+        timing.push("server-metrics=On".to_string());
+    }
     opts.push(timing.join(" "));
     emit!(
         w,

@@ -291,6 +291,7 @@ impl Settings {
             error_log_name: file_name("error-log-name", "error_log")?,
             access_log_name: file_name("access-log-name", "access_log")?,
             server_status: p.flag("server-status"),
+            server_metrics: p.flag("server-metrics"),
             metrics_url: match p.last("metrics-url") {
                 Some(u) if u.starts_with('/') && !u.contains(char::is_whitespace) => Some(u.to_string()),
                 Some(u) => {
