@@ -465,7 +465,7 @@ pub static DAEMON_OPTIONS: &[DaemonOption] = &[
         },
         "0 (off)",
         State::Partial(
-            "a resident-set limit (mod_wsgi sets an address-space rlimit): checked every 100 ms; past it the process stops accepting and is replaced; 25% past it MemoryError is raised in its running requests",
+            "a resident-set limit (mod_wsgi sets an address-space rlimit): checked every 100 ms; past it the process stops accepting and is replaced; 25% past it MemoryError is raised in its running requests; a limit below the size of a freshly started process (which could never be met: every process would be replaced at once, forever) is raised to 25% past that size, with an error logged once",
         ),
         "Replace a process whose resident memory exceeds this many bytes: it stops accepting at once; if it grows 25% past the limit, MemoryError is raised in the requests still running on it (500, logged).",
         |g, v| g.memory_limit = v.num(),

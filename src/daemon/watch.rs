@@ -254,6 +254,23 @@ const MEMORY_MARGIN_PERCENT: u64 = 25;
 /// (its running requests may finish); past the limit by MEMORY_MARGIN_PERCENT, MemoryError is raised in the
 /// requests still running, so the one allocating fails (answered 500 with the cause) and the process can go.
 pub(super) fn watch_memory(g: &GroupRuntime, state: &Arc<State>, limit: u64) {
+    // A limit below what a freshly started process already uses can never be met: every process would be
+    // replaced at once, forever, and its requests interrupted. Such a limit is raised to 25% past the start-up
+    // size (said once), so that the group serves and still replaces a process that grows.
+    let start = resident_bytes();
+    let limit = if start > limit {
+        let raised = start.saturating_add(start / 100 * MEMORY_MARGIN_PERCENT);
+        log::server(
+            Level::Error,
+            &format!(
+                "mod_rwsgi: daemon group {}: memory-limit={limit}: resident set size of a freshly started process is already {start} bytes; its processes are replaced when they pass {raised} bytes instead (raise memory-limit)",
+                g.cfg.name
+            ),
+        );
+        raised
+    } else {
+        limit
+    };
     let hard = limit.saturating_add(limit / 100 * MEMORY_MARGIN_PERCENT);
     loop {
         std::thread::sleep(Duration::from_millis(100));
