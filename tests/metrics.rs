@@ -7,7 +7,7 @@ use rwsgi_testkit as kit;
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kit::ServerBuilder;
 use kit::load::{Load, summary};
@@ -115,15 +115,11 @@ fn server(tag: &str, daemon_opts: &str) -> kit::Server {
         .start()
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
+fn wait_for(what: &str, secs: u64, f: impl FnMut() -> bool) {
+    assert!(
+        kit::process::wait_until(Duration::from_secs(secs), f),
+        "timed out waiting for {what}"
+    );
 }
 
 #[test]
@@ -134,9 +130,17 @@ fn counts_are_exact_across_every_child_and_daemon_process() {
     // 16 clients, 400 requests each to an embedded and a daemon URL, while scrapes run.
     let load_e = Load::start(s.port, "/e/pid", 8, 400);
     let load_d = Load::start(s.port, "/d/pid", 8, 400);
+    // Scrapes while requests run: no process shows more requests in flight than it has threads.
     for _ in 0..5 {
         let during = scrape(&s);
-        assert!(during.sum("rwsgi_requests_in_flight", &[]) >= 0.0);
+        for (name, labels) in during.0.keys().filter(|(n, _)| n == "rwsgi_requests_in_flight") {
+            let threads = during.get("rwsgi_threads", labels);
+            let in_flight = during.get(name, labels);
+            assert!(
+                (0.0..=threads).contains(&in_flight),
+                "{labels}: {in_flight} in flight, {threads} threads"
+            );
+        }
     }
     let (ok_e, bad_e) = summary(&load_e.finish_when_done());
     let (ok_d, bad_d) = summary(&load_d.finish_when_done());

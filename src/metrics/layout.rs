@@ -54,15 +54,16 @@ pub const MAGIC: u64 = 0x7277_7367_696d_6574; // "rwsgimet"
 pub const VERSION: u64 = 1;
 
 const HEADER: usize = 8;
-/// A block of request figures: 5 status classes, the causes, a duration histogram, its sum (us) and count.
-pub const REQ: usize = 5 + CAUSES.len() + NB + 2;
+/// A block of request figures: 5 status classes, the causes, a duration histogram and its sum (us); the count is
+/// the histogram's total.
+pub const REQ: usize = 5 + CAUSES.len() + NB + 1;
 /// Per httpd child: pid, requests in flight, threads.
 const CHILD_HEAD: usize = 3;
 /// Per group: starts, connection failures, restarts by cause, crashes by signal.
 const GROUP_HEAD: usize = 2 + RESTARTS.len() + SIGNALS;
 /// Per daemon process: pid, start time (us), in flight, threads, requests taken, resident bytes, the causes it
-/// answered itself, the queue-time histogram, its sum (us) and count.
-pub const PROC: usize = 6 + CAUSES.len() + NB + 2;
+/// answered itself, the queue-time histogram and its sum (us).
+pub const PROC: usize = 6 + CAUSES.len() + NB + 1;
 
 /// The shape of one region; every process of a generation computes the same one from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +79,6 @@ pub mod req {
     pub const CAUSE: usize = 5;
     pub const BUCKET: usize = CAUSE + super::CAUSES.len();
     pub const SUM_US: usize = BUCKET + super::NB;
-    pub const COUNT: usize = SUM_US + 1;
 }
 
 /// Offsets within a daemon process slot.
@@ -92,7 +92,6 @@ pub mod proc {
     pub const CAUSE: usize = 6;
     pub const QUEUE_BUCKET: usize = CAUSE + super::CAUSES.len();
     pub const QUEUE_SUM_US: usize = QUEUE_BUCKET + super::NB;
-    pub const QUEUE_COUNT: usize = QUEUE_SUM_US + 1;
 }
 
 /// Offsets within a group's head.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::layout::{self, BUCKETS, CAUSES, Layout, NB, REQ, RESTARTS, SIGNALS, child, group, proc, req};
+use super::layout::{BUCKETS, CAUSES, Layout, NB, RESTARTS, SIGNALS, child, group, proc, req};
 
 /// Reads cell `i`.
 pub type Read<'a> = &'a dyn Fn(usize) -> u64;
@@ -40,8 +40,9 @@ impl Out {
         let _ = writeln!(self.text, " {value}");
     }
 
-    /// A histogram from per-bucket counts (not cumulative), its sum in microseconds and its count.
-    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], buckets: &[u64; NB], sum_us: u64, count: u64) {
+    /// A histogram from per-bucket counts (not cumulative) and its sum in microseconds; its count is the +Inf
+    /// bucket (so the two can never disagree while requests finish during a scrape).
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], buckets: &[u64; NB], sum_us: u64) {
         let mut cumulative = 0u64;
         for (i, n) in buckets.iter().enumerate() {
             cumulative += n;
@@ -55,8 +56,6 @@ impl Out {
             self.sample(&format!("{name}_bucket"), &l, cumulative);
         }
         self.sample(&format!("{name}_sum"), labels, seconds(sum_us));
-        // The count is the +Inf bucket: the two can never disagree while requests finish during a scrape.
-        let _ = count;
         self.sample(&format!("{name}_count"), labels, cumulative);
     }
 }
@@ -171,13 +170,7 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
             *v = sum(read, &starts, req::BUCKET + k);
         }
         let s = sum(read, &starts, req::SUM_US);
-        o.histogram(
-            "rwsgi_request_duration_seconds",
-            &labels(mode, name, &[]),
-            &b,
-            s,
-            sum(read, &starts, req::COUNT),
-        );
+        o.histogram("rwsgi_request_duration_seconds", &labels(mode, name, &[]), &b, s);
     }
 
     o.family(
@@ -196,7 +189,6 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
             &[("group", name)],
             &b,
             sum(read, &starts, proc::QUEUE_SUM_US),
-            sum(read, &starts, proc::QUEUE_COUNT),
         );
     }
 
@@ -385,9 +377,6 @@ fn labels<'a>(mode: &'a str, group: &'a str, extra: &[(&'a str, &'a str)]) -> Ve
     v
 }
 
-#[allow(dead_code)]
-const _: usize = REQ + layout::PROC;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,7 +397,6 @@ mod tests {
             cells[r + req::BUCKET] = 7;
             cells[r + req::BUCKET + 3] = 3;
             cells[r + req::SUM_US] = 500_000;
-            cells[r + req::COUNT] = 10;
         }
         cells[l.child_req(0, 1) + req::CAUSE + 1] = 2; // daemon_died
         cells[l.proc(0, 0) + proc::PID] = 7;

@@ -150,7 +150,6 @@ impl Request {
         let took = now_us().saturating_sub(self.started_us);
         add(r + req::BUCKET + layout::bucket(took), 1);
         add(r + req::SUM_US, took);
-        add(r + req::COUNT, 1);
     }
 }
 
@@ -187,7 +186,6 @@ pub fn daemon_taken(queued_us: u64) {
     add(b + proc::REQUESTS, 1);
     add(b + proc::QUEUE_BUCKET + layout::bucket(queued_us), 1);
     add(b + proc::QUEUE_SUM_US, queued_us);
-    add(b + proc::QUEUE_COUNT, 1);
 }
 
 /// In a daemon process: the request taken ended (`cause`: answered by mod_rwsgi itself).
