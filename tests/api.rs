@@ -1,6 +1,7 @@
 //! The mod_wsgi module's runtime API through a real httpd, in embedded and daemon mode: request_data() and
 //! active_requests, the events (request_started may replace the application), request_metrics() and
-//! process_metrics() against the requests the test sent, the environ's timestamps and thread number.
+//! process_metrics() against the requests the test sent and the rwsgi-metrics handler's figures (the same
+//! counters), the environ's timestamps and thread number.
 
 use rwsgi_testkit as kit;
 
@@ -8,13 +9,14 @@ use kit::ServerBuilder;
 use kit::http::field;
 
 fn start(tag: &str, daemon: bool) -> kit::Server {
-    let conf = if daemon {
+    let app = if daemon {
         "WSGIDaemonProcess api processes=1 threads=4\nWSGIScriptAlias /api {apps}/api.wsgi process-group=api application-group=%{GLOBAL}"
     } else {
         // One child: the metrics of one process are what the test reads.
         "WSGIScriptAlias /api {apps}/api.wsgi application-group=%{GLOBAL}"
     };
-    let b = ServerBuilder::new(tag).conf(conf);
+    let conf = format!("{app}\n<Location /server/metrics>\nSetHandler rwsgi-metrics\nRequire all granted\n</Location>");
+    let b = ServerBuilder::new(tag).conf(&conf);
     let b = if daemon { b } else { b.mpm("event", 1, 8) };
     b.start()
 }
@@ -34,6 +36,15 @@ fn num(body: &str, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {key} in {body}"))
         .parse()
         .unwrap_or_else(|_| panic!("{key} is not a number in {body}"))
+}
+
+/// The value of the exposition line `series` (name and labels as rendered).
+fn sample(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in {exposition}"))
 }
 
 fn check(daemon: bool) {
@@ -85,10 +96,58 @@ fn check(daemon: bool) {
     let m = text(&s, "/api/metrics");
     assert_eq!(num(&m, "request_count"), 1.0, "only /api/metrics itself: {m}");
 
+    // One set of counters, two views: process_metrics() reads the cells the rwsgi-metrics handler adds up.
+    let scraped = text(&s, "/server/metrics");
     let p = text(&s, "/api/process");
-    assert!(num(&p, "request_count") >= 8.0, "{p}");
+    // warm, the first /api/metrics, 3 POSTs, the 404, the 500 and two more /api/metrics (since the process
+    // started, not since start_recording_metrics()).
+    assert_eq!(num(&p, "request_count"), 9.0, "{p}");
+    assert_eq!(num(&p, "active_requests"), 1.0, "/api/process itself: {p}");
+    let threads = field(&p, "threads").expect("threads");
+    let per_thread: f64 = threads
+        .split("\"request_count\": ")
+        .skip(1)
+        .map(|v| {
+            v.split(['}', ','])
+                .next()
+                .unwrap_or("")
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        })
+        .sum();
+    assert_eq!(per_thread, 9.0, "{threads}");
+    let (count, busy) = if daemon {
+        let count: f64 = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .iter()
+            .map(|c| {
+                let series = format!("rwsgi_requests_total{{mode=\"daemon\",group=\"api\",class=\"{c}\"}}");
+                if scraped.contains(&series) {
+                    sample(&scraped, &series)
+                } else {
+                    0.0
+                }
+            })
+            .sum();
+        (
+            count,
+            sample(
+                &scraped,
+                "rwsgi_process_busy_seconds_total{group=\"api\",process=\"0\"}",
+            ),
+        )
+    } else {
+        (
+            sample(&scraped, "rwsgi_request_duration_seconds_count{mode=\"embedded\"}"),
+            sample(&scraped, "rwsgi_request_duration_seconds_sum{mode=\"embedded\"}"),
+        )
+    };
+    assert_eq!(count, 9.0, "{scraped}");
+    let busy_time = num(&p, "request_busy_time");
+    assert!(
+        busy_time > 0.0 && (busy_time - busy).abs() < 2e-6,
+        "{busy_time} vs {busy}: {p}\n{scraped}"
+    );
     assert!(num(&p, "memory_rss") > 1e6 && num(&p, "cpu_time") > 0.0, "{p}");
-    assert!(field(&p, "threads").is_some_and(|t| t.contains("thread_id")), "{p}");
 
     // Events of the previous request, in order, and the measured values of request_finished.
     s.post("/api/post", "text/plain", b"abc");

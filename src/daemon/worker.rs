@@ -489,7 +489,7 @@ fn serve(
             return false;
         }
     }
-    crate::metrics::daemon_taken(u64::try_from(now_us() - head.start_us).unwrap_or(0));
+    let taken = crate::metrics::daemon_taken(u64::try_from(now_us() - head.start_us).unwrap_or(0));
     let mut head = head;
     if let Some(avg) = crate::sys::allocs::per_request() {
         head.environ.push(
@@ -536,11 +536,21 @@ fn serve(
         }
         Some(outcome)
     });
-    crate::metrics::daemon_done(match &outcome {
+    let status = match &outcome {
+        Ok(Some(Outcome::Status(s))) => Some(*s),
+        Ok(Some(Outcome::Done)) => Some(
+            slot.with(|st| st.resp.status.as_ref().map_or(500, |s| i32::from(s.code)))
+                .unwrap_or(500),
+        ),
+        Ok(None) => None,
+        Err(_) => Some(500),
+    };
+    let cause = match &outcome {
         Ok(Some(Outcome::Status(504))) => Some(crate::metrics::Cause::RequestTimeout),
         Ok(Some(Outcome::Status(500))) | Err(_) => Some(crate::metrics::Cause::AppException),
         _ => None,
-    });
+    };
+    taken.done(status, cause, crate::python::current::thread_number());
     let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
     let Some(mut st) = slot.close() else { return counts };
     match outcome {

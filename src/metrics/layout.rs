@@ -51,7 +51,7 @@ pub const RESTARTS: [&str; 11] = [
 pub const SIGNALS: usize = 65;
 
 pub const MAGIC: u64 = 0x7277_7367_696d_6574; // "rwsgimet"
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 
 const HEADER: usize = 8;
 /// A block of request figures: 5 status classes, the causes, a duration histogram and its sum (us); the count is
@@ -61,9 +61,10 @@ pub const REQ: usize = 5 + CAUSES.len() + NB + 1;
 const CHILD_HEAD: usize = 3;
 /// Per group: starts, connection failures, restarts by cause, crashes by signal.
 const GROUP_HEAD: usize = 2 + RESTARTS.len() + SIGNALS;
-/// Per daemon process: pid, start time (us), in flight, threads, requests taken, resident bytes, the causes it
-/// answered itself, the queue-time histogram and its sum (us).
-pub const PROC: usize = 6 + CAUSES.len() + NB + 1;
+/// Per daemon process: pid, start time (us), in flight, threads, requests taken, resident bytes, the time its
+/// threads spent on requests (us), the status classes of the requests it ran, the causes it answered itself, the
+/// queue-time histogram and its sum (us).
+pub const PROC: usize = 7 + 5 + CAUSES.len() + NB + 1;
 
 /// The shape of one region; every process of a generation computes the same one from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +90,9 @@ pub mod proc {
     pub const THREADS: usize = 3;
     pub const REQUESTS: usize = 4;
     pub const RSS: usize = 5;
-    pub const CAUSE: usize = 6;
+    pub const BUSY_US: usize = 6;
+    pub const CLASS: usize = 7;
+    pub const CAUSE: usize = CLASS + 5;
     pub const QUEUE_BUCKET: usize = CAUSE + super::CAUSES.len();
     pub const QUEUE_SUM_US: usize = QUEUE_BUCKET + super::NB;
 }
@@ -153,6 +156,15 @@ impl Layout {
     }
 }
 
+/// The status class cell (0: 1xx .. 4: 5xx) a request's HTTP status counts in; a status outside 100..599 (none was
+/// sent) counts as 5xx, so the classes always add up to the requests.
+pub fn class(status: i32) -> usize {
+    match status {
+        100..=599 => (status / 100 - 1) as usize,
+        _ => 4,
+    }
+}
+
 /// The histogram bucket of a duration in microseconds.
 pub fn bucket(us: u64) -> usize {
     let secs = us as f64 / 1e6;
@@ -211,6 +223,11 @@ mod tests {
         assert_eq!(bucket(1_000_000), 9);
         assert_eq!(bucket(10_000_000), 13);
         assert_eq!(bucket(10_000_001), NB - 1);
+        assert_eq!((class(200), class(304), class(404), class(503)), (1, 2, 3, 4));
+        assert_eq!(
+            (class(100), class(599), class(0), class(600), class(-1)),
+            (0, 4, 4, 4, 4)
+        );
         assert_eq!(restart_index("maximum_requests"), Some(0));
         assert_eq!(restart_index("eviction_signal"), Some(8));
         assert_eq!(restart_index("shutdown_signal"), None);

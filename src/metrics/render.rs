@@ -227,13 +227,31 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "gauge",
         "Resident memory of each daemon process (updated every second).",
     );
-    o.family_samples_daemon(l, read, groups, "rwsgi_process_resident_bytes", proc::RSS);
+    o.family_samples_daemon(l, read, groups, "rwsgi_process_resident_bytes", proc::RSS, |v| {
+        v.to_string()
+    });
     o.family(
         "rwsgi_process_requests_total",
         "counter",
         "Requests each daemon process slot took (its replacements add to it).",
     );
-    o.family_samples_daemon(l, read, groups, "rwsgi_process_requests_total", proc::REQUESTS);
+    o.family_samples_daemon(l, read, groups, "rwsgi_process_requests_total", proc::REQUESTS, |v| {
+        v.to_string()
+    });
+    o.family(
+        "rwsgi_process_busy_seconds_total",
+        "counter",
+        "Time the threads of each daemon process slot spent running requests (its rate over rwsgi_threads is the \
+         capacity used).",
+    );
+    o.family_samples_daemon(
+        l,
+        read,
+        groups,
+        "rwsgi_process_busy_seconds_total",
+        proc::BUSY_US,
+        seconds,
+    );
     o.family(
         "rwsgi_process_start_time_seconds",
         "gauge",
@@ -355,13 +373,21 @@ impl Out {
         }
     }
 
-    fn family_samples_daemon(&mut self, l: &Layout, read: Read<'_>, groups: &[String], name: &str, offset: usize) {
+    fn family_samples_daemon(
+        &mut self,
+        l: &Layout,
+        read: Read<'_>,
+        groups: &[String],
+        name: &str,
+        offset: usize,
+        value: fn(u64) -> String,
+    ) {
         for (gi, g) in groups.iter().enumerate().take(l.groups) {
             for p in 0..l.procs {
                 let base = l.proc(gi, p);
                 if read(base + proc::PID) != 0 || read(base + proc::REQUESTS) != 0 {
                     let ps = p.to_string();
-                    self.sample(name, &[("group", g), ("process", &ps)], read(base + offset));
+                    self.sample(name, &[("group", g), ("process", &ps)], value(read(base + offset)));
                 }
             }
         }
@@ -401,6 +427,7 @@ mod tests {
         cells[l.child_req(0, 1) + req::CAUSE + 1] = 2; // daemon_died
         cells[l.proc(0, 0) + proc::PID] = 7;
         cells[l.proc(0, 0) + proc::CAUSE + 3] = 1; // queue_timeout
+        cells[l.proc(0, 0) + proc::BUSY_US] = 2_500_000;
         cells[l.group(0) + group::CRASH + 9] = 4; // SIGKILL
         cells[l.group(0) + group::RESTART] = 5; // maximum_requests
         let read = |i: usize| cells[i];
@@ -417,6 +444,7 @@ mod tests {
         assert!(text.contains("rwsgi_request_duration_seconds_count{mode=\"embedded\"} 20\n"));
         assert!(text.contains("rwsgi_request_duration_seconds_sum{mode=\"embedded\"} 1.000000\n"));
         assert!(text.contains("rwsgi_process_crashes_total{group=\"site\",signal=\"SIGKILL\"} 4\n"));
+        assert!(text.contains("rwsgi_process_busy_seconds_total{group=\"site\",process=\"0\"} 2.500000\n"));
         assert!(text.contains("rwsgi_process_restarts_total{group=\"site\",cause=\"maximum_requests\"} 5\n"));
         assert!(text.contains("rwsgi_threads{mode=\"embedded\",process=\"1\"} 16\n"));
         assert!(text.contains("rwsgi_httpd_children 2\n"));

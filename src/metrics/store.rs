@@ -1,7 +1,7 @@
 //! The region of this generation and the slots of this process; the functions the request path calls.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::layout::{self, Cause, Layout, child, group, proc, req};
 use crate::sys::shm::{Cells, alive};
@@ -16,6 +16,12 @@ static REGION: OnceLock<Region> = OnceLock::new();
 static CHILD: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// This daemon process's (group, slot).
 static DAEMON: OnceLock<(usize, usize)> = OnceLock::new();
+/// What this process's own cells (`own_cells`) held when it took its slot over: its predecessors' share.
+static BASE: OnceLock<[u64; 6]> = OnceLock::new();
+/// Requests running in this process's Python now (an httpd child's slot also counts its daemon-mode requests).
+static PYTHON_IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+/// Requests each request thread of this process finished, by mod_wsgi thread number (1..; process-local).
+static PER_THREAD: OnceLock<Box<[AtomicU64]>> = OnceLock::new();
 
 fn region() -> Option<&'static Region> {
     REGION.get()
@@ -93,6 +99,7 @@ pub fn enter_child(threads: u64) {
             set(r.layout.child(c) + child::IN_FLIGHT, 0);
             set(r.layout.child(c) + child::THREADS, threads);
             CHILD.store(c, Ordering::Relaxed);
+            take_baseline(threads);
             return;
         }
     }
@@ -110,6 +117,83 @@ pub fn enter_daemon(group_index: usize, index: usize, threads: u64) {
     set(base + proc::THREADS, threads);
     set(base + proc::STARTED_US, now_us());
     set(base + proc::PID, u64::from(std::process::id()));
+    take_baseline(threads);
+}
+
+/// The cells of this process's own requests (those its Python ran): the first status class cell and the busy
+/// time (us) — an httpd child's embedded-mode block, or a daemon process's slot.
+fn own_cells(r: &Region) -> Option<(usize, usize)> {
+    if let Some(b) = daemon_base() {
+        return Some((b + proc::CLASS, b + proc::BUSY_US));
+    }
+    let c = CHILD.load(Ordering::Relaxed);
+    (c < r.layout.children).then(|| {
+        let b = r.layout.child_req(c, 0);
+        (b + req::CLASS, b + req::SUM_US)
+    })
+}
+
+fn read_own() -> Option<[u64; 6]> {
+    let r = region()?;
+    let (class, busy) = own_cells(r)?;
+    let mut v = [0; 6];
+    for (k, cell) in v.iter_mut().take(5).enumerate() {
+        *cell = r.cells.get(class + k).load(Ordering::Relaxed);
+    }
+    v[5] = r.cells.get(busy).load(Ordering::Relaxed);
+    Some(v)
+}
+
+fn take_baseline(threads: u64) {
+    if let Some(v) = read_own() {
+        let _ = BASE.set(v);
+    }
+    let n = usize::try_from(threads).unwrap_or(1).clamp(1, 100_000);
+    let _ = PER_THREAD.set((0..n).map(|_| AtomicU64::new(0)).collect());
+}
+
+fn count_thread(thread: u32) {
+    let i = usize::try_from(thread).unwrap_or(0);
+    if let Some(n) = PER_THREAD.get().and_then(|t| i.checked_sub(1).and_then(|i| t.get(i))) {
+        n.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What this process's Python has run since the process started: the figures behind mod_wsgi.process_metrics()
+/// and request_metrics(), read from the same cells the `rwsgi-metrics` handler adds up.
+#[derive(Debug, Clone, Default)]
+pub struct Own {
+    /// Finished requests by status class (1xx .. 5xx); their sum is the request count.
+    pub classes: [u64; 5],
+    /// Time spent on them (us): in an httpd child from the request's arrival, in a daemon process from the
+    /// moment a thread took it.
+    pub busy_us: u64,
+    pub in_flight: u64,
+    /// Finished requests per thread number (index 0: thread 1).
+    pub per_thread: Vec<u64>,
+}
+
+/// None: this process has no slot (no region, or more httpd children alive than slots).
+pub fn own() -> Option<Own> {
+    let now = read_own()?;
+    let base = BASE.get().copied().unwrap_or_default();
+    let mut classes = [0; 5];
+    for (k, c) in classes.iter_mut().enumerate() {
+        *c = now[k].wrapping_sub(base[k]);
+    }
+    let in_flight = match daemon_base() {
+        Some(b) => region().map_or(0, |r| r.cells.get(b + proc::IN_FLIGHT).load(Ordering::Relaxed)),
+        None => PYTHON_IN_FLIGHT.load(Ordering::Relaxed),
+    };
+    Some(Own {
+        classes,
+        busy_us: now[5].wrapping_sub(base[5]),
+        in_flight,
+        per_thread: PER_THREAD
+            .get()
+            .map(|t| t.iter().map(|n| n.load(Ordering::Relaxed)).collect())
+            .unwrap_or_default(),
+    })
 }
 
 /// A WSGI request in this httpd child, for group `g` (0: embedded; n: the n-th daemon group): in flight until
@@ -117,11 +201,17 @@ pub fn enter_daemon(group_index: usize, index: usize, threads: u64) {
 pub struct Request {
     base: Option<(usize, usize)>,
     started_us: u64,
+    /// Embedded mode: the mod_wsgi thread number of the thread running it.
+    python_thread: Option<u32>,
 }
 
-/// `started_us`: when the request arrived in httpd (microseconds since the epoch).
-pub fn request(g: usize, started_us: i64) -> Request {
+/// `started_us`: when the request arrived in httpd (microseconds since the epoch); `python_thread`: in embedded
+/// mode, the mod_wsgi number of the thread that runs it.
+pub fn request(g: usize, started_us: i64, python_thread: Option<u32>) -> Request {
     let _ = take_cause();
+    if python_thread.is_some() {
+        PYTHON_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+    }
     let base = region().and_then(|r| {
         let c = CHILD.load(Ordering::Relaxed);
         (c < r.layout.children && g <= r.layout.groups).then(|| (r.layout.child(c), r.layout.child_req(c, g)))
@@ -132,6 +222,7 @@ pub fn request(g: usize, started_us: i64) -> Request {
     Request {
         base,
         started_us: u64::try_from(started_us).unwrap_or(0),
+        python_thread,
     }
 }
 
@@ -139,11 +230,13 @@ impl Request {
     /// The request ended with HTTP `status` (and the cause noted for it, if mod_rwsgi answered it itself).
     pub fn finish(self, status: i32) {
         let cause = take_cause();
+        if let Some(t) = self.python_thread {
+            PYTHON_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+            count_thread(t);
+        }
         let Some((child_base, r)) = self.base else { return };
         sub(child_base + child::IN_FLIGHT, 1);
-        if let Some(class) = usize::try_from(status / 100).ok().filter(|c| (1..=5).contains(c)) {
-            add(r + req::CLASS + class - 1, 1);
-        }
+        add(r + req::CLASS + layout::class(status), 1);
         if let Some(c) = cause {
             add(r + req::CAUSE + c as usize, 1);
         }
@@ -179,21 +272,41 @@ fn daemon_base() -> Option<usize> {
     region().map(|r| r.layout.proc(g, p))
 }
 
-/// In a daemon process: a thread took a request that waited `queued_us` since its arrival in httpd.
-pub fn daemon_taken(queued_us: u64) {
-    let Some(b) = daemon_base() else { return };
-    add(b + proc::IN_FLIGHT, 1);
-    add(b + proc::REQUESTS, 1);
-    add(b + proc::QUEUE_BUCKET + layout::bucket(queued_us), 1);
-    add(b + proc::QUEUE_SUM_US, queued_us);
+/// A request a thread of this daemon process took: in flight until `done`.
+pub struct Taken {
+    at: std::time::Instant,
 }
 
-/// In a daemon process: the request taken ended (`cause`: answered by mod_rwsgi itself).
-pub fn daemon_done(cause: Option<Cause>) {
-    let Some(b) = daemon_base() else { return };
-    sub(b + proc::IN_FLIGHT, 1);
-    if let Some(c) = cause {
-        add(b + proc::CAUSE + c as usize, 1);
+/// In a daemon process: a thread took a request that waited `queued_us` since its arrival in httpd.
+pub fn daemon_taken(queued_us: u64) -> Taken {
+    if let Some(b) = daemon_base() {
+        add(b + proc::IN_FLIGHT, 1);
+        add(b + proc::REQUESTS, 1);
+        add(b + proc::QUEUE_BUCKET + layout::bucket(queued_us), 1);
+        add(b + proc::QUEUE_SUM_US, queued_us);
+    }
+    Taken {
+        at: std::time::Instant::now(),
+    }
+}
+
+impl Taken {
+    /// The request ended with HTTP `status` (None: it was not run here, it goes to another process) on thread
+    /// number `thread`; `cause`: answered by mod_rwsgi itself.
+    pub fn done(self, status: Option<i32>, cause: Option<Cause>, thread: u32) {
+        let Some(b) = daemon_base() else { return };
+        sub(b + proc::IN_FLIGHT, 1);
+        if let Some(status) = status {
+            add(b + proc::CLASS + layout::class(status), 1);
+            add(
+                b + proc::BUSY_US,
+                u64::try_from(self.at.elapsed().as_micros()).unwrap_or(u64::MAX),
+            );
+            count_thread(thread);
+        }
+        if let Some(c) = cause {
+            add(b + proc::CAUSE + c as usize, 1);
+        }
     }
 }
 

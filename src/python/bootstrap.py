@@ -371,8 +371,9 @@ def publish_signal(signame, signum):
         publish('process_signal', {'signame': signame, 'signum': signum}, (signal_callbacks,))
 
 
-# Metrics: off until start_recording_metrics(); then every finished request is folded into the interval and
-# process totals below by record().
+# Metrics: off until start_recording_metrics(). Request counts, status classes, busy time, requests in flight
+# and per thread come from the counters the rwsgi-metrics handler reads (mod_wsgi._process_counters(): one set of
+# figures, two views); the phase times, bytes and per-thread times mod_wsgi adds are folded in by record().
 _metrics_lock = _thread.allocate_lock()
 recording = [False]
 _process_start = None
@@ -400,19 +401,18 @@ class _Interval(object):
     PHASES = ('server_time', 'queue_time', 'daemon_time', 'application_time', 'request_time', 'gil_wait_time',
               'input_read_time', 'output_write_time')
 
-    def __init__(self, now, threads):
+    def __init__(self, now, threads, counters):
         self.start = now
         self.threads = threads
+        self.counters = counters
+        # Requests record() saw (the divisor of the phase means).
         self.count = 0
-        self.status = [0, 0, 0, 0, 0]
         self.input_bytes = self.input_reads = self.output_bytes = self.output_writes = 0
         self.gil_wait_count = 0
         self.sums = dict((p, 0.0) for p in self.PHASES)
         self.mins = dict((p, None) for p in self.PHASES)
         self.maxs = dict((p, None) for p in self.PHASES)
         self.buckets = dict((p, [0] * _BUCKETS) for p in self.PHASES)
-        self.busy = 0.0
-        self.thread_completed = [0] * threads
         self.thread_busy = [0.0] * threads
         self.thread_cpu = [0.0] * threads
         self.thread_max = [0.0] * threads
@@ -436,15 +436,14 @@ def _rss():
     return max_rss, rss
 
 
-class _Totals(object):
-    def __init__(self):
-        self.count = 0
-        self.busy = 0.0
-        self.per_thread = {}
+def _counters():
+    """(requests by status class, busy seconds, in flight, requests per thread number) since this process
+    started; zeros when it has no metrics slot."""
+    c = mod_wsgi._process_counters()
+    return c if c is not None else ([0] * 5, 0.0, 0, [])
 
 
 _interval = [None]
-_totals = _Totals()
 import time as _time  # noqa: E402
 _process_start = _time.time()
 
@@ -458,7 +457,7 @@ def start_recording_metrics():
         if recording[0]:
             return None
         import time
-        _interval[0] = _Interval(time.time(), threads_maximum())
+        _interval[0] = _Interval(time.time(), threads_maximum(), _counters())
         recording[0] = True
     return None
 
@@ -488,10 +487,6 @@ def record(m):
         if iv is None:
             return
         iv.count += 1
-        status = m['status']
-        cls = status // 100 if status else 5
-        if 1 <= cls <= 5:
-            iv.status[cls - 1] += 1
         iv.input_bytes += m['input_length']
         iv.input_reads += m['input_reads']
         iv.output_bytes += m['output_length']
@@ -507,18 +502,13 @@ def record(m):
             iv.maxs[phase] = us if iv.maxs[phase] is None else max(iv.maxs[phase], us)
             iv.buckets[phase][_bucket(v)] += 1
         app = m['application_time']
-        iv.busy += app
         tid = m['thread_id']
         if 1 <= tid <= iv.threads:
             i = tid - 1
-            iv.thread_completed[i] += 1
             iv.thread_busy[i] += app
             iv.thread_cpu[i] += m.get('cpu_time', 0.0)
             iv.thread_max[i] = max(iv.thread_max[i], app)
             iv.active_threads.add(tid)
-        _totals.count += 1
-        _totals.busy += app
-        _totals.per_thread[tid] = _totals.per_thread.get(tid, 0) + 1
 
 
 def request_metrics():
@@ -529,6 +519,13 @@ def request_metrics():
             return None
         now = time.time()
         period = max(now - iv.start, 1e-6)
+        counters = _counters()
+        classes, busy, _, per_thread = counters
+        status = [n - b for n, b in zip(classes, iv.counters[0])]
+        count = sum(status)
+        base_threads = iv.counters[3]
+        completed = [(per_thread[i] if i < len(per_thread) else 0) -
+                     (base_threads[i] if i < len(base_threads) else 0) for i in range(iv.threads)]
         user, system = _cpu()
         cpu_user = (user - iv.cpu[0]) / period
         cpu_system = (system - iv.cpu[1]) / period
@@ -548,24 +545,24 @@ def request_metrics():
             'memory_max_rss': max_rss,
             'memory_rss': rss,
             'request_threads_maximum': iv.threads,
-            'request_threads_started': len(_totals.per_thread),
+            'request_threads_started': sum(1 for n in per_thread if n),
             'request_threads_active': len(iv.active_threads),
-            'capacity_utilization': iv.busy / period / iv.threads,
-            'request_count': iv.count,
-            'request_throughput': iv.count / period,
+            'capacity_utilization': (busy - iv.counters[1]) / period / iv.threads,
+            'request_count': count,
+            'request_throughput': count / period,
             'input_bytes': iv.input_bytes,
             'input_reads': iv.input_reads,
             'output_bytes': iv.output_bytes,
             'output_writes': iv.output_writes,
             'gil_wait_count': iv.gil_wait_count,
-            'request_threads_completed': list(iv.thread_completed),
-            'request_threads_buckets': list(iv.thread_completed),
+            'request_threads_completed': completed,
+            'request_threads_buckets': list(completed),
             'request_threads_busy_time': list(iv.thread_busy),
             'request_threads_cpu_time': list(iv.thread_cpu),
             'request_threads_current_elapsed': [0.0] * iv.threads,
             'request_threads_max_duration': list(iv.thread_max),
         }
-        for i, n in enumerate(iv.status):
+        for i, n in enumerate(status):
             out['status_%dxx' % (i + 1)] = n
         for phase in _Interval.PHASES:
             embedded_none = not daemon and phase in ('queue_time', 'daemon_time')
@@ -577,7 +574,7 @@ def request_metrics():
             for tid, since in _busy.items():
                 if 1 <= tid <= iv.threads:
                     out['request_threads_current_elapsed'][tid - 1] = now - since
-        _interval[0] = _Interval(now, iv.threads)
+        _interval[0] = _Interval(now, iv.threads, counters)
         _interval[0].cpu = (user, system)
         return out
 
@@ -591,12 +588,11 @@ def process_metrics():
         max_rss, rss = _rss()
         now = time.time()
         started = _process_start
-        with _busy_lock:
-            active = len(_busy)
+        classes, busy, active, per_thread = _counters()
         return {
             'pid': os.getpid(),
-            'request_busy_time': _totals.busy,
-            'request_count': _totals.count,
+            'request_busy_time': busy,
+            'request_count': sum(classes),
             'memory_max_rss': max_rss,
             'memory_rss': rss,
             'cpu_user_time': user,
@@ -605,9 +601,9 @@ def process_metrics():
             'restart_time': started,
             'current_time': now,
             'running_time': int(now - started),
-            'request_threads': len(_totals.per_thread),
+            'request_threads': sum(1 for n in per_thread if n),
             'active_requests': active,
-            'threads': [{'thread_id': t, 'request_count': n} for t, n in sorted(_totals.per_thread.items())],
+            'threads': [{'thread_id': i + 1, 'request_count': n} for i, n in enumerate(per_thread) if n],
         }
 
 

@@ -102,6 +102,15 @@ fn server_metrics(py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
     Ok(Some(d.unbind()))
 }
 
+/// Internal: what this process's Python has run since the process started, from the counters the
+/// `rwsgi-metrics` handler reads: (status classes 1xx..5xx, busy seconds, in flight, requests per thread
+/// number), or None when the process has no metrics slot.
+#[pyfunction]
+#[pyo3(name = "_process_counters")]
+fn process_counters() -> Option<([u64; 5], f64, u64, Vec<u64>)> {
+    crate::metrics::own().map(|o| (o.classes, o.busy_us as f64 / 1e6, o.in_flight, o.per_thread))
+}
+
 pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "mod_wsgi")?;
     let (a, b, c) = API_LEVEL;
@@ -121,6 +130,7 @@ pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Boun
     m.add("multiprocess", settings.multiprocess)?;
     m.add_function(wrap_pyfunction!(log_line, &m)?)?;
     m.add_function(wrap_pyfunction!(server_metrics, &m)?)?;
+    m.add_function(wrap_pyfunction!(process_counters, &m)?)?;
     m.add("_server_metrics_enabled", settings.python.server_metrics == Some(true))?;
     m.add_class::<super::file_wrapper::FileWrapper>()?;
     Ok(m)
