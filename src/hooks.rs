@@ -267,6 +267,9 @@ fn register_hooks(me: &'static ModuleRec) {
     unsafe {
         ffi::ap_hook_pre_config(Some(pre_config), none, none, ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_post_config(Some(post_config), none, none, ffi::APR_HOOK_MIDDLE);
+        // After the core's, which makes the scoreboard.
+        ffi::ap_hook_pre_mpm(Some(pre_mpm), none, none, ffi::APR_HOOK_REALLY_LAST);
+        ffi::ap_hook_monitor(Some(monitor), none, none, ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_test_config(Some(test_config), none, none, ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_child_init(Some(child_init), none, none, ffi::APR_HOOK_MIDDLE);
         ffi::ap_hook_translate_name(
@@ -454,6 +457,27 @@ unsafe extern "C" fn post_config(
                 ffi::HTTP_INTERNAL_SERVER_ERROR
             }
         }
+    })
+}
+
+/// A first start: httpd has made its scoreboard; the daemon processes can start (they inherit it).
+unsafe extern "C" fn pre_mpm(_p: *mut ffi::apr_pool_t, _sb: ffi::ap_scoreboard_e) -> c_int {
+    guard("pre_mpm", ffi::OK, || {
+        // SAFETY: ap_server_conf is the main server of the configuration the MPM is about to run.
+        let main = unsafe { Server::from_raw(ffi::ap_server_conf) };
+        crate::daemon::manager::start_pending(main);
+        ffi::OK
+    })
+}
+
+/// The httpd parent, about once a second: daemon processes still waiting for the scoreboard (an MPM without
+/// pre_mpm) start now.
+unsafe extern "C" fn monitor(_p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) -> c_int {
+    // SAFETY: s is the main server httpd passes to monitor.
+    let main = unsafe { Server::from_raw(s) };
+    guard("monitor", ffi::DECLINED, || {
+        crate::daemon::manager::start_pending(main);
+        ffi::DECLINED
     })
 }
 

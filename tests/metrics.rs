@@ -301,12 +301,19 @@ fn server_metrics_reads_apaches_scoreboard_when_switched_on() {
         "null",
         "server-metrics=Off overrides WSGIServerMetrics On"
     );
-    // Daemon processes of the first generation are forked before httpd makes its scoreboard: None there (as
-    // off); from the first graceful restart on they see it.
-    assert_eq!(s.get("/on/x").text(), "null");
+    // Daemon processes see the scoreboard from the first start (they are forked after httpd made it) and after a
+    // graceful restart; a process that answers sees the httpd children serving it.
+    let seen = |s: &kit::Server| {
+        let d = s.get("/on/x?probe-d").text();
+        for needle in ["\"server_limit\": 2", "\"processes\": 2", "\"this_request_seen\": true"] {
+            assert!(d.contains(needle), "{needle} in {d}");
+        }
+    };
+    seen(&s);
     s.apachectl("graceful");
-    wait_for("the new generation's daemon sees the scoreboard", 15, || {
-        s.get("/on/x").text().contains("\"server_limit\": 2")
+    wait_for("the new generation's daemon", 15, || {
+        s.get("/on/x").text().contains("\"running_generation\": 1")
     });
+    seen(&s);
     assert_eq!(s.get("/off/x").text(), "null");
 }

@@ -49,8 +49,13 @@ pub struct Board {
 
 const STATUS: &[u8; 11] = b".S_RWKLDCGI";
 
-/// The scoreboard now (None in a process that has none: a daemon process of the first generation is forked
-/// before httpd creates it).
+/// Whether this process has httpd's scoreboard (the httpd parent: from its first pre_mpm on).
+pub fn exists() -> bool {
+    // SAFETY: a plain accessor of httpd's scoreboard global.
+    unsafe { ffi::ap_exists_scoreboard_image() != 0 }
+}
+
+/// The scoreboard now (None in a process that has none: one forked before httpd's first pre_mpm made it).
 pub fn snapshot() -> Option<Board> {
     // SAFETY: reads httpd's shared scoreboard through its accessors; every pointer is checked, and the structs
     // are plain data that other processes update concurrently (a torn read only mixes two states of a counter).

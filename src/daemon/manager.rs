@@ -1,4 +1,5 @@
-//! The daemon process manager in the httpd parent (post_config). For every WSGIDaemonProcess group it keeps one
+//! The daemon process manager in the httpd parent (post_config; on a first start the supervisors are forked in
+//! pre_mpm, once httpd made its scoreboard, which they inherit). For every WSGIDaemonProcess group it keeps one
 //! listening UNIX socket for the life of the httpd parent (so graceful restarts never refuse a connection), and
 //! starts one supervisor process per configuration generation. A supervisor that dies is restarted at once; at
 //! the end of a generation (restart or stop) the supervisors are told to drain and exit, while the next
@@ -58,6 +59,9 @@ impl Table {
 }
 
 static TABLE: RwLock<Option<Arc<Table>>> = RwLock::new(None);
+
+/// On a first start, the supervisors wait for httpd's scoreboard (made after post_config): `start_pending`.
+static PENDING: Mutex<Option<(ConfigPool, Arc<Table>)>> = Mutex::new(None);
 
 /// This generation's daemon groups (set in the parent before the httpd children are forked).
 pub fn table() -> Option<Arc<Table>> {
@@ -354,6 +358,34 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
     // Before any supervisor or httpd child is forked: they all count into the region made here.
     setup_metrics(main, &table.groups);
+    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if pending.is_some() {
+        // A start that never reached the MPM (its pre_mpm) is replaced by this one.
+        log::server(
+            Level::Debug,
+            "mod_rwsgi: daemon processes of an aborted start were never started",
+        );
+    }
+    if crate::apache::scoreboard::exists() {
+        start_supervisors(pconf, main, table);
+    } else {
+        // First start: httpd makes its scoreboard after post_config. Daemon processes forked before it could
+        // never read it (mod_wsgi.server_metrics()), so they are started just after it (`start_pending`).
+        *PENDING.lock().unwrap_or_else(|p| p.into_inner()) = Some((pconf, table));
+    }
+    Ok(())
+}
+
+/// In the httpd parent, once httpd has made its scoreboard (the pre_mpm hook of a first start; the monitor hook
+/// too, in case an MPM has no pre_mpm): starts the supervisors post_config left waiting.
+pub fn start_pending(main: Server) {
+    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some((pconf, table)) = pending {
+        start_supervisors(pconf, main, table);
+    }
+}
+
+fn start_supervisors(pconf: ConfigPool, main: Server, table: Arc<Table>) {
     // The previous generation's supervisors are draining: register them too so that httpd, which reaps them,
     // knows they are ours (otherwise it logs "long lost child came home!").
     // Draining supervisors may outlive several generations: every generation registers all that still run.
@@ -387,7 +419,6 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
             process::signal(pid, crate::sys::signals::SIGTERM);
         }
     });
-    Ok(())
 }
 
 /// The shared metrics region of this generation (kept from the previous one when its shape is the same: then

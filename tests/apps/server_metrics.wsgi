@@ -13,6 +13,7 @@ def application(environ, start_response):
         out = {
             'keys': sorted(m),
             'server_limit': m['server_limit'],
+            'running_generation': m['running_generation'],
             'thread_limit': m['thread_limit'],
             'processes': len(m['processes']),
             'pids': sorted(p['pid'] for p in m['processes'] if p['pid']),
