@@ -60,6 +60,8 @@ MaxConnectionsPerChild 0
 """
 # Daemon mode (WSGIDaemonProcess) and the proxy servers' backends keep one shape whatever --threads-per-child is.
 BACKEND_PROCESSES, BACKEND_THREADS = 2, 4
+# Where the rwsgi servers (not the baseline build's) answer with their rwsgi-metrics exposition.
+METRICS_PATH = '/_metrics'
 
 
 # ---------------------------------------------------------------------------------------------------------- helpers
@@ -464,12 +466,20 @@ class RwsgiEmbedded(ApacheServer):
     label = 'rwsgi embedded'
     description = 'mod_rwsgi, embedded mode'
     so_key = 'rwsgi_so'  # the ctx entry naming the module this server loads
+    # The rwsgi_requests_total mode its WSGI requests count in; None: no metrics handler (a baseline build may
+    # predate it).
+    metrics_mode = 'embedded'
 
     def load_lines(self):
         return f'LoadModule rwsgi_module {self.ctx[self.so_key]}\nWSGIPythonHome {self.ctx["venv"]}\n'
 
+    def metrics_lines(self):
+        if not self.metrics_mode:
+            return ''
+        return f'<Location {METRICS_PATH}>\n    SetHandler rwsgi-metrics\n    Require local\n</Location>\n'
+
     def config_text(self):
-        return self.wsgi_conf(self.load_lines())
+        return self.wsgi_conf(self.load_lines(), self.metrics_lines())
 
 
 class ModWsgiEmbedded(ApacheServer):
@@ -485,9 +495,10 @@ class RwsgiDaemon(RwsgiEmbedded):
     kind = 'rwsgi-daemon'
     label = 'rwsgi daemon'
     description = 'mod_rwsgi, daemon mode: 2 processes x 4 threads'
+    metrics_mode = 'daemon'
 
     def config_text(self):
-        return self.wsgi_conf(self.load_lines(), daemon_lines(self))
+        return self.wsgi_conf(self.load_lines(), daemon_lines(self) + self.metrics_lines())
 
     def available(self):
         return daemon_probe(self)
@@ -499,6 +510,7 @@ class RwsgiEmbeddedBase(RwsgiEmbedded):
     label = 'rwsgi embedded (baseline)'
     description = 'mod_rwsgi baseline build (--baseline-module), embedded mode'
     so_key = 'baseline_so'
+    metrics_mode = None
 
 
 class RwsgiDaemonBase(RwsgiDaemon):
@@ -507,6 +519,7 @@ class RwsgiDaemonBase(RwsgiDaemon):
     label = 'rwsgi daemon (baseline)'
     description = 'mod_rwsgi baseline build (--baseline-module), daemon mode: 2 processes x 4 threads'
     so_key = 'baseline_so'
+    metrics_mode = None
 
 
 class ModWsgiDaemon(ApacheServer):
@@ -781,6 +794,85 @@ def measure_express(ctx, results, rnd):
         log(f'  {name} start-server: first 200 after ' + ('-' if t is None else f'{t * 1000:.0f} ms'))
 
 
+# ----------------------------------------------------------------------------------------------------------- metrics
+
+_SAMPLE = re.compile(r'^(\w+)\{([^}]*)\} (\S+)$', re.M)
+
+
+def scrape(server):
+    """(name, labels dict, value) of every labelled sample of the server's rwsgi-metrics exposition."""
+    status, body = http_get(server.port, METRICS_PATH, timeout=10)
+    if status != 200:
+        raise RuntimeError(f'{server.label}: {METRICS_PATH} answered {status}')
+    return [(name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value))
+            for name, labels, value in _SAMPLE.findall(body.decode('utf-8', 'replace'))]
+
+
+def metrics_view(samples, mode):
+    """(WSGI requests counted for `mode`, {process: (in flight, threads)} of that mode)."""
+    count = sum(v for n, l, v in samples if n == 'rwsgi_requests_total' and l.get('mode') == mode)
+    procs = {}
+    for n, l, v in samples:
+        if n in ('rwsgi_requests_in_flight', 'rwsgi_threads') and l.get('mode') == mode:
+            key = (l.get('group', '') + ' ' if mode == 'daemon' else 'child ') + l.get('process', '?')
+            flight, threads = procs.get(key, (0, 0))
+            procs[key] = (v, threads) if n == 'rwsgi_requests_in_flight' else (flight, v)
+    return count, procs
+
+
+class Scraper(threading.Thread):
+    """Scrapes a server every `interval` seconds until stopped, as a monitoring system would; keeps what each
+    scrape saw."""
+
+    def __init__(self, server, interval):
+        super().__init__(daemon=True)
+        self.server, self.interval = server, interval
+        self.views, self.failures = [], []
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(self.interval):
+            try:
+                self.views.append(metrics_view(scrape(self.server), self.server.metrics_mode))
+            except Exception as e:  # noqa: BLE001 - reported with the results
+                self.failures.append(str(e))
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self
+
+
+def counted_load(s, requests):
+    """`ab -k -c 16 -n REQUESTS /hello` on a started server; with its metrics handler, scrapes every 0.25 s during
+    the load and compares the requests it counted with those ab completed. Returns that check (None without
+    metrics)."""
+    mode = getattr(s, 'metrics_mode', None)
+    before = metrics_view(scrape(s), mode)[0] if mode else None
+    scraper = Scraper(s, 0.25) if mode else None
+    if scraper:
+        scraper.start()
+    p = subprocess.run(['ab', '-k', '-n', str(requests), '-c', '16', f'http://127.0.0.1:{s.port}/hello'],
+                       check=True, capture_output=True, text=True)
+    if not scraper:
+        return None
+    scraper.stop()
+    time.sleep(0.3)  # a request is counted just after its response went out
+    after, procs = metrics_view(scrape(s), mode)
+    number = lambda label: int(re.search(rf'^{label}:\s+(\d+)', p.stdout, re.M).group(1))  # noqa: E731
+    complete, failed = number('Complete requests'), number('Failed requests')
+    in_flight_max = {k: max(v[k][0] for v in [x[1] for x in scraper.views] if k in v) for k in procs}
+    check = {'complete': complete, 'failed': failed, 'counted': after - before,
+             'exact': after - before == complete - failed, 'scrapes': len(scraper.views),
+             'scrape_failures': scraper.failures[:3], 'in_flight_max': in_flight_max,
+             'threads': {k: v[1] for k, v in procs.items()}}
+    log(f'  {s.label}: metrics counted {after - before:.0f} of {complete} - {failed} failed '
+        f'({"exact" if check["exact"] else "NOT EXACT"}), {len(scraper.views)} scrapes during the load, '
+        + ', '.join(f'{k}: in flight max {in_flight_max.get(k, 0):.0f} / {t:.0f} threads'
+                    for k, t in check['threads'].items()))
+    return check
+
+
 # ------------------------------------------------------------------------------------------------------------ rounds
 
 def measure_round(servers, workloads, args, results, rnd, ctx):
@@ -795,9 +887,11 @@ def measure_round(servers, workloads, args, results, rnd, ctx):
             results.setdefault(s.kind, {}).setdefault('start', []).append(t)
             log(f'  {s.label}: first 200 after {t * 1000:.0f} ms')
         for s in servers:
-            # A fixed number of requests through every server before reading its RSS and PSS (ab: exact count).
-            subprocess.run(['ab', '-q', '-k', '-n', str(args.rss_requests), '-c', '16',
-                            f'http://127.0.0.1:{s.port}/hello'], check=True, capture_output=True)
+            # A fixed number of requests through every server before reading its RSS and PSS (ab: exact count);
+            # the rwsgi servers' metrics must count exactly those.
+            check = counted_load(s, args.rss_requests)
+            if check:
+                results[s.kind].setdefault('metrics_check', []).append(check)
             pids = s.pids()
             results[s.kind].setdefault('rss', []).append(rss_kib(pids))
             results[s.kind].setdefault('pss', []).append(pss_kib(pids))
@@ -829,8 +923,13 @@ def measure_run(s, w, args):
                                   lambda: mid.update(est=backend_sockets(backend.port)[0]))
         sampler.start()
     pids = s.pids()
+    scraper = Scraper(s, args.scrape) if args.scrape and getattr(s, 'metrics_mode', None) else None
     cpu0 = cpu_seconds(pids)
+    if scraper:
+        scraper.start()
     r, out = wrk(url, w['conns'], f'{args.duration}s', args.threads, w.get('script'))
+    if scraper:
+        r['scrapes'] = len(scraper.stop().views)
     # Server CPU per request: less sensitive than req/s to what else the shared machine is running.
     r['cpu_us'] = (cpu_seconds(pids) - cpu0) * 1e6 / r['requests'] if r['requests'] else None
     extra = ''
@@ -1057,6 +1156,7 @@ def render(meta, summary, results, servers, skipped, workloads, configs):
         L.append(f'| {label} | {reason} |' + ' |' * 9)
     L.append('')
     L.append(express_table(meta, summary, results))
+    L.append(metrics_table(meta, results, servers))
     L.append(alloc_table(meta, results))
     L.append(targets(summary, results, workloads, meta))
     L.append('### Exact configurations\n')
@@ -1068,6 +1168,30 @@ def render(meta, summary, results, servers, skipped, workloads, configs):
     for label, text in configs:
         L.append(f'<details><summary>{label}</summary>\n\n```\n{text.rstrip()}\n```\n</details>\n')
     return '\n'.join(L)
+
+
+def metrics_table(meta, results, servers):
+    """What the rwsgi servers' metrics counted during the hello load of the memory step, against ab."""
+    rows = [(s, results.get(s.kind, {}).get('metrics_check', [])) for s in servers]
+    rows = [(s, c) for s, c in rows if c]
+    if not rows:
+        return ''
+    L = ['### Metrics under load\n',
+         f'Each round, the {meta["rss_requests"]} hello requests of the memory step (`ab -k -c 16`) run while '
+         f'`{METRICS_PATH}` (SetHandler rwsgi-metrics) is scraped every 0.25 s; the rise of `rwsgi_requests_total` '
+         'over the load is compared with the requests ab completed less those it counted as failed (keep-alive '
+         'connections the event MPM closed). In flight / threads: the most requests in flight any scrape saw in '
+         'each process, and its threads (capacity).'
+         + (f' During the measured runs the rwsgi servers were scraped every {meta["scrape"]:g} s (the scrapes\' '
+            'cost is in their CPU per request).' if meta.get('scrape') else '') + '\n',
+         '| server | round | ab completed - failed | counted | exact | scrapes | in flight max / threads |',
+         '|---|---:|---:|---:|---|---:|---|']
+    for s, checks in rows:
+        for i, c in enumerate(checks, 1):
+            procs = ', '.join(f'{k}: {c["in_flight_max"].get(k, 0):.0f} / {t:.0f}' for k, t in c['threads'].items())
+            L.append(f'| {s.label} | {i} | {c["complete"] - c["failed"]} | {c["counted"]:.0f} | '
+                     f'{"yes" if c["exact"] else "NO"} | {c["scrapes"]} | {procs} |')
+    return '\n'.join(L) + '\n'
 
 
 def fmt_allocs(v):
@@ -1283,6 +1407,9 @@ def main():
     ap.add_argument('--baseline-alloc-module', metavar='PATH',
                     help='the baseline build with --features count-allocations (optional)')
     ap.add_argument('--no-allocations', action='store_true', help='skip the Rust allocations per request')
+    ap.add_argument('--scrape', type=float, default=0, metavar='SECONDS',
+                    help='scrape the rwsgi servers\' metrics every SECONDS during every measured run (their cost is '
+                         'then in the CPU per request; 0: only during the counted hello load)')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
     if args.quick:
@@ -1391,7 +1518,7 @@ def main():
         'alloc_builds': alloc_descs, 'alloc_reason': alloc_reason,
         'threads_per_child': args.threads_per_child,
         'rounds': args.rounds, 'duration': args.duration, 'warmup': args.warmup, 'threads': args.threads,
-        'rss_requests': args.rss_requests, 'max_keepalive': args.max_keepalive,
+        'rss_requests': args.rss_requests, 'max_keepalive': args.max_keepalive, 'scrape': args.scrape,
         'wall': time.monotonic() - t_start,
     }
     block = render(meta, summary, results, servers, skipped, workloads, configs)
