@@ -476,7 +476,7 @@ class RwsgiEmbedded(ApacheServer):
     def metrics_lines(self):
         if not self.metrics_mode:
             return ''
-        return f'<Location {METRICS_PATH}>\n    SetHandler rwsgi-metrics\n    Require local\n</Location>\n'
+        return f'<Location {METRICS_PATH}>\n    SetHandler rwsgi-metrics\n    Require all granted\n</Location>\n'
 
     def config_text(self):
         return self.wsgi_conf(self.load_lines(), self.metrics_lines())
@@ -844,12 +844,12 @@ class Scraper(threading.Thread):
 
 
 def counted_load(s, requests):
-    """`ab -k -c 16 -n REQUESTS /hello` on a started server; with its metrics handler, scrapes every 0.25 s during
+    """`ab -k -c 16 -n REQUESTS /hello` on a started server; with its metrics handler, scrapes every 0.1 s during
     the load and compares the requests it counted with those ab completed. Returns that check (None without
     metrics)."""
     mode = getattr(s, 'metrics_mode', None)
     before = metrics_view(scrape(s), mode)[0] if mode else None
-    scraper = Scraper(s, 0.25) if mode else None
+    scraper = Scraper(s, 0.1) if mode else None
     if scraper:
         scraper.start()
     p = subprocess.run(['ab', '-k', '-n', str(requests), '-c', '16', f'http://127.0.0.1:{s.port}/hello'],
@@ -1178,7 +1178,7 @@ def metrics_table(meta, results, servers):
         return ''
     L = ['### Metrics under load\n',
          f'Each round, the {meta["rss_requests"]} hello requests of the memory step (`ab -k -c 16`) run while '
-         f'`{METRICS_PATH}` (SetHandler rwsgi-metrics) is scraped every 0.25 s; the rise of `rwsgi_requests_total` '
+         f'`{METRICS_PATH}` (SetHandler rwsgi-metrics) is scraped every 0.1 s; the rise of `rwsgi_requests_total` '
          'over the load is compared with the requests ab completed less those it counted as failed (keep-alive '
          'connections the event MPM closed). In flight / threads: the most requests in flight any scrape saw in '
          'each process, and its threads (capacity).'

@@ -18,10 +18,13 @@ static CHILD: AtomicUsize = AtomicUsize::new(usize::MAX);
 static DAEMON: OnceLock<(usize, usize)> = OnceLock::new();
 /// What this process's own cells (`own_cells`) held when it took its slot over: its predecessors' share.
 static BASE: OnceLock<[u64; 6]> = OnceLock::new();
-/// Requests running in this process's Python now (an httpd child's slot also counts its daemon-mode requests).
-static PYTHON_IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 /// Requests each request thread of this process finished, by mod_wsgi thread number (1..; process-local).
-static PER_THREAD: OnceLock<Box<[AtomicU64]>> = OnceLock::new();
+static PER_THREAD: OnceLock<Box<[ThreadCount]>> = OnceLock::new();
+
+/// One thread's count, alone on its cache line (threads counting side by side must not contend).
+#[repr(align(64))]
+#[derive(Default)]
+struct ThreadCount(AtomicU64);
 
 fn region() -> Option<&'static Region> {
     REGION.get()
@@ -149,13 +152,13 @@ fn take_baseline(threads: u64) {
         let _ = BASE.set(v);
     }
     let n = usize::try_from(threads).unwrap_or(1).clamp(1, 100_000);
-    let _ = PER_THREAD.set((0..n).map(|_| AtomicU64::new(0)).collect());
+    let _ = PER_THREAD.set((0..n).map(|_| ThreadCount::default()).collect());
 }
 
 fn count_thread(thread: u32) {
     let i = usize::try_from(thread).unwrap_or(0);
     if let Some(n) = PER_THREAD.get().and_then(|t| i.checked_sub(1).and_then(|i| t.get(i))) {
-        n.fetch_add(1, Ordering::Relaxed);
+        n.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -168,7 +171,9 @@ pub struct Own {
     /// Time spent on them (us): in an httpd child from the request's arrival, in a daemon process from the
     /// moment a thread took it.
     pub busy_us: u64,
-    pub in_flight: u64,
+    /// Requests running now (a daemon process; an httpd child's slot counts its daemon-mode requests too, so
+    /// there the caller counts its own).
+    pub in_flight: Option<u64>,
     /// Finished requests per thread number (index 0: thread 1).
     pub per_thread: Vec<u64>,
 }
@@ -181,17 +186,15 @@ pub fn own() -> Option<Own> {
     for (k, c) in classes.iter_mut().enumerate() {
         *c = now[k].wrapping_sub(base[k]);
     }
-    let in_flight = match daemon_base() {
-        Some(b) => region().map_or(0, |r| r.cells.get(b + proc::IN_FLIGHT).load(Ordering::Relaxed)),
-        None => PYTHON_IN_FLIGHT.load(Ordering::Relaxed),
-    };
+    let in_flight =
+        daemon_base().and_then(|b| region().map(|r| r.cells.get(b + proc::IN_FLIGHT).load(Ordering::Relaxed)));
     Some(Own {
         classes,
         busy_us: now[5].wrapping_sub(base[5]),
         in_flight,
         per_thread: PER_THREAD
             .get()
-            .map(|t| t.iter().map(|n| n.load(Ordering::Relaxed)).collect())
+            .map(|t| t.iter().map(|n| n.0.load(Ordering::Relaxed)).collect())
             .unwrap_or_default(),
     })
 }
@@ -209,9 +212,6 @@ pub struct Request {
 /// mode, the mod_wsgi number of the thread that runs it.
 pub fn request(g: usize, started_us: i64, python_thread: Option<u32>) -> Request {
     let _ = take_cause();
-    if python_thread.is_some() {
-        PYTHON_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
-    }
     let base = region().and_then(|r| {
         let c = CHILD.load(Ordering::Relaxed);
         (c < r.layout.children && g <= r.layout.groups).then(|| (r.layout.child(c), r.layout.child_req(c, g)))
@@ -231,7 +231,6 @@ impl Request {
     pub fn finish(self, status: i32) {
         let cause = take_cause();
         if let Some(t) = self.python_thread {
-            PYTHON_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
             count_thread(t);
         }
         let Some((child_base, r)) = self.base else { return };

@@ -440,7 +440,11 @@ def _counters():
     """(requests by status class, busy seconds, in flight, requests per thread number) since this process
     started; zeros when it has no metrics slot."""
     c = mod_wsgi._process_counters()
-    return c if c is not None else ([0] * 5, 0.0, 0, [])
+    classes, busy, in_flight, per_thread = c if c is not None else ([0] * 5, 0.0, None, [])
+    if in_flight is None:
+        # An httpd child's metrics slot also counts its daemon-mode requests: its own are those registered here.
+        in_flight = len(mod_wsgi.active_requests)
+    return classes, busy, in_flight, per_thread
 
 
 _interval = [None]

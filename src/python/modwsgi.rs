@@ -103,11 +103,11 @@ fn server_metrics(py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
 }
 
 /// Internal: what this process's Python has run since the process started, from the counters the
-/// `rwsgi-metrics` handler reads: (status classes 1xx..5xx, busy seconds, in flight, requests per thread
-/// number), or None when the process has no metrics slot.
+/// `rwsgi-metrics` handler reads: (status classes 1xx..5xx, busy seconds, in flight (None: count
+/// mod_wsgi.active_requests), requests per thread number), or None when the process has no metrics slot.
 #[pyfunction]
 #[pyo3(name = "_process_counters")]
-fn process_counters() -> Option<([u64; 5], f64, u64, Vec<u64>)> {
+fn process_counters() -> Option<([u64; 5], f64, Option<u64>, Vec<u64>)> {
     crate::metrics::own().map(|o| (o.classes, o.busy_us as f64 / 1e6, o.in_flight, o.per_thread))
 }
 
