@@ -51,7 +51,7 @@ pub const RESTARTS: [&str; 11] = [
 pub const SIGNALS: usize = 65;
 
 pub const MAGIC: u64 = 0x7277_7367_696d_6574; // "rwsgimet"
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 
 const HEADER: usize = 8;
 /// A block of request figures: 5 status classes, the causes, a duration histogram and its sum (us); the count is
@@ -111,13 +111,21 @@ pub mod child {
     pub const THREADS: usize = 2;
 }
 
+/// Cells per cache line: every process's slot starts on a line of its own, so that two processes counting side
+/// by side never write the same line (the region itself is page-aligned).
+pub const LINE: usize = 8;
+
+const fn lines(cells: usize) -> usize {
+    cells.div_ceil(LINE) * LINE
+}
+
 impl Layout {
     fn child_len(&self) -> usize {
-        CHILD_HEAD + (self.groups + 1) * REQ
+        lines(CHILD_HEAD + (self.groups + 1) * REQ)
     }
 
     fn group_len(&self) -> usize {
-        GROUP_HEAD + self.procs * PROC
+        lines(GROUP_HEAD) + self.procs * lines(PROC)
     }
 
     /// Cells in all.
@@ -152,7 +160,7 @@ impl Layout {
 
     /// First cell of process `p` of daemon group `g`.
     pub fn proc(&self, g: usize, p: usize) -> usize {
-        self.group(g) + GROUP_HEAD + p * PROC
+        self.group(g) + lines(GROUP_HEAD) + p * lines(PROC)
     }
 }
 
@@ -186,7 +194,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_do_not_overlap_and_fill_the_region() {
+    fn blocks_do_not_overlap_and_each_process_has_its_own_lines() {
         let l = Layout {
             children: 3,
             groups: 2,
@@ -201,6 +209,7 @@ mod tests {
         };
         mark(0, HEADER);
         for c in 0..3 {
+            assert_eq!(l.child(c) % LINE, 0, "child {c} starts a line");
             mark(l.child(c), CHILD_HEAD);
             for g in 0..3 {
                 mark(l.child_req(c, g), REQ);
@@ -209,10 +218,14 @@ mod tests {
         for g in 0..2 {
             mark(l.group(g), GROUP_HEAD);
             for p in 0..4 {
+                assert_eq!(l.proc(g, p) % LINE, 0, "process {p} of group {g} starts a line");
                 mark(l.proc(g, p), PROC);
             }
         }
-        assert!(seen.iter().all(|s| *s), "every cell belongs to a block");
+        // Padding only at the end of a process's lines.
+        let used = seen.iter().filter(|s| **s).count();
+        assert!(l.cells() - used < (3 + 2 + 2 * 4) * LINE, "{used} of {}", l.cells());
+        assert!(seen[l.cells() - lines(PROC)], "the last process's slot ends the region");
     }
 
     #[test]
