@@ -537,11 +537,7 @@ fn serve(
         Some(outcome)
     });
     let status = match &outcome {
-        Ok(Some(Outcome::Status(s))) => Some(*s),
-        Ok(Some(Outcome::Done)) => Some(
-            slot.with(|st| st.resp.status.as_ref().map_or(500, |s| i32::from(s.code)))
-                .unwrap_or(500),
-        ),
+        Ok(Some(o)) => Some(wsgi::final_status(*o, &slot)),
         Ok(None) => None,
         Err(_) => Some(500),
     };

@@ -65,15 +65,20 @@ pub fn run(py: Python<'_>, rt: &Runtime, info: &RequestInfo, slot: &Arc<Slot>) -
     let request = events::Request::begin(py, rt, info);
     let outcome = call_app(py, rt, info, slot, &app, &request);
     rt.flush_output(py);
-    let status = match outcome {
-        Outcome::Status(s) => u16::try_from(s).unwrap_or(500),
-        Outcome::Done => slot
-            .with(|st| st.resp.status.as_ref().map_or(500, |s| s.code))
-            .unwrap_or(500),
-    };
+    let status = u16::try_from(final_status(outcome, slot)).unwrap_or(500);
     let stats = slot.with(|st| st.stats).unwrap_or_default();
     request.finished(py, rt, status, stats);
     outcome
+}
+
+/// The HTTP status a request ended with: the one it is answered with, or its response's (500 if none started).
+pub fn final_status(outcome: Outcome, slot: &Slot) -> i32 {
+    match outcome {
+        Outcome::Status(s) => s,
+        Outcome::Done => slot
+            .with(|st| st.resp.status.as_ref().map_or(500, |s| i32::from(s.code)))
+            .unwrap_or(500),
+    }
 }
 
 fn call_app(
