@@ -10,7 +10,8 @@ block of docs/performance.md between the bench markers. Never touches any other 
 Method: every server runs the same bench/app/bench_app.py (static serves the same bytes from files). For each round,
 the express launchers are timed (spawn -> first 200), then all servers are started (timing start -> first 200),
 each gets 10k hello requests and its RSS and PSS are read, then each workload is run on every server in turn
-(A B C D, A B C D, ...). Medians over the rounds are reported. With --baseline-module an older build runs as two more
+(A B C D in odd rounds, D C B A in even ones, so that no server always runs right after the same one). Medians over
+the rounds are reported. With --baseline-module an older build runs as two more
 servers (rwsgi-base, rwsgi-daemon-base) in the same rounds. Once after the rounds: Rust heap allocations per request
 of the count-allocations builds (fresh servers, /_allocs).
 """
@@ -895,8 +896,11 @@ def measure_round(servers, workloads, args, results, rnd, ctx):
             pids = s.pids()
             results[s.kind].setdefault('rss', []).append(rss_kib(pids))
             results[s.kind].setdefault('pss', []).append(pss_kib(pids))
+        # The order reverses between rounds: the server measured right after another is not always the same one
+        # (an A/B pair measured in one order only came out a few percent apart from the order alone).
+        order = servers if rnd % 2 else servers[::-1]
         for w in workloads:
-            for s in servers:
+            for s in order:
                 if s.supports(w):
                     results[s.kind].setdefault(w['name'], []).append(measure_run(s, w, args))
         for s in servers:
