@@ -862,7 +862,7 @@ def counted_load(s, requests):
     after, procs = metrics_view(scrape(s), mode)
     number = lambda label: int(re.search(rf'^{label}:\s+(\d+)', p.stdout, re.M).group(1))  # noqa: E731
     complete, failed = number('Complete requests'), number('Failed requests')
-    in_flight_max = {k: max(v[k][0] for v in [x[1] for x in scraper.views] if k in v) for k in procs}
+    in_flight_max = {k: max((v[k][0] for _, v in scraper.views if k in v), default=0) for k in procs}
     check = {'complete': complete, 'failed': failed, 'counted': after - before,
              'exact': after - before == complete - failed, 'scrapes': len(scraper.views),
              'scrape_failures': scraper.failures[:3], 'in_flight_max': in_flight_max,

@@ -259,6 +259,53 @@ fn restarts_by_cause_and_survival_of_a_graceful_restart() {
     assert_eq!(s.get("/d/pid").status, 200);
 }
 
+/// A process retiring after maximum-requests finishes its last request while its replacement already holds the
+/// slot: the slot's in-flight gauge is the replacement's (it never goes below zero), the counters keep the retiring
+/// process's requests, and the replacement's process_metrics() counts only its own.
+#[test]
+fn a_retiring_process_leaves_its_replacement_the_slot() {
+    let s = ServerBuilder::new("metrics-retire")
+        .conf(
+            "WSGIDaemonProcess retire processes=1 threads=2 maximum-requests=2 graceful-timeout=15\n\
+             WSGIScriptAlias /d {apps}/daemon.wsgi process-group=retire\n\
+             WSGIScriptAlias /api {apps}/api.wsgi process-group=retire application-group=%{GLOBAL}\n\
+             <Location /metrics>\nSetHandler rwsgi-metrics\nRequire all granted\n</Location>",
+        )
+        .start();
+    let first = s.daemon_pids("(wsgi:retire)");
+    assert_eq!(first.len(), 1, "{first:?}");
+    let port = s.port;
+    let slow = std::thread::spawn(move || kit::get(port, "/d/sleep?3").status);
+    std::thread::sleep(Duration::from_millis(500));
+    // The second request: the process retires, its replacement starts while /sleep still runs.
+    assert_eq!(s.get("/d/pid").status, 200);
+    wait_for("the replacement", 15, || {
+        s.daemon_pids("(wsgi:retire)").iter().any(|p| !first.contains(p))
+    });
+    assert_eq!(slow.join().expect("slow request"), 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let m = scrape(&s);
+    assert_eq!(
+        m.get("rwsgi_requests_in_flight", "group=retire,mode=daemon,process=0"),
+        0.0
+    );
+    assert_eq!(
+        m.get("rwsgi_process_completed_total", "class=2xx,group=retire,process=0"),
+        2.0
+    );
+    let p = s.get("/api/process").text();
+    let pid = kit::http::field(&p, "pid").unwrap_or_default().to_string();
+    assert!(
+        !pid.is_empty() && pid != first[0].to_string(),
+        "the replacement answers: {p}"
+    );
+    assert_eq!(
+        kit::http::field(&p, "request_count"),
+        Some("0"),
+        "none of its own requests finished yet: {p}"
+    );
+}
+
 #[test]
 fn server_metrics_reads_apaches_scoreboard_when_switched_on() {
     let s = ServerBuilder::new("metrics-scoreboard")

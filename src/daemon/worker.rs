@@ -489,7 +489,10 @@ fn serve(
             return false;
         }
     }
-    let taken = crate::metrics::daemon_taken(u64::try_from(now_us() - head.start_us).unwrap_or(0));
+    let taken = crate::metrics::daemon_taken(
+        u64::try_from(now_us() - head.start_us).unwrap_or(0),
+        crate::python::current::thread_number(),
+    );
     let mut head = head;
     if let Some(avg) = crate::sys::allocs::per_request() {
         head.environ.push(
@@ -546,7 +549,7 @@ fn serve(
         Ok(Some(Outcome::Status(500))) | Err(_) => Some(crate::metrics::Cause::AppException),
         _ => None,
     };
-    taken.done(status, cause, crate::python::current::thread_number());
+    taken.done(status, cause);
     let counts = head.environ.get(b"mod_wsgi.ignore_activity") != Some(b"1".as_slice());
     let Some(mut st) = slot.close() else { return counts };
     match outcome {

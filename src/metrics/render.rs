@@ -239,6 +239,27 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         v.to_string()
     });
     o.family(
+        "rwsgi_process_completed_total",
+        "counter",
+        "Requests each daemon process slot ran to their end, by the status class they ended with (its replacements \
+         add to it).",
+    );
+    for (gi, g) in groups.iter().enumerate().take(l.groups) {
+        for p in 0..l.procs {
+            let base = l.proc(gi, p);
+            if read(base + proc::PID) != 0 || read(base + proc::REQUESTS) != 0 {
+                let ps = p.to_string();
+                for (k, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
+                    o.sample(
+                        "rwsgi_process_completed_total",
+                        &[("group", g), ("process", &ps), ("class", class)],
+                        read(base + proc::CLASS + k),
+                    );
+                }
+            }
+        }
+    }
+    o.family(
         "rwsgi_process_busy_seconds_total",
         "counter",
         "Time the threads of each daemon process slot spent running requests (its rate over rwsgi_threads is the \
@@ -428,6 +449,7 @@ mod tests {
         cells[l.proc(0, 0) + proc::PID] = 7;
         cells[l.proc(0, 0) + proc::CAUSE + 3] = 1; // queue_timeout
         cells[l.proc(0, 0) + proc::BUSY_US] = 2_500_000;
+        cells[l.proc(0, 0) + proc::CLASS + 3] = 6; // 4xx
         cells[l.group(0) + group::CRASH + 9] = 4; // SIGKILL
         cells[l.group(0) + group::RESTART] = 5; // maximum_requests
         let read = |i: usize| cells[i];
@@ -445,6 +467,7 @@ mod tests {
         assert!(text.contains("rwsgi_request_duration_seconds_sum{mode=\"embedded\"} 1.000000\n"));
         assert!(text.contains("rwsgi_process_crashes_total{group=\"site\",signal=\"SIGKILL\"} 4\n"));
         assert!(text.contains("rwsgi_process_busy_seconds_total{group=\"site\",process=\"0\"} 2.500000\n"));
+        assert!(text.contains("rwsgi_process_completed_total{group=\"site\",process=\"0\",class=\"4xx\"} 6\n"));
         assert!(text.contains("rwsgi_process_restarts_total{group=\"site\",cause=\"maximum_requests\"} 5\n"));
         assert!(text.contains("rwsgi_threads{mode=\"embedded\",process=\"1\"} 16\n"));
         assert!(text.contains("rwsgi_httpd_children 2\n"));

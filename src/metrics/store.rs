@@ -16,15 +16,22 @@ static REGION: OnceLock<Region> = OnceLock::new();
 static CHILD: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// This daemon process's (group, slot).
 static DAEMON: OnceLock<(usize, usize)> = OnceLock::new();
-/// What this process's own cells (`own_cells`) held when it took its slot over: its predecessors' share.
-static BASE: OnceLock<[u64; 6]> = OnceLock::new();
-/// Requests each request thread of this process finished, by mod_wsgi thread number (1..; process-local).
+/// This daemon process's pid, once it has entered its slot.
+static ME: AtomicU64 = AtomicU64::new(0);
+/// This process's own share of the figures, per mod_wsgi thread number (index 0: any number past the threads
+/// configured): what mod_wsgi.process_metrics() / request_metrics() report. Bumped by the same calls, with the same
+/// values, as the shared slot's cells, and kept here because a slot may hold a predecessor's counts (and, for a
+/// while, a retiring daemon process's last requests) and a process may have no slot at all.
 static PER_THREAD: OnceLock<Box<[ThreadCount]>> = OnceLock::new();
 
-/// One thread's count, alone on its cache line (threads counting side by side must not contend).
+/// One thread's figures, alone on its cache line (threads counting side by side must not contend).
 #[repr(align(64))]
 #[derive(Default)]
-struct ThreadCount(AtomicU64);
+struct ThreadCount {
+    started: AtomicU64,
+    classes: [AtomicU64; 5],
+    busy_us: AtomicU64,
+}
 
 fn region() -> Option<&'static Region> {
     REGION.get()
@@ -63,11 +70,18 @@ pub fn setup(layout: Layout, kept: Option<&str>) -> std::io::Result<String> {
         (v.len() == 5 && v[1] == layout.cells() && v[2..] == [layout.children, layout.groups, layout.procs])
             .then_some((v[0], v[1]))
     });
-    let cells = match reuse.and_then(|(addr, len)| Cells::reattach(addr, len)) {
+    // The region of the previous generation, if it was laid out by this very format (a module upgraded by a
+    // graceful restart may lay the same number of cells out differently).
+    let header = layout.header();
+    let same_format = |c: &Cells| (0..2).all(|i| c.get(i).load(Ordering::Relaxed) == header[i]);
+    let cells = match reuse
+        .and_then(|(addr, len)| Cells::reattach(addr, len))
+        .filter(same_format)
+    {
         Some(cells) => cells,
         None => {
             let cells = Cells::map(layout.cells())?;
-            for (i, v) in layout.header().into_iter().enumerate() {
+            for (i, v) in header.into_iter().enumerate() {
                 cells.get(i).store(v, Ordering::Relaxed);
             }
             cells.get(5).store(now_us(), Ordering::Relaxed);
@@ -89,6 +103,7 @@ pub fn setup(layout: Layout, kept: Option<&str>) -> std::io::Result<String> {
 /// In a new httpd child: takes a free slot (or that of a child that has exited: its counters stay and this one
 /// adds to them).
 pub fn enter_child(threads: u64) {
+    count_threads(threads);
     let Some(r) = region() else { return };
     let me = u64::from(std::process::id());
     for c in 0..r.layout.children {
@@ -102,7 +117,6 @@ pub fn enter_child(threads: u64) {
             set(r.layout.child(c) + child::IN_FLIGHT, 0);
             set(r.layout.child(c) + child::THREADS, threads);
             CHILD.store(c, Ordering::Relaxed);
-            take_baseline(threads);
             return;
         }
     }
@@ -110,6 +124,7 @@ pub fn enter_child(threads: u64) {
 
 /// In a daemon process: its slot (process `index` of daemon group `group`), taken over from its predecessor.
 pub fn enter_daemon(group_index: usize, index: usize, threads: u64) {
+    count_threads(threads);
     let Some(r) = region() else { return };
     if group_index >= r.layout.groups || index >= r.layout.procs {
         return;
@@ -119,84 +134,50 @@ pub fn enter_daemon(group_index: usize, index: usize, threads: u64) {
     set(base + proc::IN_FLIGHT, 0);
     set(base + proc::THREADS, threads);
     set(base + proc::STARTED_US, now_us());
-    set(base + proc::PID, u64::from(std::process::id()));
-    take_baseline(threads);
+    let me = u64::from(std::process::id());
+    ME.store(me, Ordering::Relaxed);
+    set(base + proc::PID, me);
 }
 
-/// The cells of this process's own requests (those its Python ran): the first status class cell and the busy
-/// time (us) — an httpd child's embedded-mode block, or a daemon process's slot.
-fn own_cells(r: &Region) -> Option<(usize, usize)> {
-    if let Some(b) = daemon_base() {
-        return Some((b + proc::CLASS, b + proc::BUSY_US));
-    }
-    let c = CHILD.load(Ordering::Relaxed);
-    (c < r.layout.children).then(|| {
-        let b = r.layout.child_req(c, 0);
-        (b + req::CLASS, b + req::SUM_US)
-    })
-}
-
-fn read_own() -> Option<[u64; 6]> {
-    let r = region()?;
-    let (class, busy) = own_cells(r)?;
-    let mut v = [0; 6];
-    for (k, cell) in v.iter_mut().take(5).enumerate() {
-        *cell = r.cells.get(class + k).load(Ordering::Relaxed);
-    }
-    v[5] = r.cells.get(busy).load(Ordering::Relaxed);
-    Some(v)
-}
-
-fn take_baseline(threads: u64) {
-    if let Some(v) = read_own() {
-        let _ = BASE.set(v);
-    }
+fn count_threads(threads: u64) {
     let n = usize::try_from(threads).unwrap_or(1).clamp(1, 100_000);
-    let _ = PER_THREAD.set((0..n).map(|_| ThreadCount::default()).collect());
+    let _ = PER_THREAD.set((0..=n).map(|_| ThreadCount::default()).collect());
 }
 
-fn count_thread(thread: u32) {
+fn thread_count(thread: u32) -> Option<&'static ThreadCount> {
+    let t = PER_THREAD.get()?;
     let i = usize::try_from(thread).unwrap_or(0);
-    if let Some(n) = PER_THREAD.get().and_then(|t| i.checked_sub(1).and_then(|i| t.get(i))) {
-        n.0.fetch_add(1, Ordering::Relaxed);
-    }
+    t.get(i).or_else(|| t.first())
 }
 
-/// What this process's Python has run since the process started: the figures behind mod_wsgi.process_metrics()
-/// and request_metrics(), read from the same cells the `rwsgi-metrics` handler adds up.
+/// This process's own figures since it started: the Python side of the figures the `rwsgi-metrics` handler adds
+/// up (mod_wsgi.process_metrics() and request_metrics()).
 #[derive(Debug, Clone, Default)]
 pub struct Own {
     /// Finished requests by status class (1xx .. 5xx); their sum is the request count.
     pub classes: [u64; 5],
-    /// Time spent on them (us): in an httpd child from the request's arrival, in a daemon process from the
-    /// moment a thread took it.
+    /// Time spent on them (us): in an httpd child from the request's arrival in httpd (as the duration
+    /// histogram), in a daemon process from the moment a thread took it (as rwsgi_process_busy_seconds_total).
     pub busy_us: u64,
-    /// Requests running now (a daemon process; an httpd child's slot counts its daemon-mode requests too, so
-    /// there the caller counts its own).
-    pub in_flight: Option<u64>,
-    /// Finished requests per thread number (index 0: thread 1).
-    pub per_thread: Vec<u64>,
+    /// (requests started, requests finished) per thread number 1.. (index 0: thread 1).
+    pub per_thread: Vec<(u64, u64)>,
 }
 
-/// None: this process has no slot (no region, or more httpd children alive than slots).
-pub fn own() -> Option<Own> {
-    let now = read_own()?;
-    let base = BASE.get().copied().unwrap_or_default();
-    let mut classes = [0; 5];
-    for (k, c) in classes.iter_mut().enumerate() {
-        *c = now[k].wrapping_sub(base[k]);
+pub fn own() -> Own {
+    let mut o = Own::default();
+    for (i, t) in PER_THREAD.get().map_or(&[][..], |t| &t[..]).iter().enumerate() {
+        let mut finished = 0;
+        for (k, c) in t.classes.iter().enumerate() {
+            let n = c.load(Ordering::Relaxed);
+            o.classes[k] += n;
+            finished += n;
+        }
+        o.busy_us += t.busy_us.load(Ordering::Relaxed);
+        if i > 0 {
+            o.per_thread.push((t.started.load(Ordering::Relaxed), finished));
+        }
     }
-    let in_flight =
-        daemon_base().and_then(|b| region().map(|r| r.cells.get(b + proc::IN_FLIGHT).load(Ordering::Relaxed)));
-    Some(Own {
-        classes,
-        busy_us: now[5].wrapping_sub(base[5]),
-        in_flight,
-        per_thread: PER_THREAD
-            .get()
-            .map(|t| t.iter().map(|n| n.0.load(Ordering::Relaxed)).collect())
-            .unwrap_or_default(),
-    })
+    o
 }
 
 /// A WSGI request in this httpd child, for group `g` (0: embedded; n: the n-th daemon group): in flight until
@@ -212,6 +193,9 @@ pub struct Request {
 /// mode, the mod_wsgi number of the thread that runs it.
 pub fn request(g: usize, started_us: i64, python_thread: Option<u32>) -> Request {
     let _ = take_cause();
+    if let Some(t) = python_thread.and_then(thread_count) {
+        t.started.fetch_add(1, Ordering::Relaxed);
+    }
     let base = region().and_then(|r| {
         let c = CHILD.load(Ordering::Relaxed);
         (c < r.layout.children && g <= r.layout.groups).then(|| (r.layout.child(c), r.layout.child_req(c, g)))
@@ -230,16 +214,18 @@ impl Request {
     /// The request ended with HTTP `status` (and the cause noted for it, if mod_rwsgi answered it itself).
     pub fn finish(self, status: i32) {
         let cause = take_cause();
-        if let Some(t) = self.python_thread {
-            count_thread(t);
+        let class = layout::class(status);
+        let took = now_us().saturating_sub(self.started_us);
+        if let Some(t) = self.python_thread.and_then(thread_count) {
+            t.classes[class].fetch_add(1, Ordering::Relaxed);
+            t.busy_us.fetch_add(took, Ordering::Relaxed);
         }
         let Some((child_base, r)) = self.base else { return };
         sub(child_base + child::IN_FLIGHT, 1);
-        add(r + req::CLASS + layout::class(status), 1);
+        add(r + req::CLASS + class, 1);
         if let Some(c) = cause {
             add(r + req::CAUSE + c as usize, 1);
         }
-        let took = now_us().saturating_sub(self.started_us);
         add(r + req::BUCKET + layout::bucket(took), 1);
         add(r + req::SUM_US, took);
     }
@@ -271,37 +257,62 @@ fn daemon_base() -> Option<usize> {
     region().map(|r| r.layout.proc(g, p))
 }
 
+/// This daemon process's slot while it is still the slot's process: a replacement started while this one
+/// retires (maximum-requests, graceful restart...) owns the gauges (in flight, resident memory) from then on.
+fn owned_base() -> Option<usize> {
+    let b = daemon_base()?;
+    let r = region()?;
+    (r.cells.get(b + proc::PID).load(Ordering::Relaxed) == ME.load(Ordering::Relaxed)).then_some(b)
+}
+
 /// A request a thread of this daemon process took: in flight until `done`.
 pub struct Taken {
     at: std::time::Instant,
+    thread: Option<&'static ThreadCount>,
+    /// The slot whose in-flight gauge was raised (this process owned it then).
+    counted: Option<usize>,
 }
 
-/// In a daemon process: a thread took a request that waited `queued_us` since its arrival in httpd.
-pub fn daemon_taken(queued_us: u64) -> Taken {
-    if let Some(b) = daemon_base() {
+/// In a daemon process: thread number `thread` took a request that waited `queued_us` since its arrival in httpd.
+pub fn daemon_taken(queued_us: u64, thread: u32) -> Taken {
+    let thread = thread_count(thread);
+    if let Some(t) = thread {
+        t.started.fetch_add(1, Ordering::Relaxed);
+    }
+    let counted = owned_base();
+    if let Some(b) = counted {
         add(b + proc::IN_FLIGHT, 1);
+    }
+    if let Some(b) = daemon_base() {
         add(b + proc::REQUESTS, 1);
         add(b + proc::QUEUE_BUCKET + layout::bucket(queued_us), 1);
         add(b + proc::QUEUE_SUM_US, queued_us);
     }
     Taken {
         at: std::time::Instant::now(),
+        thread,
+        counted,
     }
 }
 
 impl Taken {
-    /// The request ended with HTTP `status` (None: it was not run here, it goes to another process) on thread
-    /// number `thread`; `cause`: answered by mod_rwsgi itself.
-    pub fn done(self, status: Option<i32>, cause: Option<Cause>, thread: u32) {
+    /// The request ended with HTTP `status` (None: it was not run here, it goes to another process); `cause`:
+    /// answered by mod_rwsgi itself.
+    pub fn done(self, status: Option<i32>, cause: Option<Cause>) {
+        // Lowered only while still this process's gauge (a replacement starts its own from 0).
+        if let Some(b) = self.counted.filter(|b| Some(*b) == owned_base()) {
+            sub(b + proc::IN_FLIGHT, 1);
+        }
+        let busy = u64::try_from(self.at.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let class = status.map(layout::class);
+        if let (Some(t), Some(k)) = (self.thread, class) {
+            t.classes[k].fetch_add(1, Ordering::Relaxed);
+            t.busy_us.fetch_add(busy, Ordering::Relaxed);
+        }
         let Some(b) = daemon_base() else { return };
-        sub(b + proc::IN_FLIGHT, 1);
-        if let Some(status) = status {
-            add(b + proc::CLASS + layout::class(status), 1);
-            add(
-                b + proc::BUSY_US,
-                u64::try_from(self.at.elapsed().as_micros()).unwrap_or(u64::MAX),
-            );
-            count_thread(thread);
+        if let Some(k) = class {
+            add(b + proc::CLASS + k, 1);
+            add(b + proc::BUSY_US, busy);
         }
         if let Some(c) = cause {
             add(b + proc::CAUSE + c as usize, 1);
@@ -317,7 +328,7 @@ pub fn daemon_refused(cause: Cause) {
 }
 
 pub fn daemon_resident(bytes: u64) {
-    if let Some(b) = daemon_base() {
+    if let Some(b) = owned_base() {
         set(b + proc::RSS, bytes);
     }
 }

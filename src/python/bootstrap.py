@@ -371,9 +371,10 @@ def publish_signal(signame, signum):
         publish('process_signal', {'signame': signame, 'signum': signum}, (signal_callbacks,))
 
 
-# Metrics: off until start_recording_metrics(). Request counts, status classes, busy time, requests in flight
-# and per thread come from the counters the rwsgi-metrics handler reads (mod_wsgi._process_counters(): one set of
-# figures, two views); the phase times, bytes and per-thread times mod_wsgi adds are folded in by record().
+# Metrics: off until start_recording_metrics(). Request counts by status class, busy time and per-thread counts
+# are counted by the same calls, with the same values, as the figures the rwsgi-metrics handler adds up
+# (mod_wsgi._process_counters(): this process's share; one set of figures, two views); the phase times, bytes and
+# per-thread times only mod_wsgi's views have are folded in by record().
 _metrics_lock = _thread.allocate_lock()
 recording = [False]
 _process_start = None
@@ -437,14 +438,9 @@ def _rss():
 
 
 def _counters():
-    """(requests by status class, busy seconds, in flight, requests per thread number) since this process
-    started; zeros when it has no metrics slot."""
-    c = mod_wsgi._process_counters()
-    classes, busy, in_flight, per_thread = c if c is not None else ([0] * 5, 0.0, None, [])
-    if in_flight is None:
-        # An httpd child's metrics slot also counts its daemon-mode requests: its own are those registered here.
-        in_flight = len(mod_wsgi.active_requests)
-    return classes, busy, in_flight, per_thread
+    """(requests finished by status class, busy seconds, (started, finished) per thread number 1..) since this
+    process started."""
+    return mod_wsgi._process_counters()
 
 
 _interval = [None]
@@ -524,12 +520,12 @@ def request_metrics():
         now = time.time()
         period = max(now - iv.start, 1e-6)
         counters = _counters()
-        classes, busy, _, per_thread = counters
+        classes, busy, per_thread = counters
         status = [n - b for n, b in zip(classes, iv.counters[0])]
         count = sum(status)
-        base_threads = iv.counters[3]
-        completed = [(per_thread[i] if i < len(per_thread) else 0) -
-                     (base_threads[i] if i < len(base_threads) else 0) for i in range(iv.threads)]
+        base_threads = iv.counters[2]
+        completed = [(per_thread[i][1] if i < len(per_thread) else 0) -
+                     (base_threads[i][1] if i < len(base_threads) else 0) for i in range(iv.threads)]
         user, system = _cpu()
         cpu_user = (user - iv.cpu[0]) / period
         cpu_system = (system - iv.cpu[1]) / period
@@ -549,7 +545,7 @@ def request_metrics():
             'memory_max_rss': max_rss,
             'memory_rss': rss,
             'request_threads_maximum': iv.threads,
-            'request_threads_started': sum(1 for n in per_thread if n),
+            'request_threads_started': sum(1 for started, _ in per_thread if started),
             'request_threads_active': len(iv.active_threads),
             'capacity_utilization': (busy - iv.counters[1]) / period / iv.threads,
             'request_count': count,
@@ -592,7 +588,7 @@ def process_metrics():
         max_rss, rss = _rss()
         now = time.time()
         started = _process_start
-        classes, busy, active, per_thread = _counters()
+        classes, busy, per_thread = _counters()
         return {
             'pid': os.getpid(),
             'request_busy_time': busy,
@@ -605,9 +601,11 @@ def process_metrics():
             'restart_time': started,
             'current_time': now,
             'running_time': int(now - started),
-            'request_threads': sum(1 for n in per_thread if n),
-            'active_requests': active,
-            'threads': [{'thread_id': i + 1, 'request_count': n} for i, n in enumerate(per_thread) if n],
+            'request_threads': sum(1 for started, _ in per_thread if started),
+            'active_requests': len(mod_wsgi.active_requests),
+            # As mod_wsgi, a thread's count includes the request it is running.
+            'threads': [{'thread_id': i + 1, 'request_count': started}
+                        for i, (started, _) in enumerate(per_thread) if started],
         }
 
 

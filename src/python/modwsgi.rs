@@ -102,13 +102,14 @@ fn server_metrics(py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
     Ok(Some(d.unbind()))
 }
 
-/// Internal: what this process's Python has run since the process started, from the counters the
-/// `rwsgi-metrics` handler reads: (status classes 1xx..5xx, busy seconds, in flight (None: count
-/// mod_wsgi.active_requests), requests per thread number), or None when the process has no metrics slot.
+/// Internal: what this process's Python has run since the process started, counted with the figures the
+/// `rwsgi-metrics` handler adds up: (requests by status class 1xx..5xx, busy seconds, (started, finished) per
+/// thread number 1..).
 #[pyfunction]
 #[pyo3(name = "_process_counters")]
-fn process_counters() -> Option<([u64; 5], f64, Option<u64>, Vec<u64>)> {
-    crate::metrics::own().map(|o| (o.classes, o.busy_us as f64 / 1e6, o.in_flight, o.per_thread))
+fn process_counters() -> ([u64; 5], f64, Vec<(u64, u64)>) {
+    let o = crate::metrics::own();
+    (o.classes, o.busy_us as f64 / 1e6, o.per_thread)
 }
 
 pub fn create<'py>(py: Python<'py>, settings: &super::Settings) -> PyResult<Bound<'py, PyModule>> {
