@@ -312,9 +312,11 @@ pub fn handle(req: Request<'_>) -> Result<Status, HandlerError> {
         }
     }
     let started = std::time::Instant::now();
-    let group = metrics_group(&eff.process_group);
-    let python_thread = (group == 0).then(crate::python::current::thread_number);
-    let metered = crate::metrics::request(group, req.request_time(), python_thread);
+    let metered = crate::metrics::request(
+        metrics_group(&eff.process_group),
+        req.request_time(),
+        crate::python::current::thread_number(),
+    );
     let result = run(req, &eff, &info, &script, origin);
     metered.finish(match &result {
         Ok(Status::OK) => req.status(),

@@ -427,6 +427,7 @@ fn setup_metrics(main: Server, groups: &[Arc<GroupRuntime>]) {
     // Children of two generations overlap during a graceful restart.
     let layout = crate::metrics::layout::Layout {
         children: crate::apache::mpm_server_limit() * 2 + 2,
+        threads: usize::try_from(crate::apache::mpm_limits().0).unwrap_or(1),
         groups: groups.len(),
         procs: groups.iter().map(|g| g.cfg.processes as usize).max().unwrap_or(0),
     };

@@ -51,14 +51,20 @@ pub const RESTARTS: [&str; 11] = [
 pub const SIGNALS: usize = 65;
 
 pub const MAGIC: u64 = 0x7277_7367_696d_6574; // "rwsgimet"
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
 
 const HEADER: usize = 8;
 /// A block of request figures: 5 status classes, the causes, a duration histogram and its sum (us); the count is
 /// the histogram's total.
 pub const REQ: usize = 5 + CAUSES.len() + NB + 1;
-/// Per httpd child: pid, requests in flight, threads.
+/// Per httpd child: pid, requests in flight (beyond those its threads' own cells show), threads.
 const CHILD_HEAD: usize = 3;
+/// Per request thread of an httpd child (by mod_wsgi thread number): a request block for the embedded-mode requests
+/// it ran and whether it serves a request now, on lines of its own, so that threads counting side by side never
+/// write the same line.
+pub const THREAD: usize = lines(REQ + 1);
+/// Offset of the in-request flag (0 / 1) in a thread's block.
+pub const THREAD_BUSY: usize = REQ;
 /// Per group: starts, connection failures, restarts by cause, crashes by signal.
 const GROUP_HEAD: usize = 2 + RESTARTS.len() + SIGNALS;
 /// Per daemon process: pid, start time (us), in flight, threads, requests taken, resident bytes, the time its
@@ -70,6 +76,8 @@ pub const PROC: usize = 7 + 5 + CAUSES.len() + NB + 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     pub children: usize,
+    /// Request threads per httpd child (ThreadsPerChild).
+    pub threads: usize,
     pub groups: usize,
     pub procs: usize,
 }
@@ -120,8 +128,12 @@ const fn lines(cells: usize) -> usize {
 }
 
 impl Layout {
-    fn child_len(&self) -> usize {
+    fn child_head_len(&self) -> usize {
         lines(CHILD_HEAD + (self.groups + 1) * REQ)
+    }
+
+    fn child_len(&self) -> usize {
+        self.child_head_len() + self.threads * THREAD
     }
 
     fn group_len(&self) -> usize {
@@ -133,19 +145,25 @@ impl Layout {
         HEADER + self.children * self.child_len() + self.groups * self.group_len()
     }
 
-    pub fn header(&self) -> [u64; 5] {
+    pub fn header(&self) -> [u64; 6] {
         [
             MAGIC,
             VERSION,
             self.children as u64,
             self.groups as u64,
             self.procs as u64,
+            self.threads as u64,
         ]
     }
 
     /// First cell of httpd child slot `c`.
     pub fn child(&self, c: usize) -> usize {
         HEADER + c * self.child_len()
+    }
+
+    /// First cell of the block of request thread `t` (0-based: mod_wsgi thread number - 1) of httpd child `c`.
+    pub fn child_thread(&self, c: usize, t: usize) -> usize {
+        self.child(c) + self.child_head_len() + t * THREAD
     }
 
     /// First cell of the request block of httpd child `c` for group `g` (0: embedded mode; 1..: daemon groups).
@@ -197,6 +215,7 @@ mod tests {
     fn blocks_do_not_overlap_and_each_process_has_its_own_lines() {
         let l = Layout {
             children: 3,
+            threads: 5,
             groups: 2,
             procs: 4,
         };
@@ -214,6 +233,10 @@ mod tests {
             for g in 0..3 {
                 mark(l.child_req(c, g), REQ);
             }
+            for t in 0..5 {
+                assert_eq!(l.child_thread(c, t) % LINE, 0, "thread {t} of child {c} starts a line");
+                mark(l.child_thread(c, t), THREAD_BUSY + 1);
+            }
         }
         for g in 0..2 {
             mark(l.group(g), GROUP_HEAD);
@@ -224,7 +247,11 @@ mod tests {
         }
         // Padding only at the end of a process's lines.
         let used = seen.iter().filter(|s| **s).count();
-        assert!(l.cells() - used < (3 + 2 + 2 * 4) * LINE, "{used} of {}", l.cells());
+        assert!(
+            l.cells() - used < (3 + 3 * 5 + 2 + 2 * 4) * LINE,
+            "{used} of {}",
+            l.cells()
+        );
         assert!(seen[l.cells() - lines(PROC)], "the last process's slot ends the region");
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::layout::{BUCKETS, CAUSES, Layout, NB, RESTARTS, SIGNALS, child, group, proc, req};
+use super::layout::{BUCKETS, CAUSES, Layout, NB, RESTARTS, SIGNALS, THREAD_BUSY, child, group, proc, req};
 
 /// Reads cell `i`.
 pub type Read<'a> = &'a dyn Fn(usize) -> u64;
@@ -128,6 +128,18 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         .collect();
     let all_children: Vec<usize> = (0..l.children).collect();
     let procs = |g: usize| -> Vec<usize> { (0..l.procs).map(|p| l.proc(g, p)).collect() };
+    // The request blocks of group `gi` in every child: embedded-mode requests count in their thread's block.
+    let blocks = |gi: usize| -> Vec<usize> {
+        let mut v: Vec<usize> = all_children.iter().map(|c| l.child_req(*c, gi)).collect();
+        if gi == 0 {
+            v.extend(
+                all_children
+                    .iter()
+                    .flat_map(|c| (0..l.threads).map(move |t| l.child_thread(*c, t))),
+            );
+        }
+        v
+    };
 
     o.family(
         "rwsgi_requests_total",
@@ -135,7 +147,7 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "WSGI requests answered, by status class (counted in the httpd children, both modes).",
     );
     for (mode, name, gi) in &modes {
-        let starts: Vec<usize> = all_children.iter().map(|c| l.child_req(*c, *gi)).collect();
+        let starts = blocks(*gi);
         for (k, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
             let n = sum(read, &starts, req::CLASS + k);
             o.sample("rwsgi_requests_total", &labels(mode, name, &[("class", class)]), n);
@@ -148,7 +160,7 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "5xx answers mod_rwsgi gave itself, by cause (the application's own 5xx responses are not counted here).",
     );
     for (mode, name, gi) in &modes {
-        let starts: Vec<usize> = all_children.iter().map(|c| l.child_req(*c, *gi)).collect();
+        let starts = blocks(*gi);
         for (k, cause) in CAUSES.iter().enumerate() {
             let mut n = sum(read, &starts, req::CAUSE + k);
             if *gi > 0 {
@@ -164,7 +176,7 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "Time from the arrival of a WSGI request in httpd until mod_rwsgi handed back the response (http.server.request.duration).",
     );
     for (mode, name, gi) in &modes {
-        let starts: Vec<usize> = all_children.iter().map(|c| l.child_req(*c, *gi)).collect();
+        let starts = blocks(*gi);
         let mut b = [0u64; NB];
         for (k, v) in b.iter_mut().enumerate() {
             *v = sum(read, &starts, req::BUCKET + k);
@@ -197,13 +209,18 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "gauge",
         "WSGI requests running now, per process (one thread each: this is also the number of busy threads).",
     );
+    let in_flight = |c: usize| {
+        (0..l.threads)
+            .map(|t| read(l.child_thread(c, t) + THREAD_BUSY))
+            .fold(read(l.child(c) + child::IN_FLIGHT), u64::wrapping_add)
+    };
     o.per_process(
         l,
         read,
         groups,
         &live_children,
         "rwsgi_requests_in_flight",
-        child::IN_FLIGHT,
+        &in_flight,
         proc::IN_FLIGHT,
     );
 
@@ -218,7 +235,7 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         groups,
         &live_children,
         "rwsgi_threads",
-        child::THREADS,
+        &|c| read(l.child(c) + child::THREADS),
         proc::THREADS,
     );
 
@@ -358,8 +375,8 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
 }
 
 impl Out {
-    /// A gauge of every live httpd child (cell `child_offset` of its slot) and every live daemon process
-    /// (`proc_offset`).
+    /// A gauge of every live httpd child (`child_value` of its slot number) and every live daemon process (cell
+    /// `proc_offset` of its slot).
     #[allow(clippy::too_many_arguments)]
     fn per_process(
         &mut self,
@@ -368,16 +385,12 @@ impl Out {
         groups: &[String],
         children: &[usize],
         name: &str,
-        child_offset: usize,
+        child_value: &dyn Fn(usize) -> u64,
         proc_offset: usize,
     ) {
         for c in children {
             let p = c.to_string();
-            self.sample(
-                name,
-                &[("mode", "embedded"), ("process", &p)],
-                read(l.child(*c) + child_offset),
-            );
+            self.sample(name, &[("mode", "embedded"), ("process", &p)], child_value(*c));
         }
         for (gi, g) in groups.iter().enumerate().take(l.groups) {
             for p in 0..l.procs {
@@ -432,6 +445,7 @@ mod tests {
     fn counts_sum_over_processes_and_histograms_are_cumulative() {
         let l = Layout {
             children: 2,
+            threads: 3,
             groups: 1,
             procs: 2,
         };
@@ -439,12 +453,19 @@ mod tests {
         for c in 0..2 {
             cells[l.child(c) + child::PID] = 100 + c as u64;
             cells[l.child(c) + child::THREADS] = 16;
+            // Embedded-mode requests count in their thread's block (the child's own block: a thread past the
+            // threads configured).
             let r = l.child_req(c, 0);
-            cells[r + req::CLASS + 1] = 10; // 2xx
+            cells[r + req::CLASS + 1] = 4; // 2xx
             cells[r + req::BUCKET] = 7;
-            cells[r + req::BUCKET + 3] = 3;
-            cells[r + req::SUM_US] = 500_000;
+            cells[r + req::SUM_US] = 200_000;
+            let t = l.child_thread(c, 1);
+            cells[t + req::CLASS + 1] = 6;
+            cells[t + req::BUCKET + 3] = 3;
+            cells[t + req::SUM_US] = 300_000;
         }
+        cells[l.child(0) + child::IN_FLIGHT] = 1;
+        cells[l.child_thread(0, 2) + THREAD_BUSY] = 1;
         cells[l.child_req(0, 1) + req::CAUSE + 1] = 2; // daemon_died
         cells[l.proc(0, 0) + proc::PID] = 7;
         cells[l.proc(0, 0) + proc::CAUSE + 3] = 1; // queue_timeout
@@ -470,6 +491,8 @@ mod tests {
         assert!(text.contains("rwsgi_process_completed_total{group=\"site\",process=\"0\",class=\"4xx\"} 6\n"));
         assert!(text.contains("rwsgi_process_restarts_total{group=\"site\",cause=\"maximum_requests\"} 5\n"));
         assert!(text.contains("rwsgi_threads{mode=\"embedded\",process=\"1\"} 16\n"));
+        assert!(text.contains("rwsgi_requests_in_flight{mode=\"embedded\",process=\"0\"} 2\n"));
+        assert!(text.contains("rwsgi_requests_in_flight{mode=\"embedded\",process=\"1\"} 0\n"));
         assert!(text.contains("rwsgi_httpd_children 2\n"));
         assert!(!text.contains("# EOF"));
         let open = render(&l, &read, &["site".to_string()], true);

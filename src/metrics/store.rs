@@ -67,8 +67,10 @@ fn now_us() -> u64 {
 pub fn setup(layout: Layout, kept: Option<&str>) -> std::io::Result<String> {
     let reuse = kept.and_then(|k| {
         let v: Vec<usize> = k.split(':').filter_map(|x| x.parse().ok()).collect();
-        (v.len() == 5 && v[1] == layout.cells() && v[2..] == [layout.children, layout.groups, layout.procs])
-            .then_some((v[0], v[1]))
+        (v.len() == 6
+            && v[1] == layout.cells()
+            && v[2..] == [layout.children, layout.groups, layout.procs, layout.threads])
+        .then_some((v[0], v[1]))
     });
     // The region of the previous generation, if it was laid out by this very format (a module upgraded by a
     // graceful restart may lay the same number of cells out differently).
@@ -84,17 +86,18 @@ pub fn setup(layout: Layout, kept: Option<&str>) -> std::io::Result<String> {
             for (i, v) in header.into_iter().enumerate() {
                 cells.get(i).store(v, Ordering::Relaxed);
             }
-            cells.get(5).store(now_us(), Ordering::Relaxed);
+            cells.get(6).store(now_us(), Ordering::Relaxed);
             cells
         }
     };
     let keep = format!(
-        "{}:{}:{}:{}:{}",
+        "{}:{}:{}:{}:{}:{}",
         cells.addr(),
         cells.cells(),
         layout.children,
         layout.groups,
-        layout.procs
+        layout.procs,
+        layout.threads
     );
     let _ = REGION.set(Region { cells, layout });
     Ok(keep)
@@ -115,6 +118,10 @@ pub fn enter_child(threads: u64) {
                 .is_ok()
         {
             set(r.layout.child(c) + child::IN_FLIGHT, 0);
+            for t in 0..r.layout.threads {
+                // A child that died mid-request left its threads' flags up.
+                set(r.layout.child_thread(c, t) + layout::THREAD_BUSY, 0);
+            }
             set(r.layout.child(c) + child::THREADS, threads);
             CHILD.store(c, Ordering::Relaxed);
             return;
@@ -183,31 +190,54 @@ pub fn own() -> Own {
 /// A WSGI request in this httpd child, for group `g` (0: embedded; n: the n-th daemon group): in flight until
 /// `finish`.
 pub struct Request {
-    base: Option<(usize, usize)>,
+    /// This child's slot.
+    child: Option<usize>,
+    /// The request block it counts in: its thread's own (embedded mode), or the child's block for its group.
+    block: Option<usize>,
+    /// Its thread's block, whose flag shows it in flight (None: the child's in-flight count does).
+    thread_block: Option<usize>,
     started_us: u64,
-    /// Embedded mode: the mod_wsgi thread number of the thread running it.
-    python_thread: Option<u32>,
+    /// Embedded mode: this process's own tally for the thread.
+    tally: Option<&'static ThreadCount>,
 }
 
-/// `started_us`: when the request arrived in httpd (microseconds since the epoch); `python_thread`: in embedded
-/// mode, the mod_wsgi number of the thread that runs it.
-pub fn request(g: usize, started_us: i64, python_thread: Option<u32>) -> Request {
+/// `started_us`: when the request arrived in httpd (microseconds since the epoch); `thread`: the mod_wsgi number
+/// of the thread that serves it.
+pub fn request(g: usize, started_us: i64, thread: u32) -> Request {
     let _ = take_cause();
-    if let Some(t) = python_thread.and_then(thread_count) {
+    let tally = if g == 0 { thread_count(thread) } else { None };
+    if let Some(t) = tally {
         t.started.fetch_add(1, Ordering::Relaxed);
     }
-    let base = region().and_then(|r| {
-        let c = CHILD.load(Ordering::Relaxed);
-        (c < r.layout.children && g <= r.layout.groups).then(|| (r.layout.child(c), r.layout.child_req(c, g)))
-    });
-    if let Some((child_base, _)) = base {
-        add(child_base + child::IN_FLIGHT, 1);
-    }
-    Request {
-        base,
+    let mut req = Request {
+        child: None,
+        block: None,
+        thread_block: None,
         started_us: u64::try_from(started_us).unwrap_or(0),
-        python_thread,
+        tally,
+    };
+    let Some(r) = region() else { return req };
+    let c = CHILD.load(Ordering::Relaxed);
+    if c >= r.layout.children || g > r.layout.groups {
+        return req;
     }
+    let child_base = r.layout.child(c);
+    let thread_block = usize::try_from(thread)
+        .ok()
+        .and_then(|t| t.checked_sub(1))
+        .filter(|t| *t < r.layout.threads)
+        .map(|t| r.layout.child_thread(c, t));
+    match thread_block {
+        Some(b) => set(b + layout::THREAD_BUSY, 1),
+        None => add(child_base + child::IN_FLIGHT, 1),
+    }
+    req.child = Some(child_base);
+    req.thread_block = thread_block;
+    req.block = Some(match thread_block {
+        Some(b) if g == 0 => b,
+        _ => r.layout.child_req(c, g),
+    });
+    req
 }
 
 impl Request {
@@ -216,12 +246,17 @@ impl Request {
         let cause = take_cause();
         let class = layout::class(status);
         let took = now_us().saturating_sub(self.started_us);
-        if let Some(t) = self.python_thread.and_then(thread_count) {
+        if let Some(t) = self.tally {
             t.classes[class].fetch_add(1, Ordering::Relaxed);
             t.busy_us.fetch_add(took, Ordering::Relaxed);
         }
-        let Some((child_base, r)) = self.base else { return };
-        sub(child_base + child::IN_FLIGHT, 1);
+        let (Some(child_base), Some(r)) = (self.child, self.block) else {
+            return;
+        };
+        match self.thread_block {
+            Some(b) => set(b + layout::THREAD_BUSY, 0),
+            None => sub(child_base + child::IN_FLIGHT, 1),
+        }
         add(r + req::CLASS + class, 1);
         if let Some(c) = cause {
             add(r + req::CAUSE + c as usize, 1);
