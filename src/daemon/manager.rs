@@ -358,14 +358,6 @@ pub fn post_config(pconf: ConfigPool, main: Server) -> Result<(), ManagerError> 
     *TABLE.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
     // Before any supervisor or httpd child is forked: they all count into the region made here.
     setup_metrics(main, &table.groups);
-    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if pending.is_some() {
-        // A start that never reached the MPM (its pre_mpm) is replaced by this one.
-        log::server(
-            Level::Debug,
-            "mod_rwsgi: daemon processes of an aborted start were never started",
-        );
-    }
     if crate::apache::scoreboard::exists() {
         start_supervisors(pconf, main, table);
     } else {

@@ -261,19 +261,13 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "Requests each daemon process slot ran to their end, by the status class they ended with (its replacements \
          add to it).",
     );
-    for (gi, g) in groups.iter().enumerate().take(l.groups) {
-        for p in 0..l.procs {
-            let base = l.proc(gi, p);
-            if read(base + proc::PID) != 0 || read(base + proc::REQUESTS) != 0 {
-                let ps = p.to_string();
-                for (k, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
-                    o.sample(
-                        "rwsgi_process_completed_total",
-                        &[("group", g), ("process", &ps), ("class", class)],
-                        read(base + proc::CLASS + k),
-                    );
-                }
-            }
+    for d in daemon_slots(l, read, groups, true) {
+        for (k, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
+            o.sample(
+                "rwsgi_process_completed_total",
+                &[("group", d.group), ("process", &d.process), ("class", class)],
+                read(d.base + proc::CLASS + k),
+            );
         }
     }
     o.family(
@@ -295,19 +289,13 @@ pub fn render(l: &Layout, read: Read<'_>, groups: &[String], open: bool) -> Stri
         "gauge",
         "When the daemon process in each slot started (Unix time).",
     );
-    for (gi, name) in groups.iter().enumerate().take(l.groups) {
-        for p in 0..l.procs {
-            let base = l.proc(gi, p);
-            let pid = read(base + proc::PID);
-            if pid != 0 {
-                let (ps, pids) = (p.to_string(), pid.to_string());
-                o.sample(
-                    "rwsgi_process_start_time_seconds",
-                    &[("group", name), ("process", &ps), ("pid", &pids)],
-                    seconds(read(base + proc::STARTED_US)),
-                );
-            }
-        }
+    for d in daemon_slots(l, read, groups, false) {
+        let pid = d.pid.to_string();
+        o.sample(
+            "rwsgi_process_start_time_seconds",
+            &[("group", d.group), ("process", &d.process), ("pid", &pid)],
+            seconds(read(d.base + proc::STARTED_US)),
+        );
     }
 
     o.family(
@@ -392,18 +380,12 @@ impl Out {
             let p = c.to_string();
             self.sample(name, &[("mode", "embedded"), ("process", &p)], child_value(*c));
         }
-        for (gi, g) in groups.iter().enumerate().take(l.groups) {
-            for p in 0..l.procs {
-                let base = l.proc(gi, p);
-                if read(base + proc::PID) != 0 {
-                    let ps = p.to_string();
-                    self.sample(
-                        name,
-                        &[("mode", "daemon"), ("group", g), ("process", &ps)],
-                        read(base + proc_offset),
-                    );
-                }
-            }
+        for d in daemon_slots(l, read, groups, false) {
+            self.sample(
+                name,
+                &[("mode", "daemon"), ("group", d.group), ("process", &d.process)],
+                read(d.base + proc_offset),
+            );
         }
     }
 
@@ -416,16 +398,43 @@ impl Out {
         offset: usize,
         value: fn(u64) -> String,
     ) {
-        for (gi, g) in groups.iter().enumerate().take(l.groups) {
-            for p in 0..l.procs {
-                let base = l.proc(gi, p);
-                if read(base + proc::PID) != 0 || read(base + proc::REQUESTS) != 0 {
-                    let ps = p.to_string();
-                    self.sample(name, &[("group", g), ("process", &ps)], value(read(base + offset)));
-                }
+        for d in daemon_slots(l, read, groups, true) {
+            self.sample(
+                name,
+                &[("group", d.group), ("process", &d.process)],
+                value(read(d.base + offset)),
+            );
+        }
+    }
+}
+
+/// A daemon process slot: its group's name, its number in the group, its first cell and the pid in it (0: none).
+struct Slot<'a> {
+    group: &'a str,
+    process: String,
+    base: usize,
+    pid: u64,
+}
+
+/// The daemon process slots worth reporting: those with a process now, and (`with_history`) those whose past
+/// processes counted requests.
+fn daemon_slots<'a>(l: &Layout, read: Read<'_>, groups: &'a [String], with_history: bool) -> Vec<Slot<'a>> {
+    let mut out = Vec::new();
+    for (gi, g) in groups.iter().enumerate().take(l.groups) {
+        for p in 0..l.procs {
+            let base = l.proc(gi, p);
+            let pid = read(base + proc::PID);
+            if pid != 0 || (with_history && read(base + proc::REQUESTS) != 0) {
+                out.push(Slot {
+                    group: g,
+                    process: p.to_string(),
+                    base,
+                    pid,
+                });
             }
         }
     }
+    out
 }
 
 fn labels<'a>(mode: &'a str, group: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
